@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Every C library comes from Debian's -dev packages through a system-library
+// target; no outside Swift package is used, so the package builds offline.
+let package = Package(
+    name: "dispatchtop",
+    products: [
+        .executable(name: "dispatchtop", targets: ["dispatchtop"]),
+        .executable(name: "dispatchtop-bench", targets: ["dispatchtop-bench"]),
+        .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Brokers", targets: ["Brokers"]),
+        .library(name: "Console", targets: ["Console"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CNcursesw", providers: [.apt(["libncurses-dev"])]),
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CTermShim"),
+        .target(name: "Engine", dependencies: ["CSQLite"]),
+        .target(name: "Brokers", dependencies: ["Engine", "CHiredis", "CZlib", "CCrypto", "CSQLite"]),
+        .target(name: "Console", dependencies: ["Engine", "Brokers", "CNcursesw", "CTermShim"]),
+        .executableTarget(name: "dispatchtop", dependencies: ["Engine", "Brokers", "Console"]),
+        .executableTarget(name: "dispatchtop-bench", dependencies: ["Engine", "Brokers", "Console"]),
+        .target(name: "TestSupport", dependencies: ["Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "BrokersTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "Engine", "Brokers", "TestSupport"]),
+        .testTarget(name: "InteropTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+    ]
+)

@@ -1,0 +1,2 @@
+#include "CTermShim.h"
+int dispatchtop_term_shim_placeholder(void) { return 0; }

@@ -1,0 +1,197 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// What the engine reports about each batch that ends.
+public struct FinishedBatch: Sendable {
+    public var batch: Batch
+    public var outcome: BatchOutcome
+    public var finishedAt: Double
+}
+
+/// Runs batches and records every state change: the live batch list, the
+/// metrics and, for failures, the journal (before anything else).
+///
+/// Dispatchers and broker consumers call it from any thread.
+public final class BatchExecutor: Sendable {
+    let runner: RuleRunner
+    let tracker: BatchTracker
+    public let journal: FailureJournal?
+    let faults: FaultInjector
+    let logger: Logger
+    let clock: @Sendable () -> Double
+    let observer: (@Sendable (FinishedBatch) -> Void)?
+    /// Entered when a batch is queued, left when it ends.
+    let pending = DispatchGroup()
+    /// Journal ids of batches that failed and will be delivered again.
+    private let retryEntries = Mutex<[UInt64: Int64]>([:])
+    private let waiters = Mutex<[UInt64: OutcomeWaiter]>([:])
+
+    init(
+        runner: RuleRunner, tracker: BatchTracker, journal: FailureJournal?, faults: FaultInjector, logger: Logger,
+        clock: @escaping @Sendable () -> Double, observer: (@Sendable (FinishedBatch) -> Void)?
+    ) {
+        self.runner = runner
+        self.tracker = tracker
+        self.journal = journal
+        self.faults = faults
+        self.logger = logger
+        self.clock = clock
+        self.observer = observer
+    }
+
+    /// The current time, seconds since the Unix epoch.
+    public var now: Double { clock() }
+
+    /// Records a new batch as queued. The engine calls this before handing
+    /// the batch to its dispatcher.
+    func queued(_ batch: Batch) {
+        pending.enter()
+        tracker.queued(batch, at: clock())
+    }
+
+    /// Runs the batch's rules on the calling thread and records the outcome.
+    ///
+    /// - Parameter willRetryOnFailure: the broker delivers it again when it
+    ///   fails, so a failure is journalled as retrying and the batch stays live.
+    @discardableResult
+    public func run(_ batch: Batch, willRetryOnFailure: Bool = false) -> BatchOutcome {
+        tracker.started(batch, at: clock())
+        let error = faults.apply(for: batch.dispatcher) ?? runner.run(batch)
+        guard let error else {
+            succeeded(batch)
+            return .done
+        }
+        fail(batch, error: error, willRetry: willRetryOnFailure)
+        return .failed(error)
+    }
+
+    /// Records that the batch was handed to an external broker that reports
+    /// no outcome back to this process.
+    public func markSent(_ batch: Batch) {
+        if let replayOf = batch.replayOf {
+            try? journal?.markResolved(replayOf, resolution: "sent", at: clock())
+        }
+        finish(batch, .sent, error: nil)
+    }
+
+    /// Records a failure that happened outside the rules: a broker that
+    /// rejected the message, a payload that could not be decoded, a dead letter.
+    public func fail(_ batch: Batch, error: BatchError, willRetry: Bool, deadLettered: Bool = false) {
+        let time = clock()
+        journalFailure(batch, error: error, willRetry: willRetry, deadLettered: deadLettered, at: time)
+        let metadata = [
+            (LogKey.batchID, String(batch.id)), (LogKey.dispatcher, batch.dispatcher),
+            (LogKey.attempt, String(batch.attempt)), (LogKey.error, error.description),
+        ]
+        if willRetry {
+            logger.info("Batch failed, the broker will retry it", metadata)
+            tracker.retrying(batch, error: error, at: time)
+            return
+        }
+        logger.warning(deadLettered ? "Batch dead-lettered" : "Batch failed", metadata)
+        finish(batch, deadLettered ? .dead : .failed, error: error)
+    }
+
+    /// Records that a broker moved a batch's retry to its delayed queue.
+    public func markRetrying(_ batch: Batch, error: BatchError) {
+        tracker.retrying(batch, error: error, at: clock())
+    }
+
+    // MARK: - Outcomes
+
+    private func succeeded(_ batch: Batch) {
+        let time = clock()
+        if let entry = retryEntries.withLock({ $0.removeValue(forKey: batch.id) }) {
+            resolve(entry, resolution: "retry", at: time)
+        }
+        if let replayOf = batch.replayOf {
+            resolve(replayOf, resolution: "replay", at: time)
+        }
+        finish(batch, .done, error: nil)
+    }
+
+    private func resolve(_ entry: Int64, resolution: String, at time: Double) {
+        do {
+            try journal?.markResolved(entry, resolution: resolution, at: time)
+        } catch {
+            logger.error("Cannot mark a journal entry resolved", [(LogKey.journalID, String(entry)), (LogKey.error, "\(error)")])
+        }
+    }
+
+    private func journalFailure(_ batch: Batch, error: BatchError, willRetry: Bool, deadLettered: Bool, at time: Double) {
+        guard let journal else { return }
+        let status: FailureStatus = willRetry ? .retrying : .open
+        do {
+            if let entry = retryEntries.withLock({ willRetry ? $0[batch.id] : $0.removeValue(forKey: batch.id) }) {
+                try journal.recordAttempt(entry, error: error, attempts: batch.attempt, status: status, at: time, deadLettered: deadLettered)
+            } else if let replayOf = batch.replayOf {
+                try journal.recordAttempt(replayOf, error: error, attempts: batch.attempt, status: .open, at: time, deadLettered: deadLettered)
+            } else {
+                var fingerprints: [String: String] = [:]
+                for id in batch.ruleIDs {
+                    fingerprints[id] = runner.rules.rule(id: id)?.fingerprint
+                }
+                let entry = try journal.record(
+                    batch, error: error, attempts: batch.attempt, status: status, ruleFingerprints: fingerprints, at: time,
+                    deadLettered: deadLettered)
+                if willRetry { retryEntries.withLock { $0[batch.id] = entry } }
+            }
+        } catch {
+            // The journal is the durable copy; when it cannot be written, the
+            // log file keeps the whole batch so nothing is lost.
+            logger.error(
+                "Cannot journal a failed batch",
+                [(LogKey.batchID, String(batch.id)), (LogKey.error, "\(error)"),
+                 ("batch", JSONWriter.string(.object(BatchCoding.encode(batch))))])
+        }
+    }
+
+    private func finish(_ batch: Batch, _ state: BatchState, error: BatchError?) {
+        let time = clock()
+        tracker.finished(batch, state: state, error: error, at: time)
+        let outcome: BatchOutcome = error.map { .failed($0) } ?? (state == .sent ? .sent : .done)
+        observer?(FinishedBatch(batch: batch, outcome: outcome, finishedAt: time))
+        if let waiter = waiters.withLock({ $0.removeValue(forKey: batch.id) }) {
+            waiter.deliver(outcome)
+        }
+        pending.leave()
+    }
+
+    // MARK: - Waiting
+
+    /// Registers interest in a batch's outcome; call before dispatching it.
+    func expectOutcome(of batchID: UInt64) -> OutcomeWaiter {
+        let waiter = OutcomeWaiter()
+        waiters.withLock { $0[batchID] = waiter }
+        return waiter
+    }
+
+    /// Drops interest registered with ``expectOutcome(of:)``.
+    func forgetOutcome(of batchID: UInt64) {
+        _ = waiters.withLock { $0.removeValue(forKey: batchID) }
+    }
+
+    /// Blocks until every queued batch has ended or `timeout` seconds pass;
+    /// returns whether all ended.
+    public func waitUntilIdle(timeout: Double) -> Bool {
+        pending.wait(timeout: .now() + timeout) == .success
+    }
+}
+
+/// A one-shot hand-over of a batch outcome to a waiting thread.
+final class OutcomeWaiter: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let outcome = Mutex<BatchOutcome?>(nil)
+
+    func deliver(_ value: BatchOutcome) {
+        outcome.withLock { $0 = value }
+        semaphore.signal()
+    }
+
+    /// The outcome, or nil when `timeout` seconds pass first.
+    func wait(timeout: Double) -> BatchOutcome? {
+        guard semaphore.wait(timeout: .now() + timeout) == .success else { return nil }
+        return outcome.withLock { $0 }
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import Synchronization
+
+/// What processing one event did.
+public struct EventResult: Sendable {
+    /// Ids of the batches dispatched, in dispatch order.
+    public var batchIDs: [UInt64] = []
+    /// True when the event was a save with an empty `update_fields` list,
+    /// which Django never signals; it is counted and skipped.
+    public var skippedEmptyUpdate = false
+    /// Failures that in-process dispatchers raised under the error policy.
+    public var raised: [BatchError] = []
+}
+
+/// Reads queue depths from a broker for the console. Implementations must
+/// be cheap and read-only; the engine calls them from one sampling thread.
+public protocol QueueProbe: Sendable {
+    func readDepths() -> [QueueDepth]
+    /// The broker's reachability, when the probe watches a broker.
+    var brokerStatus: BrokerStatus? { get }
+    /// Dispatches waiting for the broker to come back.
+    var outboxWaiting: Int { get }
+}
+
+extension QueueProbe {
+    public var brokerStatus: BrokerStatus? { nil }
+    public var outboxWaiting: Int { 0 }
+}
+
+/// The invalidation engine: evaluates events against the rules, hands
+/// batches to dispatchers, and keeps the figures the console shows.
+public final class Engine: Sendable {
+    public let rules: RuleSet
+    public let registry: DispatcherRegistry
+    public let cache: CacheContext
+    public let faults = FaultInjector()
+    public let executor: BatchExecutor
+    public let logger: Logger
+    let evaluator: RuleEvaluator
+    let tracker = BatchTracker()
+    private let nextBatchID = Atomic<UInt64>(0)
+    private let events = Mutex(EventState())
+    private let probes = Mutex<[any QueueProbe]>([])
+    private let queues = Mutex(QueueState())
+
+    private struct EventState {
+        var counters = EventCounters()
+        var rate = RateCounter()
+    }
+
+    private struct QueueState {
+        var depths: [QueueDepth] = []
+        var history: [String: [Int]] = [:]
+        var brokerStatus: BrokerStatus?
+        var outboxWaiting = 0
+    }
+
+    /// - Parameters:
+    ///   - journal: where failed batches are recorded; nil keeps no record
+    ///     beyond the log (for benchmarks and tests of evaluation only).
+    ///   - onBatchFinished: called on the finishing thread for every batch that ends.
+    public init(
+        rules: RuleSet, registry: DispatcherRegistry, cache: CacheContext, journal: FailureJournal?,
+        logger: Logger = .disabled, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        onBatchFinished: (@Sendable (FinishedBatch) -> Void)? = nil
+    ) {
+        self.rules = rules
+        self.registry = registry
+        self.cache = cache
+        self.logger = logger
+        evaluator = RuleEvaluator(rules: rules)
+        executor = BatchExecutor(
+            runner: RuleRunner(rules: rules, cache: cache, logger: logger.child("rules")), tracker: tracker,
+            journal: journal, faults: faults, logger: logger.child("batches"), clock: clock, observer: onBatchFinished)
+    }
+
+    public var journal: FailureJournal? { executor.journal }
+
+    // MARK: - Events
+
+    /// Evaluates `event` and dispatches its batches.
+    ///
+    /// - Parameter index: the 0-based position of the event in its source.
+    @discardableResult
+    public func process(_ event: ChangeEvent, index: Int? = nil) -> EventResult {
+        let now = executor.now
+        var result = EventResult()
+        if event.signal == .postSave, !event.created, let fields = event.updateFields, fields.isEmpty {
+            result.skippedEmptyUpdate = true
+            events.withLock { state in
+                state.counters.read += 1
+                state.counters.skippedEmpty += 1
+                state.rate.add(atSecond: Int64(now))
+            }
+            return result
+        }
+        let plan = evaluator.plan(event)
+        for planned in plan {
+            let batch = makeBatch(planned, event: event, index: index, at: now)
+            result.batchIDs.append(batch.id)
+            if let error = dispatch(batch, via: planned.dispatcher) {
+                result.raised.append(error)
+            }
+        }
+        events.withLock { state in
+            state.counters.read += 1
+            state.counters.dispatches += UInt64(plan.count)
+            state.rate.add(atSecond: Int64(now))
+        }
+        return result
+    }
+
+    /// Counts an event line that could not be used, for the header.
+    public func recordRejectedLine(_ line: Int, error: EventDecodingError) {
+        logger.warning("Event line rejected", [(LogKey.line, String(line)), (LogKey.error, error.reason)])
+        events.withLock { state in
+            state.counters.rejected += 1
+            state.counters.lastRejection = "line \(line): \(error.reason)"
+        }
+    }
+
+    /// Queues `batch` and hands it to `dispatcher`; returns a failure the
+    /// dispatcher raised under the error policy.
+    @discardableResult
+    public func dispatch(_ batch: Batch, via dispatcher: any Dispatcher, redeliver: Bool = false) -> BatchError? {
+        executor.queued(batch)
+        do {
+            if redeliver {
+                try dispatcher.redeliver(batch, executor: executor)
+            } else {
+                try dispatcher.dispatch(batch, executor: executor)
+            }
+            return nil
+        } catch {
+            logger.info(
+                "Dispatcher raised a failed batch",
+                [(LogKey.batchID, String(batch.id)), (LogKey.dispatcher, batch.dispatcher), (LogKey.error, error.description)])
+            return error
+        }
+    }
+
+    /// A fresh batch id.
+    public func makeBatchID() -> UInt64 {
+        nextBatchID.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    private func makeBatch(_ planned: RuleEvaluator.PlannedDispatch, event: ChangeEvent, index: Int?, at now: Double) -> Batch {
+        var kwargs = JSONObject()
+        var ids: [String] = []
+        var numbers: [Int] = []
+        var policies: [Bool?] = []
+        ids.reserveCapacity(planned.ruleIndices.count)
+        for (position, ruleIndex) in planned.ruleIndices.enumerated() {
+            let rule = rules.rules[ruleIndex]
+            ids.append(rule.id)
+            numbers.append(rule.restflowID)
+            policies.append(rule.raiseException)
+            kwargs.appendUnchecked(rule.id, .object(planned.arguments[position]))
+        }
+        let dispatcher = planned.dispatcher
+        let raise = ErrorPolicy.resolveBatch(
+            rules: policies, dispatcher: dispatcher.raiseException, global: rules.configuration.settings.raiseException)
+        return Batch(
+            id: makeBatchID(), dispatcher: dispatcher.name, batchKey: dispatcher.batchKey, model: event.model, pk: event.pk,
+            signal: event.signal, eventIndex: index, ruleIDs: ids, restflowRuleIDs: numbers, ruleKwargs: kwargs,
+            options: dispatcher.resolvedOptions, raiseException: raise, createdAt: now)
+    }
+
+    /// Blocks until every dispatched batch has ended or `timeout` seconds
+    /// pass; returns whether all ended.
+    public func waitUntilIdle(timeout: Double) -> Bool {
+        executor.waitUntilIdle(timeout: timeout)
+    }
+
+    // MARK: - Queues
+
+    /// Adds a broker probe; its queues appear in snapshots after the next sample.
+    public func addQueueProbe(_ probe: any QueueProbe) {
+        probes.withLock { $0.append(probe) }
+    }
+
+    /// Reads every probe once and appends a sample to each queue's history.
+    /// The console calls this once a second from a background thread.
+    public func sampleQueues() {
+        let current = probes.withLock { $0 }
+        var depths: [QueueDepth] = []
+        var status: BrokerStatus?
+        var outbox = 0
+        for probe in current {
+            depths += probe.readDepths()
+            status = probe.brokerStatus ?? status
+            outbox += probe.outboxWaiting
+        }
+        queues.withLock { state in
+            state.depths = depths
+            state.brokerStatus = status
+            state.outboxWaiting = outbox
+            for depth in depths {
+                var series = state.history[depth.name] ?? []
+                series.append(depth.ready ?? 0)
+                if series.count > 60 { series.removeFirst(series.count - 60) }
+                state.history[depth.name] = series
+            }
+        }
+    }
+
+    // MARK: - Snapshot
+
+    /// An immutable copy of everything the console shows.
+    public func snapshot(liveLimit: Int = 500) -> EngineSnapshot {
+        let now = executor.now
+        let (figures, live) = tracker.snapshot(at: now, liveLimit: liveLimit)
+        var dispatchers: [DispatcherSnapshot] = []
+        let faultSettings = faults.all
+        for name in rules.registeredDispatcherNames {
+            var snapshot = figures[name] ?? DispatcherSnapshot(name: name, runsOn: "", batching: false, ruleCount: 0)
+            let dispatcher = rules.dispatchersByName[name]
+            snapshot.runsOn = dispatcher?.runsOn ?? "?"
+            snapshot.batching = dispatcher?.supportsBatching ?? false
+            snapshot.ruleCount = rules.rules.filter { $0.dispatcher == name }.count
+            snapshot.fault = faultSettings[name]
+            dispatchers.append(snapshot)
+        }
+        let eventCounters = events.withLock { state in
+            var counters = state.counters
+            counters.ratePerSecond = state.rate.rate(window: 1, atSecond: Int64(now))
+            return counters
+        }
+        let queueState = queues.withLock { $0 }
+        let queueSnapshots = queueState.depths.map { QueueSnapshot(depth: $0, history: queueState.history[$0.name] ?? []) }
+        return EngineSnapshot(
+            time: now, dispatchers: dispatchers, liveBatches: live, queues: queueSnapshots,
+            failures: journal?.listing() ?? FailureListing(), events: eventCounters,
+            outboxWaiting: queueState.outboxWaiting, brokerStatus: queueState.brokerStatus)
+    }
+}

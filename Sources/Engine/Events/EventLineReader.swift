@@ -1,0 +1,137 @@
+import Foundation
+import Synchronization
+
+/// One line read from an event stream.
+public enum EventLine: Sendable {
+    case event(ChangeEvent, line: Int)
+    case rejected(line: Int, error: EventDecodingError)
+}
+
+/// A flag another thread sets to stop a blocking reader.
+public final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func stop() { flag.store(true, ordering: .releasing) }
+    public var isStopped: Bool { flag.load(ordering: .acquiring) }
+}
+
+/// Reads JSON Lines events from a file or standard input.
+///
+/// Blank lines are skipped; a line that is not a valid event comes back as
+/// ``EventLine/rejected(line:error:)`` with its 1-based line number, and
+/// reading goes on. In follow mode, end of file waits for appended lines
+/// (like `tail -f`) until the stop flag is set. A partial last line is held
+/// back until its newline arrives, or returned at end of input when not following.
+///
+/// Used from one thread; only ``StopFlag`` crosses threads.
+public final class EventLineReader {
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    private let follow: Bool
+    private let stopFlag: StopFlag
+    private let pollInterval: UInt32
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var lineNumber = 0
+    private var atEnd = false
+
+    /// Opens `path`, or standard input when `path` is "-".
+    public init(path: String, follow: Bool = false, stopFlag: StopFlag = StopFlag(), pollIntervalMicroseconds: UInt32 = 50_000) throws {
+        if path == "-" {
+            descriptor = STDIN_FILENO
+            ownsDescriptor = false
+        } else {
+            let opened = open(path, O_RDONLY | O_CLOEXEC)
+            guard opened >= 0 else {
+                let reason = String(cString: strerror(errno))
+                throw EventSourceError(message: "cannot open the event file '\(path)': \(reason)")
+            }
+            descriptor = opened
+            ownsDescriptor = true
+        }
+        self.follow = follow
+        self.stopFlag = stopFlag
+        pollInterval = pollIntervalMicroseconds
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    deinit {
+        if ownsDescriptor { close(descriptor) }
+    }
+
+    /// Returns the next event or rejected line, or nil at the end of input
+    /// (never in follow mode, unless stopped).
+    public func next() -> EventLine? {
+        while true {
+            if let line = nextBufferedLine() {
+                lineNumber += 1
+                if line.isEmpty || line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                return decode(line)
+            }
+            if stopFlag.isStopped { return nil }
+            if atEnd && !follow { return flushPartialLine() }
+            let count = fill()
+            if count == 0 {
+                if !follow {
+                    atEnd = true
+                    continue
+                }
+                usleep(pollInterval)
+            }
+        }
+    }
+
+    /// The number of lines consumed so far.
+    public var linesRead: Int { lineNumber }
+
+    private func decode(_ line: ArraySlice<UInt8>) -> EventLine {
+        var bytes = line
+        if bytes.last == 0x0D { bytes.removeLast() }
+        let number = lineNumber
+        let result = bytes.withUnsafeBufferPointer { pointer in
+            Result { () throws(EventDecodingError) -> ChangeEvent in try EventDecoder.decode(pointer) }
+        }
+        switch result {
+        case .success(let event): return .event(event, line: number)
+        case .failure(let error): return .rejected(line: number, error: error)
+        }
+    }
+
+    private func nextBufferedLine() -> ArraySlice<UInt8>? {
+        guard let newline = buffer[start...].firstIndex(of: 0x0A) else { return nil }
+        let line = buffer[start..<newline]
+        start = newline + 1
+        return line
+    }
+
+    private func flushPartialLine() -> EventLine? {
+        guard start < buffer.count else { return nil }
+        let line = buffer[start...]
+        start = buffer.count
+        lineNumber += 1
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
+        return decode(line)
+    }
+
+    /// Reads more bytes, compacting consumed ones first; returns the count read.
+    private func fill() -> Int {
+        if start > 0 {
+            buffer.removeSubrange(0..<start)
+            start = 0
+        }
+        let chunk = 1 << 16
+        let oldCount = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: chunk))
+        let count = buffer.withUnsafeMutableBytes { raw in
+            read(descriptor, raw.baseAddress! + oldCount, chunk)
+        }
+        buffer.removeLast(chunk - max(count, 0))
+        return max(count, 0)
+    }
+}
+
+/// An event source that cannot be opened or read.
+public struct EventSourceError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

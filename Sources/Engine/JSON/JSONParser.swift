@@ -1,0 +1,353 @@
+/// A JSON syntax error with the line and column where reading stopped.
+public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 1-based line of the offending byte.
+    public var line: Int
+    /// 1-based column, counted in bytes.
+    public var column: Int
+    public var reason: String
+
+    public var description: String {
+        "line \(line), column \(column): \(reason)"
+    }
+}
+
+/// A strict JSON (RFC 8259) parser over UTF-8 bytes.
+///
+/// Foundation's `JSONSerialization` cannot tell `1` from `1.0` or `true` from
+/// `1`, loses member order, and reports no usable position. This parser keeps
+/// all three, and when `recordLocations` is set it also returns the line of
+/// every value by its path (`functions[2].rules[0].watch_fields`), so a
+/// configuration error can point at the line to fix.
+public struct JSONParser {
+    /// Maximum nesting of lists and objects; deeper input is rejected rather
+    /// than allowed to exhaust the stack.
+    public static let maximumDepth = 256
+
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var position = 0
+    private var depth = 0
+    private var countedOffset = 0
+    private var countedLines = 1
+    private let recordLocations: Bool
+    private(set) var locations: [String: Int] = [:]
+
+    private init(bytes: UnsafeBufferPointer<UInt8>, recordLocations: Bool) {
+        self.bytes = bytes
+        self.recordLocations = recordLocations
+    }
+
+    /// Parses one complete JSON document.
+    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
+        var copy = text
+        return try copy.withUTF8 { buffer in
+            Result { () throws(JSONSyntaxError) -> JSONValue in try parse(buffer) }
+        }.get()
+    }
+
+    /// Parses one complete JSON document from UTF-8 bytes.
+    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+        var parser = JSONParser(bytes: buffer, recordLocations: false)
+        return try parser.parseDocument(path: "")
+    }
+
+    /// Parses a document and returns the 1-based line of each value by path.
+    public static func parseWithLocations(_ text: String) throws(JSONSyntaxError) -> (JSONValue, [String: Int]) {
+        var copy = text
+        return try copy.withUTF8 { buffer in
+            Result { () throws(JSONSyntaxError) -> (JSONValue, [String: Int]) in
+                var parser = JSONParser(bytes: buffer, recordLocations: true)
+                let value = try parser.parseDocument(path: "")
+                return (value, parser.locations)
+            }
+        }.get()
+    }
+
+    // MARK: - Grammar
+
+    private mutating func parseDocument(path: String) throws(JSONSyntaxError) -> JSONValue {
+        skipWhitespace()
+        if position == bytes.count {
+            throw error("the input is empty, expected a JSON value")
+        }
+        let value = try parseValue(path: path)
+        skipWhitespace()
+        if position != bytes.count {
+            throw error("unexpected \(describeCurrent()) after the end of the JSON value")
+        }
+        return value
+    }
+
+    private mutating func parseValue(path: String) throws(JSONSyntaxError) -> JSONValue {
+        if recordLocations {
+            locations[path] = lineNumber(at: position)
+        }
+        guard position < bytes.count else {
+            throw error("the input ended where a value was expected")
+        }
+        switch bytes[position] {
+        case UInt8(ascii: "{"): return try parseObject(path: path)
+        case UInt8(ascii: "["): return try parseArray(path: path)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+        default: throw error("unexpected \(describeCurrent()), expected a value")
+        }
+    }
+
+    private mutating func parseObject(path: String) throws(JSONSyntaxError) -> JSONValue {
+        try enterContainer()
+        position += 1
+        var object = JSONObject()
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            position += 1
+            depth -= 1
+            return .object(object)
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else {
+                throw error("unexpected \(describeCurrent()), expected a member name in double quotes")
+            }
+            let key = try parseString()
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else {
+                throw error("unexpected \(describeCurrent()), expected ':' after the member name")
+            }
+            position += 1
+            skipWhitespace()
+            let childPath = recordLocations ? (path.isEmpty ? key : path + "." + key) : ""
+            object[key] = try parseValue(path: childPath)
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","):
+                position += 1
+            case UInt8(ascii: "}"):
+                position += 1
+                depth -= 1
+                return .object(object)
+            default:
+                throw error("unexpected \(describeCurrent()), expected ',' or '}'")
+            }
+        }
+    }
+
+    private mutating func parseArray(path: String) throws(JSONSyntaxError) -> JSONValue {
+        try enterContainer()
+        position += 1
+        var items: [JSONValue] = []
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            position += 1
+            depth -= 1
+            return .array(items)
+        }
+        while true {
+            skipWhitespace()
+            let childPath = recordLocations ? "\(path)[\(items.count)]" : ""
+            items.append(try parseValue(path: childPath))
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","):
+                position += 1
+            case UInt8(ascii: "]"):
+                position += 1
+                depth -= 1
+                return .array(items)
+            default:
+                throw error("unexpected \(describeCurrent()), expected ',' or ']'")
+            }
+        }
+    }
+
+    private mutating func enterContainer() throws(JSONSyntaxError) {
+        depth += 1
+        if depth > Self.maximumDepth {
+            throw error("lists and objects are nested deeper than \(Self.maximumDepth) levels")
+        }
+    }
+
+    private mutating func parseString() throws(JSONSyntaxError) -> String {
+        position += 1
+        let start = position
+        // Fast path: no escapes, so the bytes between the quotes are the string.
+        while position < bytes.count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                position += 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            if byte < 0x20 { throw error("a control character must be escaped inside a string") }
+            position += 1
+        }
+        var scalars = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
+        while position < bytes.count {
+            let byte = bytes[position]
+            switch byte {
+            case UInt8(ascii: "\""):
+                position += 1
+                return String(decoding: scalars, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                try appendEscape(to: &scalars)
+            case 0..<0x20:
+                throw error("a control character must be escaped inside a string")
+            default:
+                scalars.append(byte)
+                position += 1
+            }
+        }
+        throw error("the input ended inside a string")
+    }
+
+    private mutating func appendEscape(to output: inout [UInt8]) throws(JSONSyntaxError) {
+        position += 1
+        guard position < bytes.count else { throw error("the input ended inside an escape sequence") }
+        let byte = bytes[position]
+        position += 1
+        switch byte {
+        case UInt8(ascii: "\""): output.append(0x22)
+        case UInt8(ascii: "\\"): output.append(0x5C)
+        case UInt8(ascii: "/"): output.append(0x2F)
+        case UInt8(ascii: "b"): output.append(0x08)
+        case UInt8(ascii: "f"): output.append(0x0C)
+        case UInt8(ascii: "n"): output.append(0x0A)
+        case UInt8(ascii: "r"): output.append(0x0D)
+        case UInt8(ascii: "t"): output.append(0x09)
+        case UInt8(ascii: "u"):
+            var code = try parseHex4()
+            if (0xD800...0xDBFF).contains(code) {
+                guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                    bytes[position + 1] == UInt8(ascii: "u")
+                else { throw error("a high surrogate \\u escape must be followed by a low surrogate") }
+                position += 2
+                let low = try parseHex4()
+                guard (0xDC00...0xDFFF).contains(low) else { throw error("invalid low surrogate in \\u escape") }
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00...0xDFFF).contains(code) {
+                throw error("a low surrogate \\u escape has no high surrogate before it")
+            }
+            guard let scalar = Unicode.Scalar(code) else { throw error("invalid \\u escape") }
+            output.append(contentsOf: Array(String(Character(scalar)).utf8))
+        default:
+            position -= 1
+            throw error("invalid escape '\\\(Character(Unicode.Scalar(byte)))' in a string")
+        }
+    }
+
+    private mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {
+        guard position + 4 <= bytes.count else { throw error("the input ended inside a \\u escape") }
+        var code: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[position]
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            default: throw error("a \\u escape needs four hexadecimal digits")
+            }
+            code = code << 4 | digit
+            position += 1
+        }
+        return code
+    }
+
+    private mutating func parseNumber() throws(JSONSyntaxError) -> JSONValue {
+        let start = position
+        var isInteger = true
+        if peek() == UInt8(ascii: "-") { position += 1 }
+        guard let first = peek(), isDigit(first) else { throw error("a number needs a digit after '-'") }
+        if first == UInt8(ascii: "0") {
+            position += 1
+            if let next = peek(), isDigit(next) { throw error("a number cannot have a leading zero") }
+        } else {
+            skipDigits()
+        }
+        if peek() == UInt8(ascii: ".") {
+            isInteger = false
+            position += 1
+            guard let next = peek(), isDigit(next) else { throw error("a number needs a digit after '.'") }
+            skipDigits()
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            isInteger = false
+            position += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { position += 1 }
+            guard let next = peek(), isDigit(next) else { throw error("a number needs a digit in its exponent") }
+            skipDigits()
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+        if isInteger, let number = Int64(text) {
+            return .int(number)
+        }
+        guard let number = Double(text), number.isFinite else {
+            throw error("the number \(text) is out of range")
+        }
+        return .double(number)
+    }
+
+    // MARK: - Bytes
+
+    private func peek() -> UInt8? {
+        position < bytes.count ? bytes[position] : nil
+    }
+
+    private func isDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+
+    private mutating func skipDigits() {
+        while let byte = peek(), isDigit(byte) { position += 1 }
+    }
+
+    private mutating func skipWhitespace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
+        let count = literal.utf8CodeUnitCount
+        let matches =
+            position + count <= bytes.count
+            && (0..<count).allSatisfy { bytes[position + $0] == literal.utf8Start[$0] }
+        guard matches else { throw error("unexpected \(describeCurrent()), expected a value") }
+        position += count
+    }
+
+    private func describeCurrent() -> String {
+        guard position < bytes.count else { return "end of input" }
+        let byte = bytes[position]
+        if byte >= 0x21 && byte < 0x7F {
+            return "'\(Character(Unicode.Scalar(byte)))'"
+        }
+        return "byte 0x" + String(byte, radix: 16, uppercase: true)
+    }
+
+    /// Returns the line of `offset`, counting newlines from the last offset
+    /// asked about; offsets only grow while parsing, so the total cost is linear.
+    private mutating func lineNumber(at offset: Int) -> Int {
+        while countedOffset < min(offset, bytes.count) {
+            if bytes[countedOffset] == 0x0A { countedLines += 1 }
+            countedOffset += 1
+        }
+        return countedLines
+    }
+
+    private func error(_ reason: String) -> JSONSyntaxError {
+        var line = 1
+        var lineStart = 0
+        for index in 0..<min(position, bytes.count) where bytes[index] == 0x0A {
+            line += 1
+            lineStart = index + 1
+        }
+        return JSONSyntaxError(line: line, column: position - lineStart + 1, reason: reason)
+    }
+}

@@ -1,0 +1,177 @@
+import Synchronization
+
+/// Keeps the state of every batch and per-dispatcher figures, bounded in
+/// memory: counters, fixed histograms and rings, never a growing list of
+/// finished batches.
+final class BatchTracker: Sendable {
+    static let recentCapacity = 256
+
+    private struct DispatcherFigures {
+        var dispatched: UInt64 = 0
+        var queued = 0
+        var running = 0
+        var retrying = 0
+        var done: UInt64 = 0
+        var failed: UInt64 = 0
+        var replayed: UInt64 = 0
+        var retried: UInt64 = 0
+        var sent: UInt64 = 0
+        var deadLettered: UInt64 = 0
+        var queueWait = WindowedHistogram()
+        var runTime = WindowedHistogram()
+        var completions = RateCounter()
+    }
+
+    private struct State {
+        var figures: [String: DispatcherFigures] = [:]
+        var live: [UInt64: LiveBatch] = [:]
+        var recent: [LiveBatch] = []
+        var recentNext = 0
+    }
+
+    private let state = Mutex(State())
+
+    func queued(_ batch: Batch, at time: Double) {
+        let record = LiveBatch(
+            id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
+            ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
+            replayOf: batch.replayOf, eventIndex: batch.eventIndex)
+        state.withLock { state in
+            state.figures[batch.dispatcher, default: DispatcherFigures()].dispatched += 1
+            state.figures[batch.dispatcher, default: DispatcherFigures()].queued += 1
+            if batch.replayOf != nil {
+                state.figures[batch.dispatcher, default: DispatcherFigures()].replayed += 1
+            }
+            state.live[batch.id] = record
+        }
+    }
+
+    /// Marks a batch running; a batch no longer tracked is left alone.
+    func started(_ batch: Batch, at time: Double) {
+        state.withLock { state in
+            guard var record = state.live[batch.id] else { return }
+            let previous = record.state
+            record.state = .running
+            record.startedAt = time
+            record.attempt = batch.attempt
+            state.live[batch.id] = record
+            Self.update(&state, batch.dispatcher) { figures in
+                Self.leave(previous, &figures)
+                figures.running += 1
+                if previous == .queued {
+                    let wait = max(0, time - batch.createdAt)
+                    figures.queueWait.record(microseconds: UInt64(wait * 1_000_000), atSecond: Int64(time))
+                }
+            }
+        }
+    }
+
+    /// Marks a failed attempt that the broker will retry.
+    func retrying(_ batch: Batch, error: BatchError, at time: Double) {
+        state.withLock { state in
+            guard var record = state.live[batch.id] else { return }
+            let previous = record.state
+            record.state = .retrying
+            record.error = error.description
+            state.live[batch.id] = record
+            Self.update(&state, batch.dispatcher) { figures in
+                Self.leave(previous, &figures)
+                figures.retrying += 1
+                figures.retried += 1
+                if let started = record.startedAt {
+                    figures.runTime.record(microseconds: UInt64(max(0, time - started) * 1_000_000), atSecond: Int64(time))
+                }
+            }
+        }
+    }
+
+    /// Records the final state of a batch and moves it to the recent ring.
+    func finished(_ batch: Batch, state final: BatchState, error: BatchError?, at time: Double) {
+        state.withLock { state in
+            var record = state.live.removeValue(forKey: batch.id) ?? LiveBatch(
+                id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
+                ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
+                replayOf: batch.replayOf, eventIndex: batch.eventIndex)
+            let previous = record.state
+            record.state = final
+            record.finishedAt = time
+            record.error = error?.description
+            record.attempt = batch.attempt
+            Self.update(&state, batch.dispatcher) { figures in
+                Self.leave(previous, &figures)
+                switch final {
+                case .done: figures.done += 1
+                case .failed: figures.failed += 1
+                case .dead: figures.failed += 1; figures.deadLettered += 1
+                case .sent: figures.sent += 1
+                case .queued, .running, .retrying: break
+                }
+                if let started = record.startedAt, final != .sent {
+                    figures.runTime.record(microseconds: UInt64(max(0, time - started) * 1_000_000), atSecond: Int64(time))
+                }
+                figures.completions.add(atSecond: Int64(time))
+            }
+            if state.recent.count < Self.recentCapacity {
+                state.recent.append(record)
+            } else {
+                state.recent[state.recentNext] = record
+            }
+            state.recentNext = (state.recentNext + 1) % Self.recentCapacity
+        }
+    }
+
+    private static func update(_ state: inout State, _ name: String, _ body: (inout DispatcherFigures) -> Void) {
+        body(&state.figures[name, default: DispatcherFigures()])
+    }
+
+    private static func leave(_ previous: BatchState, _ figures: inout DispatcherFigures) {
+        switch previous {
+        case .queued: figures.queued -= 1
+        case .running: figures.running -= 1
+        case .retrying: figures.retrying -= 1
+        default: break
+        }
+    }
+
+    /// The number of batches not yet finished.
+    var unfinishedCount: Int { state.withLock { $0.live.count } }
+
+    /// Figures per dispatcher name and the live batches (in flight newest
+    /// first, then recent finished newest first), at most `liveLimit` of them.
+    func snapshot(at time: Double, liveLimit: Int) -> (figures: [String: DispatcherSnapshot], live: [LiveBatch]) {
+        state.withLock { state in
+            let second = Int64(time)
+            var figures: [String: DispatcherSnapshot] = [:]
+            for (name, value) in state.figures {
+                let wait = value.queueWait.lastMinute(atSecond: second)
+                let run = value.runTime.lastMinute(atSecond: second)
+                var snapshot = DispatcherSnapshot(name: name, runsOn: "", batching: false, ruleCount: 0)
+                snapshot.dispatched = value.dispatched
+                snapshot.inFlight = value.queued + value.running + value.retrying
+                snapshot.queued = value.queued
+                snapshot.done = value.done
+                snapshot.failed = value.failed
+                snapshot.replayed = value.replayed
+                snapshot.retried = value.retried
+                snapshot.sent = value.sent
+                snapshot.deadLettered = value.deadLettered
+                snapshot.queueWaitP50 = wait.percentile(0.5)
+                snapshot.queueWaitP99 = wait.percentile(0.99)
+                snapshot.runTimeP50 = run.percentile(0.5)
+                snapshot.runTimeP99 = run.percentile(0.99)
+                snapshot.rate1s = value.completions.rate(window: 1, atSecond: second)
+                snapshot.rate10s = value.completions.rate(window: 10, atSecond: second)
+                snapshot.rate60s = value.completions.rate(window: 60, atSecond: second)
+                figures[name] = snapshot
+            }
+            var live = state.live.values.sorted { $0.id > $1.id }
+            if live.count > liveLimit { live.removeLast(live.count - liveLimit) }
+            let recent = state.recent.sorted { ($0.finishedAt ?? 0, $0.id) > ($1.finishedAt ?? 0, $1.id) }
+            for record in recent where live.count < liveLimit {
+                live.append(record)
+            }
+            return (figures, live)
+        }
+    }
+}
+

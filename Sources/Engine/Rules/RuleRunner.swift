@@ -1,0 +1,74 @@
+/// Runs the rules of a batch against the cache store: drop the partition,
+/// recompute the entry, or call the rule's invalidator.
+public struct RuleRunner: Sendable {
+    public let rules: RuleSet
+    public let cache: CacheContext
+    let logger: Logger
+
+    public init(rules: RuleSet, cache: CacheContext, logger: Logger) {
+        self.rules = rules
+        self.cache = cache
+        self.logger = logger
+    }
+
+    /// Runs every rule of the batch, going on past a failing rule so one bad
+    /// rule does not leave the others' entries stale, and returns the first failure.
+    public func run(_ batch: Batch) -> BatchError? {
+        var firstFailure: BatchError?
+        for (position, ruleID) in batch.ruleIDs.enumerated() {
+            let arguments = batch.ruleKwargs[ruleID]?.objectValue ?? JSONObject()
+            if let failure = runRule(ruleID, arguments: arguments, batch: batch, position: position) {
+                logger.warning(
+                    "Rule failed",
+                    [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, ruleID), (LogKey.error, failure.message)])
+                if firstFailure == nil { firstFailure = failure }
+            }
+        }
+        return firstFailure
+    }
+
+    private func runRule(_ ruleID: String, arguments: JSONObject, batch: Batch, position: Int) -> BatchError? {
+        guard let rule = rules.rule(id: ruleID) else {
+            return BatchError(kind: .ruleMissing, message: "the configuration has no rule '\(ruleID)'", ruleID: ruleID)
+        }
+        let function = rules.function(of: rule)
+        if let name = rule.invalidator {
+            guard let invalidator = rules.invalidators.invalidator(named: name) else {
+                return BatchError(kind: .ruleMissing, message: "no invalidator named '\(name)'", ruleID: ruleID)
+            }
+            do {
+                try invalidator.invalidate(function: function, event: arguments, cache: cache)
+                return nil
+            } catch {
+                return BatchError(kind: .invalidator, message: "invalidator '\(name)' failed: \(error)", ruleID: ruleID)
+            }
+        }
+        if rule.rewarm, rewarm(rule, function: function, arguments: arguments, batch: batch) {
+            return nil
+        }
+        do {
+            try cache.store.deletePrefix(cache.storagePrefix(of: function, arguments: arguments))
+            return nil
+        } catch {
+            return BatchError(kind: .cache, message: "dropping entries of \(function.name) failed: \(error)", ruleID: ruleID)
+        }
+    }
+
+    /// Recomputes the entry; returns false (after logging why) when the
+    /// caller should drop it instead.
+    private func rewarm(_ rule: InvalidationRule, function: CachedFunction, arguments: JSONObject, batch: Batch) -> Bool {
+        let metadata = [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, rule.id), (LogKey.function, function.name)]
+        guard let name = function.recompute, let recomputer = rules.recomputers.recomputer(named: name) else {
+            logger.info("Rewarm not possible, dropping instead: the function has no recomputer", metadata)
+            return false
+        }
+        do {
+            let value = try recomputer.recompute(function: function, arguments: arguments)
+            try cache.store.set(cache.storageKey(of: function, arguments: arguments), value)
+            return true
+        } catch {
+            logger.warning("Rewarm failed, dropping instead", metadata + [(LogKey.error, "\(error)")])
+            return false
+        }
+    }
+}

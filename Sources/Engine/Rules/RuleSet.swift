@@ -1,0 +1,153 @@
+/// A configuration compiled against a dispatcher registry: every rule has its
+/// dispatcher built and validated, and rules are indexed by model and id.
+public final class RuleSet: Sendable {
+    public let configuration: EngineConfiguration
+    public var rules: [InvalidationRule] { configuration.rules }
+    /// The dispatcher of each rule, by rule index.
+    public let dispatchers: [any Dispatcher]
+    /// Rule indices per model label, in registration order.
+    let rulesByModel: [String: [Int]]
+    let ruleIndexByID: [String: Int]
+    public let invalidators: InvalidatorRegistry
+    public let recomputers: RecomputerRegistry
+    /// Every registered dispatcher name, sorted, including those no rule uses.
+    public let registeredDispatcherNames: [String]
+    /// One dispatcher per name built from its settings block alone, for
+    /// display and for replays that pick a dispatcher by name.
+    public let dispatchersByName: [String: any Dispatcher]
+
+    init(
+        configuration: EngineConfiguration, dispatchers: [any Dispatcher], invalidators: InvalidatorRegistry,
+        recomputers: RecomputerRegistry, registeredNames: [String], dispatchersByName: [String: any Dispatcher]
+    ) {
+        self.configuration = configuration
+        self.dispatchers = dispatchers
+        self.invalidators = invalidators
+        self.recomputers = recomputers
+        registeredDispatcherNames = registeredNames
+        self.dispatchersByName = dispatchersByName
+        var byModel: [String: [Int]] = [:]
+        var byID: [String: Int] = [:]
+        for (index, rule) in configuration.rules.enumerated() {
+            byModel[rule.model, default: []].append(index)
+            byID[rule.id] = index
+        }
+        rulesByModel = byModel
+        ruleIndexByID = byID
+    }
+
+    /// The rule with a stable id, if the configuration has it.
+    public func rule(id: String) -> InvalidationRule? {
+        ruleIndexByID[id].map { configuration.rules[$0] }
+    }
+
+    /// The dispatcher used by the rule with this id.
+    public func dispatcher(forRule id: String) -> (any Dispatcher)? {
+        ruleIndexByID[id].map { dispatchers[$0] }
+    }
+
+    /// The function a rule belongs to.
+    public func function(of rule: InvalidationRule) -> CachedFunction {
+        configuration.functions[rule.functionIndex]
+    }
+
+    /// Every model label that has rules, sorted.
+    public var models: [String] { rulesByModel.keys.sorted() }
+
+    /// Compiles `configuration`: builds each rule's dispatcher from the
+    /// registry and checks invalidators and recomputers by name.
+    public static func compile(
+        _ configuration: EngineConfiguration, registry: DispatcherRegistry,
+        invalidators: InvalidatorRegistry = .builtIn, recomputers: RecomputerRegistry = .builtIn
+    ) throws(ConfigurationError) -> RuleSet {
+        let settings = configuration.settings
+        var byName: [String: any Dispatcher] = [:]
+        for name in settings.dispatchers.keys.sorted() {
+            let path = "settings.dispatchers.\(name)"
+            guard registry.registeredNames().contains(name) else {
+                let names = registry.registeredNames()
+                let hint = NameSuggestion.closest(to: name, in: names).map { "Did you mean '\($0)'? " } ?? ""
+                throw configuration.error(
+                    at: path, "settings for the unknown dispatcher '\(name)'",
+                    fix: "\(hint)Registered dispatchers: \(names.joined(separator: ", ")).")
+            }
+        }
+        for name in registry.registeredNames() {
+            let options = DispatcherOptions.merged(
+                dispatcher: name, settingsBlock: settings.block(for: name), ruleConfig: JSONObject(),
+                globalRaiseException: settings.raiseException, settingsPath: "settings.dispatchers.\(name)", rulePath: "")
+            byName[name] = try build(name, options, registry: registry, configuration: configuration, namePath: "settings.dispatchers")
+        }
+
+        var shared: [String: any Dispatcher] = [:]
+        var dispatchers: [any Dispatcher] = []
+        for rule in configuration.rules {
+            let namePath = rule.dispatcher == settings.defaultDispatcher && !ruleSetsDispatcher(rule, configuration)
+                ? "settings.default_dispatcher" : "\(rule.documentPath).dispatcher"
+            let options = DispatcherOptions.merged(
+                dispatcher: rule.dispatcher, settingsBlock: settings.block(for: rule.dispatcher),
+                ruleConfig: rule.dispatcherConfig, globalRaiseException: settings.raiseException,
+                settingsPath: "settings.dispatchers.\(rule.dispatcher)", rulePath: "\(rule.documentPath).dispatcher_config")
+            let sharingKey = "\(rule.dispatcher)|\(options.sortedDescription)"
+            let dispatcher: any Dispatcher
+            if let existing = shared[sharingKey] {
+                dispatcher = existing
+            } else {
+                dispatcher = try build(rule.dispatcher, options, registry: registry, configuration: configuration, namePath: namePath)
+                shared[sharingKey] = dispatcher
+            }
+            try checkWork(of: rule, dispatcher: dispatcher, configuration: configuration, invalidators: invalidators, recomputers: recomputers)
+            dispatchers.append(dispatcher)
+        }
+        return RuleSet(
+            configuration: configuration, dispatchers: dispatchers, invalidators: invalidators, recomputers: recomputers,
+            registeredNames: registry.registeredNames(), dispatchersByName: byName)
+    }
+
+    private static func ruleSetsDispatcher(_ rule: InvalidationRule, _ configuration: EngineConfiguration) -> Bool {
+        configuration.locations["\(rule.documentPath).dispatcher"] != nil
+    }
+
+    private static func build(
+        _ name: String, _ options: DispatcherOptions, registry: DispatcherRegistry, configuration: EngineConfiguration,
+        namePath: String
+    ) throws(ConfigurationError) -> any Dispatcher {
+        let registration: DispatcherRegistration
+        do {
+            registration = try registry.resolve(name)
+        } catch {
+            throw configuration.error(at: namePath, error.description)
+        }
+        do {
+            return try registration.make(options)
+        } catch {
+            let path = options.origins[error.key] ?? namePath
+            throw configuration.error(at: path, error.description)
+        }
+    }
+
+    private static func checkWork(
+        of rule: InvalidationRule, dispatcher: any Dispatcher, configuration: EngineConfiguration,
+        invalidators: InvalidatorRegistry, recomputers: RecomputerRegistry
+    ) throws(ConfigurationError) {
+        if let name = rule.invalidator {
+            guard invalidators.invalidator(named: name) != nil else {
+                throw configuration.error(
+                    at: "\(rule.documentPath).invalidator", "unknown invalidator '\(name)'",
+                    fix: "Known invalidators: \(invalidators.names.joined(separator: ", ")).")
+            }
+            if !dispatcher.runsInProcess {
+                throw configuration.error(
+                    at: "\(rule.documentPath).dispatcher",
+                    "the rule has the custom invalidator '\(name)', which runs in this process, but its dispatcher '\(rule.dispatcher)' hands work to a broker",
+                    fix: "Use inline, threadpool or asyncio for this rule, or replace the invalidator with a field_mapping.")
+            }
+        }
+        let function = configuration.functions[rule.functionIndex]
+        if let name = function.recompute, recomputers.recomputer(named: name) == nil {
+            throw configuration.error(
+                at: "functions[\(rule.functionIndex)].recompute", "unknown recomputer '\(name)'",
+                fix: "Known recomputers: \(recomputers.names.joined(separator: ", ")).")
+        }
+    }
+}
