@@ -1,0 +1,244 @@
+import Foundation
+
+/// How a replay runs.
+public struct ReplayOptions: Sendable {
+    /// Replay entries already resolved too.
+    public var force: Bool
+    /// Send through this dispatcher instead of the one that failed; shown
+    /// before it runs and recorded with the outcome.
+    public var dispatcherOverride: String?
+    /// Items per second at most; nil for no limit.
+    public var ratePerSecond: Double?
+    /// How long to wait for each item's outcome, in seconds.
+    public var outcomeTimeout: Double
+
+    public init(force: Bool = false, dispatcherOverride: String? = nil, ratePerSecond: Double? = 200, outcomeTimeout: Double = 30) {
+        self.force = force
+        self.dispatcherOverride = dispatcherOverride
+        self.ratePerSecond = ratePerSecond
+        self.outcomeTimeout = outcomeTimeout
+    }
+}
+
+/// What happened to one replayed entry.
+public enum ReplayOutcome: Sendable, Equatable {
+    case done
+    case failed(String)
+    /// Handed to an external broker; its workers report elsewhere.
+    case sent
+    /// Not replayed, with the reason (already resolved, rule gone or changed, no such entry).
+    case skipped(String)
+    /// Still running when the wait ended; its outcome goes to the journal when it ends.
+    case pending
+
+    public var label: String {
+        switch self {
+        case .done: return "done"
+        case .failed: return "failed"
+        case .sent: return "sent"
+        case .skipped: return "skipped"
+        case .pending: return "pending"
+        }
+    }
+
+    public var detail: String? {
+        switch self {
+        case .failed(let reason), .skipped(let reason): return reason
+        default: return nil
+        }
+    }
+}
+
+/// One item's result.
+public struct ReplayItem: Sendable, Equatable {
+    public var journalID: Int64
+    public var dispatcher: String
+    public var outcome: ReplayOutcome
+}
+
+/// Progress after each item.
+public struct ReplayProgress: Sendable {
+    public var completed: Int
+    public var total: Int
+    public var last: ReplayItem
+}
+
+/// The closing count of a replay.
+public struct ReplaySummary: Sendable, Equatable {
+    public var items: [ReplayItem] = []
+
+    public func count(_ label: String) -> Int { items.filter { $0.outcome.label == label }.count }
+    public var succeeded: Int { count("done") }
+    public var failed: Int { count("failed") }
+    public var skipped: Int { count("skipped") }
+    public var sent: Int { count("sent") }
+    public var pending: Int { count("pending") }
+
+    /// "12 replayed: 10 done, 1 failed, 1 skipped".
+    public var closingLine: String {
+        var parts = ["\(succeeded) done", "\(failed) failed"]
+        if sent > 0 { parts.append("\(sent) sent") }
+        if pending > 0 { parts.append("\(pending) pending") }
+        parts.append("\(skipped) skipped")
+        return "\(items.count) replayed: " + parts.joined(separator: ", ")
+    }
+}
+
+/// Re-dispatches journalled failures.
+///
+/// Each entry goes back through its dispatcher (or an override) with its
+/// original options; a broker dispatcher sends the stored payload byte for
+/// byte. An entry whose rules are gone or changed since it failed is skipped
+/// and counted, never run against a different rule. Replaying all is
+/// resumable: it walks open entries in id order, and entries resolved by an
+/// earlier, interrupted run are skipped.
+public final class Replayer: Sendable {
+    public let engine: Engine
+
+    public init(engine: Engine) {
+        self.engine = engine
+    }
+
+    /// Replays the entries with these journal ids, in the order given.
+    public func replay(
+        ids: [Int64], options: ReplayOptions = ReplayOptions(), stop: StopFlag = StopFlag(),
+        progress: (ReplayProgress) -> Void = { _ in }
+    ) -> ReplaySummary {
+        var summary = ReplaySummary()
+        let pacer = Pacer(ratePerSecond: options.ratePerSecond)
+        for id in ids {
+            if stop.isStopped { break }
+            pacer.wait()
+            let item = replayOne(id, options: options)
+            summary.items.append(item)
+            progress(ReplayProgress(completed: summary.items.count, total: ids.count, last: item))
+        }
+        return summary
+    }
+
+    /// Replays every entry matching `filter`, oldest first.
+    public func replayAll(
+        filter: FailureFilter = FailureFilter(), options: ReplayOptions = ReplayOptions(), stop: StopFlag = StopFlag(),
+        progress: (ReplayProgress) -> Void = { _ in }
+    ) -> ReplaySummary {
+        guard let journal = engine.journal else { return ReplaySummary() }
+        var filter = filter
+        if options.force { filter.statuses = FailureStatus.allCases }
+        var ids: [Int64] = []
+        var cursor: Int64 = 0
+        while let page = try? journal.entries(filter, after: cursor, limit: 5000), !page.isEmpty {
+            ids += page.map(\.id)
+            cursor = page.last!.id
+        }
+        return replay(ids: ids, options: options, stop: stop, progress: progress)
+    }
+
+    /// Checks whether an entry can be replayed as it stands; nil when it can.
+    public func reasonToSkip(_ record: FailureRecord, force: Bool) -> String? {
+        if record.status == .resolved && !force {
+            return "already resolved (\(record.resolution ?? "earlier")); force to replay again"
+        }
+        if record.status == .retrying && !force {
+            return "the broker is still retrying it"
+        }
+        for id in record.batch.ruleIDs {
+            guard let rule = engine.rules.rule(id: id) else {
+                return "rule '\(id)' is no longer in the configuration"
+            }
+            if let stored = record.ruleFingerprints[id], stored != rule.fingerprint {
+                return "rule '\(id)' has changed since the batch failed"
+            }
+        }
+        return nil
+    }
+
+    private func replayOne(_ id: Int64, options: ReplayOptions) -> ReplayItem {
+        guard let journal = engine.journal else {
+            return ReplayItem(journalID: id, dispatcher: "?", outcome: .skipped("no journal is open"))
+        }
+        let record: FailureRecord
+        do {
+            guard let found = try journal.entry(id) else {
+                return ReplayItem(journalID: id, dispatcher: "?", outcome: .skipped("no journal entry \(id)"))
+            }
+            record = found
+        } catch {
+            return ReplayItem(journalID: id, dispatcher: "?", outcome: .skipped("cannot read the journal: \(error)"))
+        }
+        let name = options.dispatcherOverride ?? record.batch.dispatcher
+        if let reason = reasonToSkip(record, force: options.force) {
+            return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped(reason))
+        }
+        let dispatcher: any Dispatcher
+        do {
+            dispatcher = try makeDispatcher(name, record: record, overridden: options.dispatcherOverride != nil)
+        } catch {
+            return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped("cannot build dispatcher '\(name)': \(error)"))
+        }
+        var batch = record.batch
+        batch.id = engine.makeBatchID()
+        batch.dispatcher = dispatcher.name
+        batch.batchKey = dispatcher.batchKey
+        batch.replayOf = id
+        batch.attempt = 1
+        batch.createdAt = engine.executor.now
+        // A different dispatcher cannot take another system's bytes.
+        if options.dispatcherOverride != nil && options.dispatcherOverride != record.batch.dispatcher {
+            batch.payload = nil
+            batch.options = dispatcher.resolvedOptions
+        }
+        let waiter = engine.executor.expectOutcome(of: batch.id)
+        let raised = engine.dispatch(batch, via: dispatcher, redeliver: batch.payload != nil)
+        var outcome: ReplayOutcome
+        if let result = waiter.wait(timeout: options.outcomeTimeout) {
+            switch result {
+            case .done: outcome = .done
+            case .sent: outcome = .sent
+            case .failed(let error): outcome = .failed(error.description)
+            }
+        } else {
+            engine.executor.forgetOutcome(of: batch.id)
+            outcome = raised.map { .failed($0.description) } ?? .pending
+        }
+        try? journal.recordReplay(
+            id, dispatcher: dispatcher.name, outcome: outcome.label, error: outcome.detail, forced: options.force,
+            at: engine.executor.now)
+        engine.logger.info(
+            "Replayed a journalled batch",
+            [(LogKey.journalID, String(id)), (LogKey.batchID, String(batch.id)), (LogKey.dispatcher, dispatcher.name),
+             ("outcome", outcome.label)])
+        return ReplayItem(journalID: id, dispatcher: dispatcher.name, outcome: outcome)
+    }
+
+    /// The dispatcher with the entry's original options, or the override's
+    /// configured options.
+    private func makeDispatcher(_ name: String, record: FailureRecord, overridden: Bool) throws -> any Dispatcher {
+        if overridden && name != record.batch.dispatcher {
+            guard let configured = engine.rules.dispatchersByName[name] else {
+                throw DispatcherRegistryError.unknownName(name, registered: engine.rules.registeredDispatcherNames)
+            }
+            return configured
+        }
+        let options = DispatcherOptions(
+            dispatcher: name, values: record.batch.options,
+            globalRaiseException: engine.rules.configuration.settings.raiseException)
+        return try engine.registry.make(name, options: options)
+    }
+}
+
+/// Spaces calls out to a rate.
+final class Pacer {
+    private let interval: Double
+    private var next = Date().timeIntervalSince1970
+
+    init(ratePerSecond: Double?) {
+        interval = ratePerSecond.map { $0 > 0 ? 1 / $0 : 0 } ?? 0
+    }
+
+    func wait() {
+        guard interval > 0 else { return }
+        let now = Date().timeIntervalSince1970
+        if next > now { usleep(UInt32((next - now) * 1_000_000)) }
+        next = max(next, now) + interval
+    }
+}
