@@ -28,11 +28,11 @@ public struct RuleRunner: Sendable {
     }
 
     private func runRule(_ ruleID: String, arguments: JSONObject, batch: Batch, position: Int) -> BatchError? {
-        guard let rule = rules.rule(id: ruleID) else {
+        guard let compiled = rules.compiledRule(id: ruleID) else {
             return BatchError(kind: .ruleMissing, message: "the configuration has no rule '\(ruleID)'", ruleID: ruleID)
         }
-        let function = rules.function(of: rule)
-        if let name = rule.invalidator {
+        let function = compiled.function
+        if let name = compiled.rule.invalidator {
             guard let invalidator = rules.invalidators.invalidator(named: name) else {
                 return BatchError(kind: .ruleMissing, message: "no invalidator named '\(name)'", ruleID: ruleID)
             }
@@ -43,7 +43,7 @@ public struct RuleRunner: Sendable {
                 return BatchError(kind: .invalidator, message: "invalidator '\(name)' failed: \(error)", ruleID: ruleID)
             }
         }
-        if rule.rewarm, rewarm(rule, function: function, arguments: arguments, batch: batch) {
+        if compiled.rule.rewarm, rewarm(compiled.rule.id, function: function, arguments: arguments, batch: batch) {
             return nil
         }
         do {
@@ -56,8 +56,8 @@ public struct RuleRunner: Sendable {
 
     /// Recomputes the entry; returns false (after logging why) when the
     /// caller should drop it instead.
-    private func rewarm(_ rule: InvalidationRule, function: CachedFunction, arguments: JSONObject, batch: Batch) -> Bool {
-        let metadata = [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, rule.id), (LogKey.function, function.name)]
+    private func rewarm(_ ruleID: String, function: CachedFunction, arguments: JSONObject, batch: Batch) -> Bool {
+        let metadata = [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, ruleID), (LogKey.function, function.name)]
         guard let name = function.recompute, let recomputer = rules.recomputers.recomputer(named: name) else {
             logger.info("Rewarm not possible, dropping instead: the function has no recomputer", metadata)
             return false
