@@ -94,7 +94,14 @@ public final class RuleSet: Sendable {
             let options = DispatcherOptions.merged(
                 dispatcher: name, settingsBlock: settings.block(for: name), ruleConfig: JSONObject(),
                 globalRaiseException: settings.raiseException, settingsPath: "settings.dispatchers.\(name)", rulePath: "")
-            byName[name] = try build(name, options, registry: registry, configuration: configuration, namePath: "settings.dispatchers")
+            do {
+                byName[name] = try build(name, options, registry: registry, configuration: configuration, namePath: "settings.dispatchers")
+            } catch where settings.dispatchers[name] == nil {
+                // A dispatcher that needs options (a secret, say) and has no
+                // settings block cannot be built on its own; that is only an
+                // error for the rules that use it, which are checked below.
+                continue
+            }
         }
 
         var shared: [String: any Dispatcher] = [:]
