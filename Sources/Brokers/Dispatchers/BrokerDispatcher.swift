@@ -7,9 +7,9 @@ import Engine
 /// hook's owner sends it again or reports its outcome.
 public typealias BrokerOutbox = @Sendable (Batch, BrokerError) -> Void
 
-/// What every broker dispatcher shares: the broker it sends to, the rules
-/// whose fingerprints its payloads carry, and where a batch goes while the
-/// broker is unavailable.
+/// The parts every broker dispatcher shares: the broker it sends to, the
+/// rules whose fingerprints its payloads carry, and where a batch goes while
+/// the broker is unavailable.
 public struct BrokerDispatchContext: Sendable {
     public var broker: any MessageBroker
     public var rules: RuleSetReference
@@ -31,12 +31,12 @@ public struct BrokerDispatchContext: Sendable {
 
 /// A dispatcher that hands each batch to a task broker as one task message.
 ///
-/// Conforming types say how a batch becomes a ``TaskMessage``; sending,
-/// replaying stored bytes and broker failures are handled here alike for
+/// Conforming types build the ``TaskMessage`` for a batch. Sending,
+/// replaying stored bytes and broker failures are handled here, alike for
 /// every system.
 public protocol BrokerDispatcher: Dispatcher {
     var context: BrokerDispatchContext { get }
-    /// The task message restflow's dispatcher of this system would send for `batch`.
+    /// Builds the task message restflow's dispatcher of this system would send for `batch`.
     func makeTask(for batch: Batch) -> TaskMessage
 }
 
@@ -44,7 +44,7 @@ extension BrokerDispatcher {
     /// Encodes the batch and stores it on the broker.
     ///
     /// - Throws: the broker's failure as a `broker` batch error, when the
-    ///   batch's error policy says to raise and no outbox took the batch.
+    ///   batch's error policy is to raise and no outbox took the batch.
     public func dispatch(_ batch: Batch, executor: BatchExecutor) throws(BatchError) {
         let task = makeTask(for: batch)
         do {
@@ -94,8 +94,8 @@ extension BrokerDispatcher {
         }
     }
 
-    /// The `dispatchtop` block for `batch`, with the fingerprints of its
-    /// rules in the rule set in force.
+    /// Builds the `dispatchtop` block for `batch`, with the fingerprints of
+    /// its rules in the rule set in force.
     public func dispatchtopBlock(for batch: Batch) -> JSONObject {
         DispatchtopBlock.make(batch: batch, fingerprints: context.rules.fingerprints(of: batch.ruleIDs))
     }
@@ -103,8 +103,8 @@ extension BrokerDispatcher {
 
 // MARK: - Options
 
-/// The batch key of a broker dispatcher: its type and the options that
-/// decide where its tasks go, in that order (`celery|task_name="…",queue=null`).
+/// Builds the batch key of a broker dispatcher: its type and the options
+/// that decide where its tasks go, in that order (`celery|task_name="…",queue=null`).
 func brokerBatchKey(_ name: String, _ parts: [(String, String?)]) -> String {
     let rendered = parts.map { "\($0.0)=\(JSONWriter.string($0.1.map(JSONValue.string) ?? .null))" }
     return "\(name)|\(rendered.joined(separator: ","))"
@@ -123,8 +123,12 @@ extension DispatcherOptions {
         }
     }
 
-    /// The options with each resolved value set, nil ones as null, so a
-    /// replay that rebuilds the dispatcher from them gets the same one.
+    /// Returns the options with each resolved value set, nil ones as null, so
+    /// a replay that rebuilds the dispatcher from them gets the same one.
+    ///
+    /// NOTE: a null in a rule's dispatcher_config hides the settings block's
+    /// value, because the options arrive merged. restflow 2.0.1 falls back
+    /// to the settings block there for every option but Celery's queue.
     func resolved(_ settings: [(String, String?)]) -> JSONObject {
         var resolved = values
         for (key, value) in settings {
