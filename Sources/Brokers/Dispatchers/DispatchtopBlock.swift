@@ -13,7 +13,7 @@ import Engine
 /// - Celery: the kwarg `dispatchtop`, which lands in the task's `**context`.
 /// - RQ and django-q: `context={"dispatchtop": {...}}`, a keyword argument of
 ///   `run_cache_rules`.
-/// - Dramatiq: the message option `dispatchtop`, which the actor never sees.
+/// - Dramatiq: the message option `dispatchtop`, which is not passed to the actor.
 public struct DispatchtopBlock: Sendable, Equatable {
     /// The member name under which every system carries the block.
     public static let key = "dispatchtop"
@@ -99,6 +99,7 @@ public struct DispatchtopBlock: Sendable, Equatable {
         guard let rules = block["rules"]?.arrayValue else {
             return .failure(undecodable("the '\(key)' block has no rules list"))
         }
+
         var ids: [JSONValue] = []
         var numbers: [JSONValue] = []
         var kwargs = JSONObject()
@@ -118,6 +119,7 @@ public struct DispatchtopBlock: Sendable, Equatable {
                 fingerprints[id] = fingerprint
             }
         }
+
         var coded = block
         coded["version"] = nil
         coded["rules"] = nil

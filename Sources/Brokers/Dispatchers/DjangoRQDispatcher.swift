@@ -48,8 +48,8 @@ public struct DjangoRQDispatcher: BrokerDispatcher {
     }
 }
 
-/// The keyword arguments of restflow's `run_cache_rules` as the RQ and
-/// django-q dispatchers send them, with the `dispatchtop` block in `context`.
+/// Builds the keyword arguments of restflow's `run_cache_rules` as the RQ
+/// and django-q dispatchers send them, with the `dispatchtop` block in `context`.
 func runCacheRulesKwargs(dispatcherName: String, block: JSONObject) -> JSONObject {
     var context = JSONObject()
     context.appendUnchecked(DispatchtopBlock.key, .object(block))

@@ -6,7 +6,7 @@ import Engine
 /// `rule_ids` are restflow's numeric rule ids (their 1-based registration
 /// order) and `rule_kwargs` is keyed by those numbers as strings. A rule of
 /// the batch without a restflow number is left out of both, because a Python
-/// worker could not look it up; the `dispatchtop` block still names it.
+/// worker could not look it up. The `dispatchtop` block still names it.
 public enum RestflowArguments {
     /// restflow's `rule_ids`: the numeric ids, in rule order.
     public static func ruleIDs(of batch: Batch) -> JSONValue {

@@ -22,8 +22,8 @@ public final class RuleSetReference: Sendable {
         current.withLock { $0 = rules }
     }
 
-    /// The fingerprint of each rule the rule set in force has, by stable rule
-    /// id. Ids it does not have are left out, as are all ids while no rule
+    /// Returns the fingerprint of each rule the rule set in force has, by
+    /// stable rule id. Ids it does not have are left out, as are all ids while no rule
     /// set is set.
     public func fingerprints(of ruleIDs: [String]) -> [String: String] {
         guard let rules else { return [:] }

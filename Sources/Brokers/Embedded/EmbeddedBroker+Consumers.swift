@@ -11,9 +11,9 @@ extension EmbeddedBroker {
                 guard !shared.stopping, let engine = shared.engine else { return nil }
                 let (step, actions) = shared.machine.nextStep(for: system, now: now)
                 if case .deliver = step { shared.busy += 1 }
-                // A message put back may be delivered to another consumer as
-                // soon as the lock is released, so its batch is marked
-                // retrying before that; the call only updates the tracker.
+                // A message put back may go to another consumer as soon as the
+                // lock is released, so its batch is marked retrying first. The
+                // call only updates the executor's tracker, so it is quick.
                 return (step, markRetrying(actions), engine)
             }
             guard let (step, failures, engine) = next else { return }

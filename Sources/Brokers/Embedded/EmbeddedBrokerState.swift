@@ -139,6 +139,7 @@ struct EmbeddedBrokerState {
     mutating func nextStep(for system: BrokerSystem, now: Double) -> (NextStep, [ConsumerAction]) {
         promoteDueRetries(of: system, now: now)
         let actions = expireDeadlines(of: system, now: now)
+
         guard let queue = queueWithOldestReady(of: system), let id = queues[queue]?.ready.popFirst(),
             var message = messages[id]
         else {
@@ -147,6 +148,7 @@ struct EmbeddedBrokerState {
             let wake = [nextDue, nextDeadline].compactMap { $0 }.min()
             return (.idle(until: wake), actions)
         }
+
         message.deliveries += 1
         let abandoned = system == .celery && pendingWorkerLosses > 0
         if abandoned {
@@ -157,6 +159,7 @@ struct EmbeddedBrokerState {
         messages[id] = message
         queues[queue]?.inFlight += 1
         queues[queue]?.statistics.delivered += 1
+
         // Only a lost consumer's message gets a deadline. Celery would also
         // deliver a task that runs past its visibility timeout a second time,
         // but here a running batch keeps its message, so that each batch runs
