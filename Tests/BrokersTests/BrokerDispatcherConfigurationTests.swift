@@ -173,7 +173,7 @@ struct ResolutionCase: CustomTestStringConvertible, Sendable {
 
     /// A bad option in a rule fails the whole configuration at load, at the rule's path.
     @Test func ruleWithInvalidOptionFailsCompilation() throws {
-        let text = BrokerFixtures.configuration([
+        let text = EmbeddedFixtures.configuration([
             FixtureRule(id: "bad", dispatcher: "celery", dispatcherConfig: #"{"max_workers": 4}"#)
         ])
         let registry = DispatcherRegistry.withInProcessDispatchers()

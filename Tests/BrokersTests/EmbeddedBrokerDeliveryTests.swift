@@ -11,9 +11,9 @@ import TestSupport
     @Test(arguments: BrokerSystem.allCases)
     func successfulBatchIsAcknowledged(_ system: BrokerSystem) throws {
         let harness = try BrokerHarness.single(system.rawValue)
-        let key = try harness.seedCacheEntry(function: BrokerFixtures.productDetail, arguments: Self.product42)
+        let key = try harness.seedCacheEntry(function: EmbeddedFixtures.productDetail, arguments: Self.product42)
 
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
 
         let record = try #require(harness.broker.message(id: "\(system.rawValue)-1"))
@@ -29,10 +29,10 @@ import TestSupport
     }
 
     @Test func celeryRedeliversUntilLimitThenFails() throws {
-        let harness = try BrokerHarness.single("celery", settings: BrokerFixtures.settings(celeryMaxRedeliveries: 2))
+        let harness = try BrokerHarness.single("celery", settings: EmbeddedFixtures.settings(celeryMaxRedeliveries: 2))
         harness.failAll("celery")
 
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
 
         let record = try #require(harness.broker.message(id: "celery-1"))
@@ -61,11 +61,11 @@ import TestSupport
     }
 
     @Test func celeryRedeliversAfterVisibilityTimeout() throws {
-        let harness = try BrokerHarness.single("celery", settings: BrokerFixtures.settings(visibilityTimeout: 0.2))
-        let key = try harness.seedCacheEntry(function: BrokerFixtures.productDetail, arguments: Self.product42)
+        let harness = try BrokerHarness.single("celery", settings: EmbeddedFixtures.settings(visibilityTimeout: 0.2))
+        let key = try harness.seedCacheEntry(function: EmbeddedFixtures.productDetail, arguments: Self.product42)
         harness.broker.simulateCeleryWorkerLoss(deliveries: 1)
 
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
 
         let record = try #require(harness.broker.message(id: "celery-1"))
@@ -87,10 +87,10 @@ import TestSupport
     /// A batch running past the visibility timeout keeps its message, so it
     /// runs once and is reported once.
     @Test func slowCeleryBatchIsNotRedelivered() throws {
-        let harness = try BrokerHarness.single("celery", settings: BrokerFixtures.settings(visibilityTimeout: 0.05))
+        let harness = try BrokerHarness.single("celery", settings: EmbeddedFixtures.settings(visibilityTimeout: 0.05))
         harness.engine.faults.set(FaultSetting(failurePercent: 0, addedLatencyMilliseconds: 300), for: "celery")
 
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
 
         #expect(harness.broker.message(id: "celery-1")?.states == [.queued, .running, .done])
@@ -100,11 +100,11 @@ import TestSupport
     }
 
     @Test func celeryMessageLostTooOftenFails() throws {
-        let settings = BrokerFixtures.settings(visibilityTimeout: 0.05, celeryMaxRedeliveries: 0)
+        let settings = EmbeddedFixtures.settings(visibilityTimeout: 0.05, celeryMaxRedeliveries: 0)
         let harness = try BrokerHarness.single("celery", settings: settings)
         harness.broker.simulateCeleryWorkerLoss(deliveries: 1)
 
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
 
         let record = try #require(harness.broker.message(id: "celery-1"))
@@ -120,7 +120,7 @@ import TestSupport
         let harness = try BrokerHarness.single("django_rq")
         harness.failAll("django_rq")
 
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
 
         let record = try #require(harness.broker.message(id: "django_rq-1"))
@@ -142,11 +142,11 @@ import TestSupport
     }
 
     @Test func dramatiqRetriesWithBackoffThenDeadLetters() throws {
-        let settings = BrokerFixtures.settings(dramatiqMaxRetries: 2, dramatiqMinBackoff: 0.1)
+        let settings = EmbeddedFixtures.settings(dramatiqMaxRetries: 2, dramatiqMinBackoff: 0.1)
         let harness = try BrokerHarness.single("dramatiq", settings: settings)
         harness.failAll("dramatiq")
 
-        let result = harness.engine.process(BrokerFixtures.productSaved(42))
+        let result = harness.engine.process(EmbeddedFixtures.productSaved(42))
         let sawDelayed = waitFor(timeout: 5) { harness.depth("dramatiq:default")?.delayed == 1 }
         #expect(sawDelayed)
         #expect(harness.settle())
@@ -179,7 +179,7 @@ import TestSupport
             "django_q", dispatcherSettings: #"{"django_q": {"CLUSTER": "invalidation", "GROUP": "cache"}}"#)
         harness.failAll("django_q")
 
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
 
         let record = try #require(harness.broker.message(id: "django_q-1"))
@@ -199,7 +199,7 @@ import TestSupport
         let harness = try BrokerHarness.single(system.rawValue, raiseException: false)
         harness.failAll(system.rawValue)
 
-        let result = harness.engine.process(BrokerFixtures.productSaved(42))
+        let result = harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
 
         #expect(result.raised.isEmpty)

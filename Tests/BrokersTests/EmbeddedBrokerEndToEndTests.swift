@@ -13,25 +13,25 @@ import Testing
         FixtureRule(id: "product-rq", dispatcher: "django_rq"),
         FixtureRule(id: "product-q", dispatcher: "django_q"),
         FixtureRule(
-            id: "category-dramatiq", dispatcher: "dramatiq", function: BrokerFixtures.categoryPage,
+            id: "category-dramatiq", dispatcher: "dramatiq", function: EmbeddedFixtures.categoryPage,
             fieldMapping: #"{"category_id": "category.id"}"#),
     ]
 
     @Test func faultOnOneConsumerThenReplay() throws {
-        let settings = BrokerFixtures.settings(dramatiqMaxRetries: 2, dramatiqMinBackoff: 0.02)
+        let settings = EmbeddedFixtures.settings(dramatiqMaxRetries: 2, dramatiqMinBackoff: 0.02)
         let harness = try BrokerHarness(
-            configuration: BrokerFixtures.configuration(Self.rules, dispatcherSettings: TaskMessageGoldenTests.settingsBlocks),
+            configuration: EmbeddedFixtures.configuration(Self.rules, dispatcherSettings: TaskMessageGoldenTests.settingsBlocks),
             settings: settings)
         var productKeys: [String] = []
         var categoryKeys: [String] = []
         for pk in Int64(1)...3 {
-            productKeys.append(try harness.seedCacheEntry(function: BrokerFixtures.productDetail, arguments: JSONObject([("product_id", .int(pk))])))
-            categoryKeys.append(try harness.seedCacheEntry(function: BrokerFixtures.categoryPage, arguments: JSONObject([("category_id", .int(10 + pk))])))
+            productKeys.append(try harness.seedCacheEntry(function: EmbeddedFixtures.productDetail, arguments: JSONObject([("product_id", .int(pk))])))
+            categoryKeys.append(try harness.seedCacheEntry(function: EmbeddedFixtures.categoryPage, arguments: JSONObject([("category_id", .int(10 + pk))])))
         }
         harness.failAll("dramatiq")
 
         for pk in Int64(1)...3 {
-            let result = harness.engine.process(BrokerFixtures.productSaved(pk, category: 10 + pk), index: Int(pk - 1))
+            let result = harness.engine.process(EmbeddedFixtures.productSaved(pk, category: 10 + pk), index: Int(pk - 1))
             #expect(result.batchIDs.count == 4)
         }
         #expect(harness.settle())

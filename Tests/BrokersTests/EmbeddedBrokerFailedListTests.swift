@@ -9,7 +9,7 @@ import Testing
     /// Settings under which a raised failure reaches the failed list on the
     /// first delivery in every system.
     static func failAtOnce() -> EmbeddedBrokerSettings {
-        BrokerFixtures.settings(celeryMaxRedeliveries: 0, dramatiqMaxRetries: 0)
+        EmbeddedFixtures.settings(celeryMaxRedeliveries: 0, dramatiqMaxRetries: 0)
     }
 
     static let djangoQSettings = #"{"django_q": {"CLUSTER": "invalidation", "GROUP": "cache"}}"#
@@ -19,7 +19,7 @@ import Testing
         let harness = try BrokerHarness.single(
             system.rawValue, settings: Self.failAtOnce(), dispatcherSettings: Self.djangoQSettings)
         harness.failAll(system.rawValue)
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
         let first = try #require(harness.broker.failedMessages(limit: 10).first)
         let journalled = try #require(harness.journalEntries().first)
@@ -106,13 +106,13 @@ import Testing
     func changedRuleFailsAsRuleMissing(_ dispatcher: String, _ finalState: BatchState) throws {
         let harness = try BrokerHarness.single(dispatcher)
         let before = try ConfigurationLoader.parse(
-            BrokerFixtures.configuration([
+            EmbeddedFixtures.configuration([
                 FixtureRule(id: "product", dispatcher: dispatcher, fieldMapping: #"{"product_id": "id"}"#)
             ]))
         harness.rulesReference.set(try RuleSet.compile(before, registry: harness.registry))
-        let key = try harness.seedCacheEntry(function: BrokerFixtures.productDetail, arguments: JSONObject([("product_id", 42)]))
+        let key = try harness.seedCacheEntry(function: EmbeddedFixtures.productDetail, arguments: JSONObject([("product_id", 42)]))
 
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
 
         let entry = try #require(harness.journalEntries().first)
@@ -127,12 +127,12 @@ import Testing
     @Test func changedRuleWithoutRaiseIsAcknowledged() throws {
         let harness = try BrokerHarness.single("celery", raiseException: false)
         let before = try ConfigurationLoader.parse(
-            BrokerFixtures.configuration([
+            EmbeddedFixtures.configuration([
                 FixtureRule(id: "product", dispatcher: "celery", raiseException: false, fieldMapping: #"{"product_id": "id"}"#)
             ]))
         harness.rulesReference.set(try RuleSet.compile(before, registry: harness.registry))
 
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.settle())
 
         #expect(try harness.journalEntries().first?.error.kind == .ruleMissing)
@@ -150,7 +150,7 @@ import Testing
         batch.ruleIDs = ["product"]
         batch.restflowRuleIDs = [1]
         batch.ruleKwargs = JSONObject([("product", ["product_id": 42])])
-        let key = try harness.seedCacheEntry(function: BrokerFixtures.productDetail, arguments: JSONObject([("product_id", 42)]))
+        let key = try harness.seedCacheEntry(function: EmbeddedFixtures.productDetail, arguments: JSONObject([("product_id", 42)]))
 
         _ = try harness.broker.enqueue(dispatcher.makeTask(for: batch))
         #expect(harness.broker.waitUntilIdle(timeout: 10))

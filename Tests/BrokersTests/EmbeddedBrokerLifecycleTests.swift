@@ -11,7 +11,7 @@ import TestSupport
     @Test func depthsCountReadyMessagesWhileStopped() throws {
         let harness = try BrokerHarness.single("celery", dispatcherSettings: Self.celeryQueue, startConsumers: false)
         for pk in 1...3 {
-            harness.engine.process(BrokerFixtures.productSaved(Int64(pk)))
+            harness.engine.process(EmbeddedFixtures.productSaved(Int64(pk)))
         }
 
         let depths = harness.broker.depths()
@@ -33,7 +33,7 @@ import TestSupport
 
     @Test func queueProbeFeedsEngineSnapshot() throws {
         let harness = try BrokerHarness.single("django_rq", startConsumers: false)
-        harness.engine.process(BrokerFixtures.productSaved(1))
+        harness.engine.process(EmbeddedFixtures.productSaved(1))
         harness.engine.addQueueProbe(BrokerQueueProbe(broker: harness.broker, outboxCount: { 2 }))
 
         harness.engine.sampleQueues()
@@ -47,10 +47,10 @@ import TestSupport
     }
 
     @Test func stopLeavesDelayedRetriesForNextStart() throws {
-        let settings = BrokerFixtures.settings(dramatiqMaxRetries: 1, dramatiqMinBackoff: 1.5)
+        let settings = EmbeddedFixtures.settings(dramatiqMaxRetries: 1, dramatiqMinBackoff: 1.5)
         let harness = try BrokerHarness.single("dramatiq", settings: settings)
         harness.failAll("dramatiq")
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(waitFor(timeout: 5) { harness.depth("dramatiq:default")?.delayed == 1 })
 
         let started = Date()
@@ -68,10 +68,10 @@ import TestSupport
 
     /// A Celery warm shutdown puts unacknowledged messages back on their queue.
     @Test func stopRestoresMessagesInFlight() throws {
-        let settings = BrokerFixtures.settings(visibilityTimeout: 60)
+        let settings = EmbeddedFixtures.settings(visibilityTimeout: 60)
         let harness = try BrokerHarness.single("celery", settings: settings)
         harness.broker.simulateCeleryWorkerLoss(deliveries: 1)
-        harness.engine.process(BrokerFixtures.productSaved(42))
+        harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(waitFor(timeout: 5) { harness.depth("celery:celery")?.inFlight == 1 })
 
         harness.broker.stop()
@@ -90,7 +90,7 @@ import TestSupport
         let harness = try BrokerHarness.single("django_q", useOutbox: true)
         harness.broker.setAvailable(false)
 
-        let result = harness.engine.process(BrokerFixtures.productSaved(42))
+        let result = harness.engine.process(EmbeddedFixtures.productSaved(42))
 
         #expect(result.raised.isEmpty)
         let handed = harness.outbox.all
@@ -107,7 +107,7 @@ import TestSupport
         let harness = try BrokerHarness.single("celery")
         harness.broker.setAvailable(false)
 
-        let result = harness.engine.process(BrokerFixtures.productSaved(42))
+        let result = harness.engine.process(EmbeddedFixtures.productSaved(42))
         #expect(harness.engine.waitUntilIdle(timeout: 5))
 
         let raised = try #require(result.raised.first)

@@ -14,11 +14,11 @@ import Testing
     /// Builds a harness whose two rules use `dispatcher`: `product-detail`
     /// (restflow id 1) and `category-page` (restflow id 2).
     static func harness(_ dispatcher: String) throws -> BrokerHarness {
-        let configuration = BrokerFixtures.configuration(
+        let configuration = EmbeddedFixtures.configuration(
             [
                 FixtureRule(id: "product-detail", dispatcher: dispatcher),
                 FixtureRule(
-                    id: "category-page", dispatcher: dispatcher, function: BrokerFixtures.categoryPage,
+                    id: "category-page", dispatcher: dispatcher, function: EmbeddedFixtures.categoryPage,
                     fieldMapping: #"{"category_id": "category.id"}"#),
             ], dispatcherSettings: settingsBlocks)
         return try BrokerHarness(configuration: configuration, startConsumers: false)
@@ -113,6 +113,16 @@ import Testing
         #expect(block.check(against: harness.rules) == nil)
     }
 
+    /// Readers that know only the journal's batch form read the block too.
+    @Test func dispatchtopBlockIsBatchCodingForm() throws {
+        let (task, _) = try Self.task("django_rq")
+        let block = try #require(task.kwargs["context"]?["dispatchtop"]?.objectValue)
+
+        #expect(try BatchCoding.decode(block).get() == task.batch)
+        #expect(block["version"] == 1)
+        #expect(block["fingerprints"]?.objectValue?.keys == ["product-detail", "category-page"])
+    }
+
     /// The embedded encoding decodes to the same task message.
     @Test(arguments: ["celery", "django_rq", "django_q", "dramatiq"])
     func embeddedEncodingRoundTrips(_ dispatcher: String) throws {
@@ -126,14 +136,14 @@ import Testing
         let (task, _) = try Self.task("celery")
         let block = try DispatchtopBlock.read(from: task).get()
         let changed = try BrokerHarness(
-            configuration: BrokerFixtures.configuration([
+            configuration: EmbeddedFixtures.configuration([
                 FixtureRule(id: "product-detail", dispatcher: "celery", fieldMapping: #"{"product_id": "id"}"#),
                 FixtureRule(
-                    id: "category-page", dispatcher: "celery", function: BrokerFixtures.categoryPage,
+                    id: "category-page", dispatcher: "celery", function: EmbeddedFixtures.categoryPage,
                     fieldMapping: #"{"category_id": "category.id"}"#),
             ], dispatcherSettings: Self.settingsBlocks), startConsumers: false)
         let dropped = try BrokerHarness(
-            configuration: BrokerFixtures.configuration([FixtureRule(id: "product-detail", dispatcher: "celery")]),
+            configuration: EmbeddedFixtures.configuration([FixtureRule(id: "product-detail", dispatcher: "celery")]),
             startConsumers: false)
 
         let changedError = try #require(block.check(against: changed.rules))

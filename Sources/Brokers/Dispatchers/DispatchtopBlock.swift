@@ -20,7 +20,7 @@ public struct DispatchtopBlock: Sendable, Equatable {
     /// The format version written into every block.
     public static let version: Int64 = 1
 
-    /// The batch, with rule arguments keyed by stable rule id again.
+    /// The batch, with rule arguments keyed by stable rule id.
     public var batch: Batch
     /// Fingerprint by stable rule id, for every rule whose fingerprint was
     /// known when the batch was sent.
@@ -33,27 +33,23 @@ public struct DispatchtopBlock: Sendable, Equatable {
 
     // MARK: - Building
 
-    /// Builds the block for `batch`.
-    ///
-    /// The rule arguments are left out, because the payload already carries
-    /// them as restflow's `rule_kwargs`; ``read(from:)`` takes them from there.
+    /// Builds the block for `batch`: `version`, the batch in ``BatchCoding``'s
+    /// form (rule arguments keyed by stable rule id), then `fingerprints`,
+    /// the fingerprint of each rule by stable id, for the rules whose
+    /// fingerprint is known. Any reader of ``BatchCoding`` can read it.
     public static func make(batch: Batch, fingerprints: [String: String]) -> JSONObject {
         var block = JSONObject()
         block.appendUnchecked("version", .int(version))
-        let leftOut: Set<String> = ["rule_ids", "restflow_rule_ids", "rule_kwargs"]
-        for member in BatchCoding.encode(batch) where !leftOut.contains(member.key) {
+        for member in BatchCoding.encode(batch) {
             block.appendUnchecked(member.key, member.value)
         }
-        var rules: [JSONValue] = []
-        for (position, id) in batch.ruleIDs.enumerated() {
-            var rule = JSONObject()
-            rule.appendUnchecked("id", .string(id))
-            let number = position < batch.restflowRuleIDs.count ? JSONValue.int(Int64(batch.restflowRuleIDs[position])) : .null
-            rule.appendUnchecked("restflow_id", number)
-            rule.appendUnchecked("fingerprint", fingerprints[id].map(JSONValue.string) ?? .null)
-            rules.append(.object(rule))
+        var known = JSONObject()
+        for id in batch.ruleIDs {
+            if let fingerprint = fingerprints[id] {
+                known[id] = .string(fingerprint)
+            }
         }
-        block.appendUnchecked("rules", .array(rules))
+        block.appendUnchecked("fingerprints", .object(known))
         return block
     }
 
@@ -61,72 +57,31 @@ public struct DispatchtopBlock: Sendable, Equatable {
 
     /// Reads the block of a task as its system places it.
     public static func read(from task: TaskMessage) -> Result<DispatchtopBlock, BatchError> {
-        read(system: task.system, args: task.args, kwargs: task.kwargs, options: task.options)
+        read(system: task.system, kwargs: task.kwargs, options: task.options)
     }
 
-    /// Reads the block from a decoded payload: where the system carries it,
-    /// with the rule arguments taken from restflow's `rule_kwargs`.
-    public static func read(
-        system: BrokerSystem, args: [JSONValue], kwargs: JSONObject, options: JSONObject
-    ) -> Result<DispatchtopBlock, BatchError> {
+    /// Reads the block from a decoded payload, where the system carries it.
+    public static func read(system: BrokerSystem, kwargs: JSONObject, options: JSONObject) -> Result<DispatchtopBlock, BatchError> {
         let block: JSONValue?
-        let ruleKwargs: JSONValue?
         switch system {
-        case .celery:
-            block = kwargs[key]
-            ruleKwargs = kwargs["rule_kwargs"]
-        case .rq, .djangoQ:
-            block = kwargs["context"]?[key]
-            ruleKwargs = args.count > 1 ? args[1] : nil
-        case .dramatiq:
-            block = options[key]
-            ruleKwargs = args.count > 1 ? args[1] : nil
+        case .celery: block = kwargs[key]
+        case .rq, .djangoQ: block = kwargs["context"]?[key]
+        case .dramatiq: block = options[key]
         }
         guard let object = block?.objectValue else {
             return .failure(undecodable("the \(system.rawValue) payload has no '\(key)' object"))
         }
-        guard let kwargsObject = ruleKwargs?.objectValue else {
-            return .failure(undecodable("the \(system.rawValue) payload has no rule_kwargs object"))
-        }
-        return decode(object, restflowRuleKwargs: kwargsObject)
-    }
-
-    private static func decode(_ block: JSONObject, restflowRuleKwargs: JSONObject) -> Result<DispatchtopBlock, BatchError> {
-        guard block["version"]?.intValue == version else {
-            let found = block["version"].map { JSONWriter.string($0) } ?? "missing"
+        guard object["version"]?.intValue == version else {
+            let found = object["version"].map { JSONWriter.string($0) } ?? "missing"
             return .failure(undecodable("the '\(key)' block has version \(found); this engine reads version \(version)"))
         }
-        guard let rules = block["rules"]?.arrayValue else {
-            return .failure(undecodable("the '\(key)' block has no rules list"))
-        }
-
-        var ids: [JSONValue] = []
-        var numbers: [JSONValue] = []
-        var kwargs = JSONObject()
         var fingerprints: [String: String] = [:]
-        for (index, rule) in rules.enumerated() {
-            guard let id = rule["id"]?.stringValue else {
-                return .failure(undecodable("rule \(index) of the '\(key)' block has no string id"))
-            }
-            ids.append(.string(id))
-            if let number = rule["restflow_id"]?.intValue {
-                numbers.append(.int(number))
-                if let arguments = restflowRuleKwargs[String(number)] {
-                    kwargs[id] = arguments
-                }
-            }
-            if let fingerprint = rule["fingerprint"]?.stringValue {
-                fingerprints[id] = fingerprint
+        for member in object["fingerprints"]?.objectValue ?? JSONObject() {
+            if let fingerprint = member.value.stringValue {
+                fingerprints[member.key] = fingerprint
             }
         }
-
-        var coded = block
-        coded["version"] = nil
-        coded["rules"] = nil
-        coded["rule_ids"] = .array(ids)
-        coded["restflow_rule_ids"] = .array(numbers)
-        coded["rule_kwargs"] = .object(kwargs)
-        return BatchCoding.decode(coded).map { DispatchtopBlock(batch: $0, fingerprints: fingerprints) }
+        return BatchCoding.decode(object).map { DispatchtopBlock(batch: $0, fingerprints: fingerprints) }
     }
 
     private static func undecodable(_ message: String) -> BatchError {

@@ -38,7 +38,7 @@ struct FixtureRule {
     var fieldMapping = #"{"product_id": "pk"}"#
 }
 
-enum BrokerFixtures {
+enum EmbeddedFixtures {
     static let productDetail = "shop.views.product_detail"
     static let categoryPage = "shop.views.category_page"
 
@@ -98,7 +98,7 @@ final class BrokerHarness {
     let outbox = OutboxRecorder()
 
     init(
-        configuration: String, settings: EmbeddedBrokerSettings = BrokerFixtures.settings(), useOutbox: Bool = false,
+        configuration: String, settings: EmbeddedBrokerSettings = EmbeddedFixtures.settings(), useOutbox: Bool = false,
         startConsumers: Bool = true
     ) throws {
         directory = try TemporaryDirectory(prefix: "dispatchtop-brokers")
@@ -153,12 +153,12 @@ final class BrokerHarness {
 extension BrokerHarness {
     /// Builds a harness with one rule, `product`, on `dispatcher`.
     static func single(
-        _ dispatcher: String, raiseException: Bool? = true, settings: EmbeddedBrokerSettings = BrokerFixtures.settings(),
+        _ dispatcher: String, raiseException: Bool? = true, settings: EmbeddedBrokerSettings = EmbeddedFixtures.settings(),
         dispatcherSettings: String = "{}", startConsumers: Bool = true, useOutbox: Bool = false
     ) throws -> BrokerHarness {
         let rule = FixtureRule(id: "product", dispatcher: dispatcher, raiseException: raiseException)
         return try BrokerHarness(
-            configuration: BrokerFixtures.configuration([rule], dispatcherSettings: dispatcherSettings), settings: settings,
+            configuration: EmbeddedFixtures.configuration([rule], dispatcherSettings: dispatcherSettings), settings: settings,
             useOutbox: useOutbox, startConsumers: startConsumers)
     }
 
