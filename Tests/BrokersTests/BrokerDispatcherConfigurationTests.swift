@@ -45,8 +45,8 @@ struct ResolutionCase: CustomTestStringConvertible, Sendable {
             batchKey: #"django_rq|queue="high",function_path="app.jobs.run""#, runsOn: "django_rq:high", queue: "high"),
         ResolutionCase(
             dispatcher: "django_q", expected: ["cluster": nil, "group": nil, "function_path": runCacheRules],
-            batchKey: #"django_q|cluster=null,group=null,function_path="\#(runCacheRules)""#, runsOn: "django_q:default",
-            queue: "default"),
+            batchKey: #"django_q|cluster=null,group=null,function_path="\#(runCacheRules)""#,
+            runsOn: "django_q:default cluster", queue: ""),
         ResolutionCase(
             dispatcher: "django_q", settingsBlock: ["cluster": "invalidation", "group": "cache"],
             ruleConfig: ["group": "products"],

@@ -22,6 +22,8 @@ import TestSupport
         #expect(try harness.cache.get(key) == nil)
         #expect(harness.broker.failedMessages(limit: 10).isEmpty)
         let statistics = try #require(harness.broker.statistics().first)
+        let queue = system == .celery ? "celery" : "default"
+        #expect(statistics.name == "\(system.rawValue):\(queue)")
         #expect(statistics.acknowledged == 1)
         #expect(statistics.delivered == 1)
         #expect(harness.figures(system.rawValue)?.done == 1)

@@ -17,6 +17,7 @@ public enum BrokerSystem: String, Sendable, CaseIterable {
 public struct TaskMessage: Sendable, Equatable {
     public var system: BrokerSystem
     /// Celery queue, RQ queue, Dramatiq queue, or django-q cluster name.
+    /// Empty means the system's default (the deployment's own django-q cluster).
     public var queue: String
     /// Celery task name, RQ / django-q function path, or Dramatiq actor name.
     public var taskName: String

@@ -3,17 +3,16 @@ import Engine
 /// Hands each batch to django-q2 as one `async_task` of restflow's
 /// `run_cache_rules`.
 ///
-/// Arguments as for RQ, with `dispatcher_name="django_q"`; the task's
-/// options carry `cluster` and `group` when they are configured.
+/// Arguments as for RQ, with `dispatcher_name="django_q"`. The task's
+/// options carry `cluster` and `group` when they are configured. Without a
+/// cluster the task's queue is empty, so the broker sends it to the
+/// deployment's own cluster (`Q_CLUSTER["name"]`), as `async_task` does.
 ///
 /// - Important: a custom `function_path` must accept the `context` keyword
 ///   argument, as restflow's `run_cache_rules` does.
 public struct DjangoQDispatcher: BrokerDispatcher {
     public static let registeredName = "django_q"
     public static let defaultFunctionPath = DjangoRQDispatcher.defaultFunctionPath
-    /// The cluster django-q uses when none is named (`Q_CLUSTER["name"]`'s default).
-    public static let defaultClusterName = "default"
-
     public let name = registeredName
     public let supportsBatching = true
     public let batchKey: String
@@ -21,7 +20,7 @@ public struct DjangoQDispatcher: BrokerDispatcher {
     public let resolvedOptions: JSONObject
     public let raiseException: Bool?
     public let context: BrokerDispatchContext
-    /// The configured cluster; nil sends to the default cluster.
+    /// The configured cluster; nil sends to the deployment's own cluster.
     public let cluster: String?
     /// The configured task group; nil sends ungrouped tasks.
     public let group: String?
@@ -40,17 +39,14 @@ public struct DjangoQDispatcher: BrokerDispatcher {
         self.context = context
     }
 
-    /// The cluster whose queue the tasks land on.
-    public var deliveryCluster: String { cluster ?? Self.defaultClusterName }
-
-    public var runsOn: String { "\(Self.registeredName):\(deliveryCluster)" }
+    public var runsOn: String { "\(Self.registeredName):\(cluster ?? "default cluster")" }
 
     public func makeTask(for batch: Batch) -> TaskMessage {
         var options = JSONObject()
         if let cluster { options.appendUnchecked("cluster", .string(cluster)) }
         if let group { options.appendUnchecked("group", .string(group)) }
         return TaskMessage(
-            system: .djangoQ, queue: deliveryCluster, taskName: functionPath,
+            system: .djangoQ, queue: cluster ?? "", taskName: functionPath,
             args: [RestflowArguments.ruleIDs(of: batch), RestflowArguments.ruleKwargs(of: batch)],
             kwargs: runCacheRulesKwargs(dispatcherName: Self.registeredName, block: dispatchtopBlock(for: batch)),
             options: options, batch: batch)

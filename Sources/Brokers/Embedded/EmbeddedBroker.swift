@@ -174,7 +174,7 @@ public final class EmbeddedBroker: MessageBroker {
         let bytes = body ?? EmbeddedMessageCoding.encode(task)
         let id = settings.makeMessageID(task.system)
         let now = settings.clock()
-        let queue = QueueName(system: task.system, name: task.queue)
+        let queue = QueueName(system: task.system, name: task.queue.isEmpty ? Self.defaultQueue(of: task.system) : task.queue)
         try shared.withLock { shared throws(BrokerError) in
             guard shared.available else { throw Self.outage }
             shared.machine.store(id: id, queue: queue, body: bytes, options: task.options, tracked: tracked, now: now)
@@ -224,6 +224,12 @@ public final class EmbeddedBroker: MessageBroker {
             }
             return BrokerStatus(label: label, isUp: shared.available, detail: detail)
         }
+    }
+
+    /// Returns the queue of a task with an empty queue name: each system's
+    /// default queue, and django-q's default cluster name.
+    static func defaultQueue(of system: BrokerSystem) -> String {
+        system == .celery ? CeleryDispatcher.brokerDefaultQueue : "default"
     }
 
     private static let outage = BrokerError(.unavailable, "the embedded broker is unavailable (a simulated outage)")
