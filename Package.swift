@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(name: "dispatchtop-bench", dependencies: ["Engine", "Brokers", "Console"]),
         .target(name: "TestSupport", dependencies: ["Engine"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
-        .testTarget(name: "BrokersTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
+        .testTarget(name: "BrokersTests", dependencies: ["Brokers", "Engine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "Engine", "Brokers", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
