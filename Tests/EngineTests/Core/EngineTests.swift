@@ -114,6 +114,29 @@ import Testing
         }
     }
 
+    @Test func dispatchCallsFollowThePlanOrder() throws {
+        let document = """
+            {"functions": [{"name": "f", "rules": [
+              {"id": "a1", "model": "m.M", "dispatcher": "recording", "batch": true, "dispatcher_config": {"lane": "a"}},
+              {"id": "solo", "model": "m.M", "dispatcher": "recording", "batch": true,
+               "dispatcher_config": {"batching": false}},
+              {"id": "b1", "model": "m.M", "dispatcher": "recording", "batch": true, "dispatcher_config": {"lane": "b"}},
+              {"id": "a2", "model": "m.M", "dispatcher": "recording", "batch": true, "dispatcher_config": {"lane": "a"}},
+              {"id": "unbatched", "model": "m.M", "dispatcher": "recording", "dispatcher_config": {"lane": "a"}},
+              {"id": "b2", "model": "m.M", "dispatcher": "recording", "batch": true, "dispatcher_config": {"lane": "b"}}
+            ]}]}
+            """
+        let harness = try EngineHarness(document)
+        let result = harness.engine.process(saveEvent(model: "m.M"))
+        #expect(harness.log.ruleIDGroups == [["solo"], ["unbatched"], ["a1", "a2"], ["b1", "b2"]])
+        #expect(harness.log.all.map(\.id) == result.batchIDs)
+        #expect(result.batchIDs == result.batchIDs.sorted())
+        #expect(harness.log.all.map(\.batchKey) == ["recording|batching=false", "recording|lane=\"a\"",
+                                                     "recording|lane=\"a\"", "recording|lane=\"b\""])
+        #expect(harness.log.all[2].ruleKwargs.keys == ["a1", "a2"])
+        #expect(harness.engine.snapshot().events.dispatches == 4)
+    }
+
     @Test func observerSeesEveryBatchOnce() async throws {
         let harness = try Self.harness()
         var dispatched: [UInt64] = []
