@@ -21,9 +21,9 @@ public final class BatchExecutor: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Double
     let observer: (@Sendable (FinishedBatch) -> Void)?
-    /// Entered when a batch is queued, left when it ends. Only batches the
-    /// tracker holds as live are counted, so enters and leaves stay paired
-    /// even for a batch run without being queued or reported twice.
+    /// Entered when a batch is queued, left when it ends. Only batches that
+    /// the tracker keeps as live are counted, so enters and leaves stay
+    /// paired even for a batch run without being queued or reported twice.
     let pending = DispatchGroup()
     /// Journal ids of batches that failed and will be delivered again.
     private let retryEntries = Mutex<[UInt64: Int64]>([:])

@@ -86,7 +86,8 @@ public struct WindowedHistogram: Sendable {
         slots[index].record(microseconds: value)
     }
 
-    /// The histogram of values recorded in the last 60 seconds (plus the current slot).
+    /// Returns the values recorded in the current 10-second slot and the five
+    /// before it, so a value stays in for 50 to 60 seconds.
     public func lastMinute(atSecond second: Int64) -> LatencyHistogram {
         let period = second / Self.slotSeconds
         var merged = LatencyHistogram()
@@ -135,14 +136,14 @@ public struct RateCounter: Sendable {
         }
     }
 
-    /// The ring index of `second`. Seconds before the epoch of the clock
-    /// (a window reaching back past 0) must not give a negative index.
+    /// Returns the ring index of `second`, never negative, also for a second
+    /// before the clock's zero (a window reaching back past 0).
     private static func slot(of second: Int64) -> Int {
         Int(euclideanRemainder(second, Int64(capacity)))
     }
 }
 
-/// The remainder of `value / divisor` in `0..<divisor`, also for a negative `value`.
+/// Returns the remainder of `value / divisor` in `0..<divisor`, also for a negative `value`.
 func euclideanRemainder(_ value: Int64, _ divisor: Int64) -> Int64 {
     let remainder = value % divisor
     return remainder < 0 ? remainder + divisor : remainder
