@@ -5,8 +5,8 @@ import Testing
 
 @testable import Engine
 
-/// The `asyncio` dispatcher: a tracked Swift task inside a task, the
-/// calling thread outside one.
+/// Tests of the `asyncio` dispatcher, which runs a batch in a tracked Swift
+/// task when called inside a task and on the calling thread otherwise.
 @Suite(.serialized) struct AsyncTaskDispatcherTests {
     static func document(raise: Bool? = nil) -> String {
         let policy = raise.map { #", "raise_exception": \#($0)"# } ?? ""
@@ -43,7 +43,7 @@ import Testing
         let result = harness.engine.process(saveEvent(pk: 5))
         #expect(result.batchIDs.count == 1)
         #expect(result.raised.isEmpty)
-        // The gate holds the batch, so it cannot have finished when process returned.
+        // The closed gate keeps the batch running, so it cannot have finished yet.
         #expect(harness.finished.all.isEmpty)
         #expect(AsyncTaskDispatcher.pendingTasks >= 1)
 

@@ -7,8 +7,8 @@ func loadConfiguration(_ text: String, file: String? = nil) throws -> EngineConf
     try ConfigurationLoader.parse(text, file: file)
 }
 
-/// The error that loading `text` throws, or nil (recorded as a test issue)
-/// when it loads.
+/// Returns the error that loading `text` throws. When it loads, records a
+/// test issue and returns nil.
 func configurationError(
     _ text: String, file: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
 ) -> ConfigurationError? {
@@ -21,8 +21,8 @@ func configurationError(
     }
 }
 
-/// The error that compiling `text` against `registry` throws, or nil
-/// (recorded as a test issue) when it compiles.
+/// Returns the error that compiling `text` against `registry` throws. When
+/// it compiles, records a test issue and returns nil.
 func compileError(
     _ text: String, registry: DispatcherRegistry = .withInProcessDispatchers(),
     invalidators: InvalidatorRegistry = .builtIn, recomputers: RecomputerRegistry = .builtIn,

@@ -114,7 +114,7 @@ final class ProbeInvalidator: Invalidator {
     var all: [Call] { calls.withLock { $0 } }
 }
 
-/// A text naming the calling thread, to compare where two pieces of code ran.
+/// Returns a text naming the calling thread, to compare where two pieces of code ran.
 func threadIdentity() -> String {
     "\(pthread_self())"
 }

@@ -1,6 +1,6 @@
 @testable import Engine
 
-/// A `post_save` of a `shop.Product` record.
+/// Returns a `post_save` event, of a `shop.Product` record unless `model` names another model.
 func saveEvent(
     pk: JSONValue = 1, created: Bool = false, updateFields: [String]? = nil, fields: JSONObject = JSONObject(),
     model: String = "shop.Product"
@@ -8,7 +8,7 @@ func saveEvent(
     ChangeEvent(model: model, pk: pk, signal: .postSave, created: created, updateFields: updateFields, fields: fields)
 }
 
-/// A `post_delete` of a `shop.Product` record.
+/// Returns a `post_delete` event, of a `shop.Product` record unless `model` names another model.
 func deleteEvent(pk: JSONValue = 1, fields: JSONObject = JSONObject(), model: String = "shop.Product") -> ChangeEvent {
     ChangeEvent(model: model, pk: pk, signal: .postDelete, fields: fields)
 }

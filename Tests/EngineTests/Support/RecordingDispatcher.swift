@@ -20,9 +20,9 @@ final class DispatchLog: Sendable {
 /// A custom dispatcher type for tests: it records every batch, then runs it
 /// on the calling thread like `inline`, raising under the error policy.
 ///
-/// Options: `lane` (a string that only changes the batch key), `batching`
-/// (whether rules may share a call, default true) and `in_process` (default
-/// true; false makes it look like a broker dispatcher).
+/// It takes three options. `lane` is a string that only changes the batch
+/// key. `batching` (default true) sets whether rules may share a call.
+/// `in_process` (default true) set to false makes it look like a broker dispatcher.
 struct RecordingDispatcher: Dispatcher {
     static let registeredName = "recording"
     let name = RecordingDispatcher.registeredName
@@ -52,7 +52,7 @@ struct RecordingDispatcher: Dispatcher {
         }
     }
 
-    /// A registration that records into `log`.
+    /// Returns a registration whose dispatchers record into `log`.
     static func registration(log: DispatchLog) -> DispatcherRegistration {
         DispatcherRegistration(name: registeredName) { options throws(DispatcherConfigurationError) in
             try RecordingDispatcher(options: options, log: log)
@@ -60,7 +60,7 @@ struct RecordingDispatcher: Dispatcher {
     }
 }
 
-/// A registry with the in-process dispatchers and `recording`.
+/// Returns a registry with the in-process dispatchers and `recording`.
 func registryWithRecording(_ log: DispatchLog) -> DispatcherRegistry {
     let registry = DispatcherRegistry.withInProcessDispatchers()
     try! registry.register(RecordingDispatcher.registration(log: log))
