@@ -81,6 +81,15 @@ import Testing
                 == "threadpool has no option 'max_worker'; did you mean 'max_workers'? known options: max_workers, raise_exception")
     }
 
+    @Test func uppercaseKeyInRuleConfigIsRejected() {
+        let rule = #""model": "a.B", "dispatcher": "threadpool", "dispatcher_config": {"MAX_WORKERS": 2}"#
+        let error = compileError(singleRuleDocument(rule))
+        #expect(error?.path == "functions[0].rules[0].dispatcher_config.MAX_WORKERS")
+        #expect(
+            error?.message
+                == "threadpool has no option 'MAX_WORKERS'; did you mean 'max_workers'? known options: max_workers, raise_exception")
+    }
+
     @Test func inlineTakesNoOptions() {
         let rule = #""model": "a.B", "dispatcher_config": {"queue": "x"}"#
         let error = compileError(singleRuleDocument(rule))
