@@ -21,7 +21,9 @@ public final class BatchExecutor: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Double
     let observer: (@Sendable (FinishedBatch) -> Void)?
-    /// Entered when a batch is queued, left when it ends.
+    /// Entered when a batch is queued, left when it ends. Only batches that
+    /// the tracker keeps as live are counted, so enters and leaves stay
+    /// paired even for a batch run without being queued or reported twice.
     let pending = DispatchGroup()
     /// Journal ids of batches that failed and will be delivered again.
     private let retryEntries = Mutex<[UInt64: Int64]>([:])
@@ -47,7 +49,9 @@ public final class BatchExecutor: Sendable {
     /// the batch to its dispatcher.
     func queued(_ batch: Batch) {
         pending.enter()
-        tracker.queued(batch, at: batch.createdAt)
+        if !tracker.queued(batch, at: batch.createdAt) {
+            pending.leave()
+        }
     }
 
     /// Runs the batch's rules on the calling thread and records the outcome.
@@ -149,13 +153,15 @@ public final class BatchExecutor: Sendable {
 
     private func finish(_ batch: Batch, _ state: BatchState, error: BatchError?) {
         let time = clock()
-        tracker.finished(batch, state: state, error: error, at: time)
+        let wasLive = tracker.finished(batch, state: state, error: error, at: time)
         let outcome: BatchOutcome = error.map { .failed($0) } ?? (state == .sent ? .sent : .done)
         observer?(FinishedBatch(batch: batch, outcome: outcome, finishedAt: time))
         if let waiter = waiters.withLock({ $0.removeValue(forKey: batch.id) }) {
             waiter.deliver(outcome)
         }
-        pending.leave()
+        if wasLive {
+            pending.leave()
+        }
     }
 
     // MARK: - Waiting

@@ -80,11 +80,11 @@ public final class MemoryCacheStore: CacheStore {
 
     @discardableResult
     public func deletePrefix(_ prefix: String) throws(CacheStoreError) -> Int {
-        if prefix.hasSuffix(":") && !prefix.hasSuffix("::") {
-            return deletePrefixByScan(prefix)
-        }
         var segments = Self.segments(of: prefix)
         let partial = segments.removeLast()
+        if partial.hasSuffix(":") {
+            return deletePrefixByScan(prefix)
+        }
         return root.withLock { root in
             var path: [(Node, Substring)] = []
             var node = root
@@ -114,8 +114,10 @@ public final class MemoryCacheStore: CacheStore {
 
     /// Deletes by testing each key under the deepest complete segment.
     ///
-    /// A prefix ending in a single ':' may end halfway through a "::"
-    /// separator, so its last piece cannot be matched segment-wise.
+    /// A prefix whose last piece ends in ':' may end halfway through a "::"
+    /// separator of a matching key: "a:" matches "a::b", and "a:::" (pieces
+    /// "a" and ":") matches "a::::b" (pieces "a", "" and "b"). Such a last
+    /// piece cannot be matched segment-wise.
     private func deletePrefixByScan(_ prefix: String) -> Int {
         var segments = Self.segments(of: prefix)
         segments.removeLast()

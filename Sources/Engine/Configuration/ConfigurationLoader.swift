@@ -48,8 +48,24 @@ public enum ConfigurationLoader {
         let reader = ConfigReader(file: file, locations: locations)
         var configuration = try Document(reader: reader).read(root)
         configuration.source = file
-        configuration.locations = locations
+        configuration.locations = locations.merging(lowercasedBlockLocations(root, locations)) { written, _ in written }
         return configuration
+    }
+
+    /// Lines of settings-block keys under their lowercased paths.
+    ///
+    /// Dispatcher options name a key by its lowercased spelling
+    /// (`settings.dispatchers.threadpool.max_workers`), so an error about
+    /// `MAX_WORKERS` needs the line recorded under that path.
+    static func lowercasedBlockLocations(_ root: JSONValue, _ locations: [String: Int]) -> [String: Int] {
+        var aliases: [String: Int] = [:]
+        for block in root["settings"]?["dispatchers"]?.objectValue ?? JSONObject() {
+            let base = "settings.dispatchers.\(block.key)."
+            for member in block.value.objectValue ?? JSONObject() where member.key != member.key.lowercased() {
+                aliases[base + member.key.lowercased()] = locations[base + member.key]
+            }
+        }
+        return aliases
     }
 }
 

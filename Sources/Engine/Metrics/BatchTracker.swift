@@ -31,18 +31,23 @@ final class BatchTracker: Sendable {
 
     private let state = Mutex(State())
 
-    func queued(_ batch: Batch, at time: Double) {
+    /// Records a batch as queued; returns false, changing nothing, when a
+    /// batch with its id is already live.
+    @discardableResult
+    func queued(_ batch: Batch, at time: Double) -> Bool {
         let record = LiveBatch(
             id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
             ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
             replayOf: batch.replayOf, eventIndex: batch.eventIndex)
-        state.withLock { state in
+        return state.withLock { state in
+            guard state.live[batch.id] == nil else { return false }
             Self.update(&state, batch.dispatcher) { figures in
                 figures.dispatched += 1
                 figures.queued += 1
                 if batch.replayOf != nil { figures.replayed += 1 }
             }
             state.live[batch.id] = record
+            return true
         }
     }
 
@@ -86,9 +91,15 @@ final class BatchTracker: Sendable {
     }
 
     /// Records the final state of a batch and moves it to the recent ring.
-    func finished(_ batch: Batch, state final: BatchState, error: BatchError?, at time: Double) {
+    ///
+    /// A batch that is not live (never queued here, or already finished)
+    /// still counts its final state, but leaves the in-flight counts alone.
+    /// - Returns: whether the batch was live until now.
+    @discardableResult
+    func finished(_ batch: Batch, state final: BatchState, error: BatchError?, at time: Double) -> Bool {
         state.withLock { state in
-            var record = state.live.removeValue(forKey: batch.id) ?? LiveBatch(
+            let tracked = state.live.removeValue(forKey: batch.id)
+            var record = tracked ?? LiveBatch(
                 id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
                 ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
                 replayOf: batch.replayOf, eventIndex: batch.eventIndex)
@@ -98,7 +109,7 @@ final class BatchTracker: Sendable {
             record.error = error?.description
             record.attempt = batch.attempt
             Self.update(&state, batch.dispatcher) { figures in
-                Self.leave(previous, &figures)
+                if tracked != nil { Self.leave(previous, &figures) }
                 switch final {
                 case .done: figures.done += 1
                 case .failed: figures.failed += 1
@@ -117,6 +128,7 @@ final class BatchTracker: Sendable {
                 state.recent[state.recentNext] = record
             }
             state.recentNext = (state.recentNext + 1) % Self.recentCapacity
+            return tracked != nil
         }
     }
 
