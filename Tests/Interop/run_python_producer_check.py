@@ -2,12 +2,12 @@
 """Check the interop harness end to end with the Python producer.
 
 For each task system this starts a private redis-server on a free 127.0.0.1
-port, fills the cache through restflow, runs events/producer-check.jsonl
-through restflow's own dispatcher (the Python producer), runs the real
-worker, and checks that exactly the expected cache keys are gone, that the
-other keys remain, and that the failing job (rule 5) is recorded as failed
-by the system itself. Every server and worker is started here and stopped
-by its pid.
+port and fills the cache through restflow. It then runs
+events/producer-check.jsonl through restflow's own dispatcher (the Python
+producer) and runs the real worker. The check passes when exactly the
+expected cache keys are gone, the other keys remain, and the system itself
+records the failing job (rule 5) as failed. Every server and worker is
+started here and stopped by its pid.
 
 Usage: run_python_producer_check.py [--only NAME ...] [--keep]
 
@@ -39,9 +39,9 @@ EVENTS = INTEROP_DIR / "events" / "producer-check.jsonl"
 CACHE_PREFIX = "interop"
 
 # What restflow dispatches for events/producer-check.jsonl: (event index,
-# rule ids). Event 1 is a partial save of "stock" only, so rule 4, which
-# watches price_cents and category_id, is skipped; event 4 creates a
-# product, and no rule sets trigger_on_create.
+# rule ids). Event 1 saves only "stock", so rule 4 (watching price_cents and
+# category_id) is skipped. Event 4 creates a product, which no rule reacts to
+# because none sets trigger_on_create.
 EXPECTED_DISPATCHES = [(0, [1, 2, 4]), (1, [1, 2]), (2, [3]), (3, [5])]
 
 # The fill entries that must survive those events, as (function, arguments).
@@ -79,8 +79,8 @@ class System:
 
 
 # Each worker stops on the signal listed and exits with status 0. Celery
-# exits 1 after SIGINT (its Ctrl-C status), and qcluster can hang after
-# SIGTERM. An rq 3.0.0 worker (with redis-py 8.2.0) sometimes blocks for 60 s
+# would exit 1 after SIGINT, its Ctrl-C status. qcluster gets SIGINT, the
+# signal its documentation gives for a clean stop. An rq 3.0.0 worker (with redis-py 8.2.0) sometimes blocks for 60 s
 # in its warm shutdown while unsubscribing its pubsub channel, so it gets the
 # signal again after 3 s, which rq treats as a cold shutdown request; rq
 # ignores a repeat within 1 s of the first.
@@ -123,7 +123,7 @@ def stop_process(process, sig, timeout, repeat_after=None):
     """Send ``sig`` to the process; SIGKILL its session after ``timeout`` s. Returns (exit code, seconds, killed).
 
     With ``repeat_after``, the signal is sent again when the process is still
-    running after that many seconds (a second signal asks for a cold shutdown).
+    running after that many seconds (a second signal requests a cold shutdown).
     """
     started = time.monotonic()
     if process.poll() is None:

@@ -11,10 +11,10 @@ Prints one JSON object:
              (celery: the unacked hash, all queues; rq: started registry;
              dramatiq: .msgs entries not in the ready list; django_q: null,
              its Redis broker keeps no such record)
-  delayed    dramatiq's delay queue (.DQ); null for the others
-  succeeded  finished successfully (celery: SUCCESS results; rq: finished
-             registry; django_q: Success rows); null for dramatiq, which
-             keeps no record of successes
+  delayed    dramatiq's delay queue (.DQ), null for the others
+  succeeded  finished successfully: celery SUCCESS results, rq's finished
+             registry, django_q's Success rows. Null for dramatiq, because
+             it keeps no record of successes
   failed     one record per failed job: celery FAILURE results, rq's failed
              registry, dramatiq's dead-letter set (.XQ), django_q's Failure rows
 

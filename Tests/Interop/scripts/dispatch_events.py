@@ -6,8 +6,8 @@ Each input line is one event in dispatchtop's format:
 ``{"model": "shop.Product", "pk": 1, "signal": "post_save", "created": false,
 "update_fields": null, "fields": {...}}``. For each event the script builds
 a model instance from ``fields`` and sends Django's post_save or post_delete
-signal for it, so restflow's own signal handler evaluates the rules and its
-own dispatcher enqueues the work (Celery apply_async, django-rq enqueue,
+signal for it. restflow's own signal handler then evaluates the rules, and
+its own dispatcher enqueues the work (Celery apply_async, django-rq enqueue,
 Dramatiq send, django-q2 async_task). No database row is written.
 
 --dispatcher sets restflow's DEFAULT_DISPATCHER (INTEROP_DISPATCHER).
@@ -16,7 +16,9 @@ Prints one JSON line per restflow dispatch call: ``event`` (the 0-based
 index of the event line), ``dispatcher``, ``model_label``, ``pk``,
 ``signal_type``, ``rule_ids`` and ``rule_kwargs``. An event with an empty
 ``update_fields`` list is skipped, as Django sends no signal for it, and
-reported on standard error.
+reported on standard error. When a dispatch raises (an in-process
+dispatcher running a failing rule), the error goes to standard error, the
+remaining events still run, and the exit status is 1.
 """
 
 import argparse
@@ -56,10 +58,14 @@ def build_instance(model, event):
 
 
 def record_dispatches(sink):
-    """Wrap every registered dispatcher's dispatch() so each call is appended to ``sink``."""
-    from restflow.caching.dispatchers import _REGISTRY
+    """Wrap every built-in dispatcher's dispatch() so each call is appended to ``sink``."""
+    from restflow import caching
 
-    for dispatcher_class in set(_REGISTRY.values()):
+    built_in = [
+        caching.InlineDispatcher, caching.ThreadPoolDispatcher, caching.AsyncIODispatcher, caching.CeleryDispatcher,
+        caching.DjangoRqDispatcher, caching.DramatiqDispatcher, caching.DjangoQDispatcher,
+    ]
+    for dispatcher_class in built_in:
         original = dispatcher_class.dispatch
 
         def dispatch(self, *, _original=original, **call):
@@ -127,9 +133,18 @@ def main():
     calls = []
     record_dispatches(calls)
 
+    failures = 0
     for index, event in read_events(options.events):
         calls.clear()
-        if not send_signal(event):
+        try:
+            sent = send_signal(event)
+        except Exception as error:
+            # An in-process dispatcher (inline, asyncio without a loop) runs
+            # the rules here, so a failing rule raises in this process.
+            failures += 1
+            sent = True
+            print(f"event {index}: {type(error).__name__}: {error}", file=sys.stderr)
+        if not sent:
             print(f"event {index}: empty update_fields, no signal sent", file=sys.stderr)
             continue
         for call in calls:
@@ -145,6 +160,8 @@ def main():
                     "rule_kwargs": call["rule_kwargs"],
                 }
             )
+    if failures:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

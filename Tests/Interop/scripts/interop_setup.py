@@ -15,7 +15,7 @@ CONFIG_PATH = INTEROP_DIR / "dispatchtop-config.json"
 
 
 def setup_django():
-    """Put the project on sys.path and run ``django.setup()``; exits with a message on bad settings."""
+    """Put the project on sys.path and run ``django.setup()``, exiting with the error on invalid settings."""
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "interop_site.settings")
@@ -36,7 +36,7 @@ def fail(message, status=2):
 
 
 def print_json(value):
-    """Print one JSON document on a line; values JSON cannot hold are written with str()."""
+    """Print one JSON document on one line, writing values that JSON has no type for with str()."""
     print(json.dumps(value, sort_keys=True, default=str), flush=True)
 
 

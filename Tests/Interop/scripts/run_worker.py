@@ -14,9 +14,12 @@ SYSTEM is one of:
 The queue defaults to the system's INTEROP_*_QUEUE setting; --queue
 overrides it (for dramatiq it also moves restflow's actor onto that queue).
 The script execs the worker in the project folder, so the pid that started
-this script is the worker's pid: stop it with SIGINT (every system shuts
-down warmly on SIGINT; qcluster can hang on SIGTERM). --dry-run prints the
-command as JSON instead of running it.
+this script is the worker's pid. Stop it by that pid: SIGTERM for celery,
+rq, rqworker and dramatiq (exit status 0), SIGINT for qcluster (exit
+status 0; celery exits 1 after SIGINT). An rq 3.0.0 worker can take 60 s
+to finish a warm shutdown. Sending the same signal again, more than 1 s
+after the first, stops it at once. --dry-run prints the command as JSON
+instead of running it.
 """
 
 import argparse

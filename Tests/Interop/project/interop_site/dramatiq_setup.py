@@ -27,8 +27,8 @@ def declare_restflow_actor(queue_name):
     """Declare restflow's actor through its own ``register_actor()`` and put it on ``queue_name``.
 
     register_actor() always declares the actor on Dramatiq's "default" queue,
-    and restflow's DramatiqDispatcher sends to the actor's queue whatever its
-    QUEUE setting says. For another queue the actor is moved after the
+    and restflow's DramatiqDispatcher sends to the actor's queue, ignoring
+    its QUEUE setting. For another queue the actor is moved after the
     declaration: its queue_name decides where send() writes, and the worker
     consumes every declared queue (or those given with --queues).
     """

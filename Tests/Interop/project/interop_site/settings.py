@@ -1,7 +1,7 @@
 """Settings of the interop test project, read from ``INTEROP_*`` environment variables.
 
 ``INTEROP_REDIS_URL`` is required and must name a loopback Redis that the
-caller started; every broker (Celery, RQ, Dramatiq, django-q2) uses it, and
+caller started. Every broker (Celery, RQ, Dramatiq, django-q2) uses it, and
 so does the cache unless ``INTEROP_CACHE_URL`` is set. The other variables
 have defaults that match ``Tests/Interop/dispatchtop-config.json``.
 """
@@ -72,8 +72,8 @@ INSTALLED_APPS = [
     "restflow.caching",
 ]
 
-# The database holds django-q2's task table (its failure records); the shop
-# models are unmanaged and have no tables.
+# The database contains django-q2's task table, where its failures are
+# recorded. The shop models are unmanaged and have no tables.
 _redis_port = urlsplit(REDIS_URL).port
 DATABASES = {
     "default": {

@@ -108,7 +108,7 @@ class SupplierFeedUnavailable(RuntimeError):
 
 
 # Rule 5: the failing rule. It recomputes (rewarm) the entry, and computing
-# always raises; raise_exception here and DISPATCHER_RAISE_EXCEPTION in the
+# always raises. raise_exception here and DISPATCHER_RAISE_EXCEPTION in the
 # settings carry the error out of restflow's worker entry point, so each task
 # system records a failed job.
 @cache_result(
