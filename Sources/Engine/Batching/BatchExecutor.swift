@@ -70,6 +70,31 @@ public final class BatchExecutor: Sendable {
         return .failed(error)
     }
 
+    /// Runs a batch that was not recorded as queued, on the calling thread,
+    /// for dispatchers whose ``Dispatcher/runsOnCallingThread`` is true.
+    ///
+    /// A plain success is recorded with one update (figures and the recent
+    /// list); a failure, a replay, or a batch with an injected fault takes
+    /// the full path, so it shows as running and is journalled as usual.
+    @discardableResult
+    public func runOnCallingThread(_ batch: Batch) -> BatchOutcome {
+        if batch.replayOf != nil || faults.setting(for: batch.dispatcher) != nil {
+            queued(batch)
+            return run(batch)
+        }
+        let started = clock()
+        if let error = runner.run(batch) {
+            queued(batch)
+            tracker.started(batch, at: started)
+            fail(batch, error: error, willRetry: false)
+            return .failed(error)
+        }
+        let finished = clock()
+        tracker.ranOnCallingThread(batch, startedAt: started, finishedAt: finished)
+        observer?(FinishedBatch(batch: batch, outcome: .done, finishedAt: finished))
+        return .done
+    }
+
     /// Records that the batch was handed to an external broker that reports
     /// no outcome back to this process.
     public func markSent(_ batch: Batch) {

@@ -51,6 +51,26 @@ final class BatchTracker: Sendable {
         }
     }
 
+    /// Records a batch that ran and succeeded on the calling thread without
+    /// being queued: counted as dispatched and done in one update.
+    func ranOnCallingThread(_ batch: Batch, startedAt: Double, finishedAt: Double) {
+        let record = LiveBatch(
+            id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
+            ruleIDs: batch.ruleIDs, state: .done, createdAt: batch.createdAt, startedAt: startedAt,
+            finishedAt: finishedAt, attempt: batch.attempt, replayOf: batch.replayOf, eventIndex: batch.eventIndex)
+        state.withLock { state in
+            Self.update(&state, batch.dispatcher) { figures in
+                figures.dispatched += 1
+                figures.done += 1
+                let second = Int64(finishedAt)
+                figures.queueWait.record(microseconds: UInt64(max(0, startedAt - batch.createdAt) * 1_000_000), atSecond: second)
+                figures.runTime.record(microseconds: UInt64(max(0, finishedAt - startedAt) * 1_000_000), atSecond: second)
+                figures.completions.add(atSecond: second)
+            }
+            Self.remember(record, in: &state)
+        }
+    }
+
     /// Marks a batch running; a batch no longer tracked is left alone.
     func started(_ batch: Batch, at time: Double) {
         state.withLock { state in
@@ -122,14 +142,19 @@ final class BatchTracker: Sendable {
                 }
                 figures.completions.add(atSecond: Int64(time))
             }
-            if state.recent.count < Self.recentCapacity {
-                state.recent.append(record)
-            } else {
-                state.recent[state.recentNext] = record
-            }
-            state.recentNext = (state.recentNext + 1) % Self.recentCapacity
+            Self.remember(record, in: &state)
             return tracked != nil
         }
+    }
+
+    /// Puts a finished batch in the ring of recent ones, over the oldest.
+    private static func remember(_ record: LiveBatch, in state: inout State) {
+        if state.recent.count < recentCapacity {
+            state.recent.append(record)
+        } else {
+            state.recent[state.recentNext] = record
+        }
+        state.recentNext = (state.recentNext + 1) % recentCapacity
     }
 
     private static func update(_ state: inout State, _ name: String, _ body: (inout DispatcherFigures) -> Void) {

@@ -4,11 +4,19 @@ public struct RuleRunner: Sendable {
     public let rules: RuleSet
     public let cache: CacheContext
     let logger: Logger
+    /// The storage key up to the partition for each rule, by rule index:
+    /// `KEY_PREFIX:version:[namespace::]identifier::`, built once.
+    private let storageHeads: [String]
 
     public init(rules: RuleSet, cache: CacheContext, logger: Logger) {
         self.rules = rules
         self.cache = cache
         self.logger = logger
+        storageHeads = rules.compiled.map { compiled in
+            DjangoCacheKey.make(
+                prefix: cache.keyPrefix, version: compiled.function.key.version,
+                key: compiled.function.key.head(function: compiled.function.name))
+        }
     }
 
     /// Runs every rule of the batch, going on past a failing rule so one bad
@@ -47,7 +55,10 @@ public struct RuleRunner: Sendable {
             return nil
         }
         do {
-            try cache.store.deletePrefix(cache.storagePrefix(of: function, arguments: arguments))
+            // Equal to cache.storagePrefix(of:arguments:), with the constant head built once.
+            let scope = function.key.scope(arguments: arguments)
+            let head = storageHeads[compiled.index]
+            try cache.store.deletePrefix(scope.isEmpty ? head : head + scope + "::")
             return nil
         } catch {
             return BatchError(kind: .cache, message: "dropping entries of \(function.name) failed: \(error)", ruleID: ruleID)
