@@ -1,0 +1,23 @@
+import Foundation
+
+/// Base64 in the two alphabets the wire formats use (RFC 4648 sections 4 and 5).
+public enum Base64Text {
+    /// Standard alphabet with `=` padding, as Celery bodies and RQ's `exc_string` use.
+    public static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+    }
+
+    /// URL-safe alphabet (`-` and `_`) with the padding stripped, as Django's signer writes.
+    public static func encodeURLSafe(_ bytes: [UInt8]) -> String {
+        var text = Data(bytes).base64EncodedString()
+        while text.hasSuffix("=") { text.removeLast() }
+        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+    }
+
+    /// Decodes either alphabet, with or without padding; nil for text that is not base64.
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        standard += String(repeating: "=", count: (4 - standard.utf8.count % 4) % 4)
+        return Data(base64Encoded: standard).map { Array($0) }
+    }
+}
