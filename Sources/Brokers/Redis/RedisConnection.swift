@@ -94,20 +94,7 @@ public final class RedisConnection: Sendable {
         let url = url
         let chunkSize = max(1, options.pipelineChunk)
         return try withContext { context throws(RedisError) -> [RedisReply] in
-            var replies: [RedisReply] = []
-            replies.reserveCapacity(commands.count)
-            var start = 0
-            while start < commands.count {
-                let end = min(start + chunkSize, commands.count)
-                for command in commands[start..<end] {
-                    try Self.append(command, to: context, url: url)
-                }
-                for command in commands[start..<end] {
-                    replies.append(try Self.readReply(from: context, for: command, url: url))
-                }
-                start = end
-            }
-            return replies
+            try Self.roundTrip(commands, on: context, url: url, chunkSize: chunkSize)
         }
     }
 
@@ -117,44 +104,112 @@ public final class RedisConnection: Sendable {
     ///   EXEC (Redis does not roll back, so the other commands have run).
     @discardableResult
     public func transaction(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
-        try transactions([commands])[0]
+        try perform([RedisWrite(commands, atomic: true)])[0]
     }
 
-    /// Runs several MULTI/EXEC transactions in one pipeline.
+    /// Sends groups of write commands in one pipeline, each group plain or
+    /// wrapped in MULTI/EXEC, and returns each group's results.
     ///
-    /// - Important: the transactions are independent: when a later one
-    ///   fails, the earlier ones stay committed.
-    public func transactions(_ groups: [[RedisCommand]]) throws(RedisError) -> [[RedisReply]] {
+    /// - Important: the groups are independent: when a later one fails, the
+    ///   earlier ones stay applied.
+    /// - Throws: ``RedisError`` `serverError` for the first command Redis
+    ///   rejected, or `connectionFailed`/`connectionLost`.
+    @discardableResult
+    public func perform(_ writes: [RedisWrite]) throws(RedisError) -> [[RedisReply]] {
         var flat: [RedisCommand] = []
-        flat.reserveCapacity(groups.reduce(0) { $0 + $1.count + 2 })
-        for group in groups {
-            flat.append(RedisCommand("MULTI"))
-            flat += group
-            flat.append(RedisCommand("EXEC"))
+        flat.reserveCapacity(writes.reduce(0) { $0 + $1.commands.count + 2 })
+        for write in writes {
+            if write.atomic { flat.append(RedisCommand("MULTI")) }
+            flat += write.commands
+            if write.atomic { flat.append(RedisCommand("EXEC")) }
         }
         let replies = try pipeline(flat)
         var results: [[RedisReply]] = []
+        results.reserveCapacity(writes.count)
         var index = 0
-        for group in groups {
-            let queued = replies[index..<(index + group.count + 1)]
-            let exec = replies[index + group.count + 1]
-            index += group.count + 2
-            for (offset, reply) in queued.enumerated() {
-                guard let message = reply.errorMessage else { continue }
-                let name = offset == 0 ? "MULTI" : group[offset - 1].name
-                throw RedisError(.serverError, "Redis at '\(url)' rejected \(name) in a transaction: \(message)")
-            }
-            guard case .array(let items) = exec else {
-                let reason = exec.errorMessage ?? "EXEC returned no results (the transaction was aborted)"
-                throw RedisError(.serverError, "Redis at '\(url)' did not run a transaction: \(reason)")
-            }
-            for (offset, item) in items.enumerated() {
-                guard let message = item.errorMessage, offset < group.count else { continue }
-                throw RedisError(.serverError, "Redis at '\(url)' rejected \(group[offset].name) inside EXEC: \(message)")
-            }
-            results.append(items)
+        for write in writes {
+            let count = write.commands.count + (write.atomic ? 2 : 0)
+            results.append(try check(write, replies: Array(replies[index..<(index + count)])))
+            index += count
         }
         return results
+    }
+
+    /// Returns the results of one group, or throws the first error among its replies.
+    private func check(_ write: RedisWrite, replies: [RedisReply]) throws(RedisError) -> [RedisReply] {
+        guard write.atomic else {
+            for (command, reply) in zip(write.commands, replies) {
+                if let message = reply.errorMessage {
+                    throw RedisError(.serverError, "Redis at '\(url)' rejected \(command.name): \(message)")
+                }
+            }
+            return replies
+        }
+        let names = ["MULTI"] + write.commands.map(\.name)
+        for (name, reply) in zip(names, replies.dropLast()) {
+            if let message = reply.errorMessage {
+                throw RedisError(.serverError, "Redis at '\(url)' rejected \(name) in a transaction: \(message)")
+            }
+        }
+        return try execResults(replies[replies.count - 1], commands: write.commands)
+    }
+
+    private func execResults(_ exec: RedisReply, commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
+        guard case .array(let items) = exec else {
+            let reason = exec.errorMessage ?? "EXEC returned no results (the transaction was aborted)"
+            throw RedisError(.serverError, "Redis at '\(url)' did not run a transaction: \(reason)")
+        }
+        for (command, item) in zip(commands, items) {
+            if let message = item.errorMessage {
+                throw RedisError(.serverError, "Redis at '\(url)' rejected \(command.name) inside EXEC: \(message)")
+            }
+        }
+        return items
+    }
+
+    /// The result of ``watchedTransaction(watching:reading:then:)``.
+    public enum WatchedOutcome: Sendable, Equatable {
+        /// The transaction ran; these are its results.
+        case committed([RedisReply])
+        /// The decision step chose not to write; these are the read replies.
+        case cancelled([RedisReply])
+        /// A watched key changed between the read and EXEC, so nothing ran.
+        case conflicted
+    }
+
+    /// Runs an optimistic check-and-set while holding the connection: WATCH
+    /// `keys`, send the `reads`, let `decide` turn their replies into the
+    /// commands to run (nil to cancel), then run those in MULTI/EXEC, which
+    /// Redis aborts when a watched key changed in between.
+    ///
+    /// Other threads' commands cannot interleave, which matters because any
+    /// EXEC on the connection would clear the WATCH.
+    public func watchedTransaction(
+        watching keys: [String], reading reads: [RedisCommand],
+        then decide: ([RedisReply]) -> [RedisCommand]?
+    ) throws(RedisError) -> WatchedOutcome {
+        let url = url
+        let chunkSize = max(1, options.pipelineChunk)
+        let (readReplies, commands, execReply) = try withContext {
+            context throws(RedisError) -> ([RedisReply], [RedisCommand]?, RedisReply?) in
+            let watched = try Self.roundTrip([RedisCommand("WATCH", keys)] + reads, on: context, url: url, chunkSize: chunkSize)
+            let readReplies = Array(watched.dropFirst())
+            guard let commands = decide(readReplies) else {
+                _ = try Self.roundTrip([RedisCommand("UNWATCH")], on: context, url: url, chunkSize: chunkSize)
+                return (readReplies, nil, nil)
+            }
+            let wrapped = [RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")]
+            let replies = try Self.roundTrip(wrapped, on: context, url: url, chunkSize: chunkSize)
+            for (command, reply) in zip(wrapped, replies.dropLast()) {
+                if let message = reply.errorMessage {
+                    throw RedisError(.serverError, "Redis at '\(url)' rejected \(command.name) in a transaction: \(message)")
+                }
+            }
+            return (readReplies, commands, replies.last)
+        }
+        guard let commands, let execReply else { return .cancelled(readReplies) }
+        if execReply.isNull { return .conflicted }
+        return .committed(try execResults(execReply, commands: commands))
     }
 
     /// Sends PING and checks that the reply is PONG.
@@ -301,6 +356,26 @@ public final class RedisConnection: Sendable {
 
     // MARK: - hiredis calls
 
+    /// Sends commands and reads their replies, `chunkSize` commands at a time.
+    private static func roundTrip(
+        _ commands: [RedisCommand], on context: UnsafeMutablePointer<redisContext>, url: RedisURL, chunkSize: Int
+    ) throws(RedisError) -> [RedisReply] {
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        var start = 0
+        while start < commands.count {
+            let end = min(start + chunkSize, commands.count)
+            for command in commands[start..<end] {
+                try append(command, to: context, url: url)
+            }
+            for command in commands[start..<end] {
+                replies.append(try readReply(from: context, for: command, url: url))
+            }
+            start = end
+        }
+        return replies
+    }
+
     /// Appends a command to hiredis's output buffer; the bytes are copied, so
     /// the argument pointers only need to live for the call.
     private static func append(
@@ -362,5 +437,16 @@ public final class RedisConnection: Sendable {
     private static func timeval(_ seconds: Double) -> timeval {
         let whole = seconds.rounded(.down)
         return Glibc.timeval(tv_sec: Int(whole), tv_usec: Int((seconds - whole) * 1_000_000))
+    }
+}
+
+/// A group of write commands sent in one pipeline, plain or as one MULTI/EXEC transaction.
+public struct RedisWrite: Sendable, Equatable {
+    public var commands: [RedisCommand]
+    public var atomic: Bool
+
+    public init(_ commands: [RedisCommand], atomic: Bool) {
+        self.commands = commands
+        self.atomic = atomic
     }
 }

@@ -1,0 +1,201 @@
+import Engine
+
+/// Failed messages and requeue.
+///
+/// RQ keeps failed jobs in the `rq:failed:<queue>` registry with the error
+/// in the job's `rq:results:<id>` stream; Dramatiq keeps dead letters in
+/// `<ns>:<queue>.XQ`. Celery keeps failures only in a result backend, and
+/// django-q2 only in the Django database, so neither is listed here.
+extension RedisBroker {
+    /// Failed RQ jobs and Dramatiq dead letters of the known queues, newest first.
+    ///
+    /// Reads at most `limit` entries per queue (ZREVRANGE), then one
+    /// pipeline of HMGET, XREVRANGE and XLEN per queue. Returns what it
+    /// could read; a queue whose keys cannot be read is left out.
+    public func failedMessages(limit: Int) -> [FailedMessage] {
+        guard limit > 0 else { return [] }
+        var messages: [FailedMessage] = []
+        for queue in queues {
+            switch queue.system {
+            case .rq: messages += (try? failedRQJobs(queue.queue, limit: limit)) ?? []
+            case .dramatiq: messages += (try? deadLetters(queue.queue, limit: limit)) ?? []
+            case .celery, .djangoQ: continue
+            }
+        }
+        messages.sort { ($0.failedAt ?? 0) > ($1.failedAt ?? 0) }
+        return Array(messages.prefix(limit))
+    }
+
+    /// Moves a failed message back to its queue. Needs write mode.
+    ///
+    /// RQ: ZREM from the failed registry, status `queued` with cleared
+    /// start and end times, SADD `rq:queues`, RPUSH the id. Dramatiq: the
+    /// stored message moves from `.XQ` back to the queue under the same
+    /// `redis_message_id`, with `retries` reset to 0 and `requeue_timestamp`
+    /// set; its arguments and other options stay as stored. Both run as
+    /// WATCH/MULTI/EXEC, so a message requeued by someone else in the
+    /// meantime is reported as not found instead of being queued twice.
+    public func requeue(_ message: FailedMessage) throws(BrokerError) {
+        try requireWriteMode("requeue a failed message")
+        switch message.system {
+        case .rq: try requeueRQJob(id: message.messageID, queue: message.queue)
+        case .dramatiq: try requeueDeadLetter(message)
+        case .celery, .djangoQ:
+            throw BrokerError(
+                .notFound,
+                "Cannot requeue \(message.system.rawValue) message '\(message.messageID)': that system keeps no failed messages in Redis."
+            )
+        }
+        logger.info(
+            "Requeued failed message",
+            [(LogKey.queue, QueueReference(message.system, message.queue).name), ("message.id", message.messageID)])
+    }
+
+    // MARK: - RQ
+
+    private func failedRQJobs(_ queue: String, limit: Int) throws(RedisError) -> [FailedMessage] {
+        let prefix = settings.rqKeyPrefix
+        let registry = RQJob.registryKey("failed", queue: queue, keyPrefix: prefix)
+        let ids = try reader.execute(RedisCommand("ZREVRANGE", registry, 0, limit - 1)).arrayValue?.compactMap(\.stringValue) ?? []
+        guard !ids.isEmpty else { return [] }
+        var commands: [RedisCommand] = []
+        for id in ids {
+            commands.append(RedisCommand("HMGET", RQJob.jobKey(id, keyPrefix: prefix), "data", "origin", "ended_at"))
+            commands.append(RedisCommand("XREVRANGE", RQJob.resultsKey(id, keyPrefix: prefix), "+", "-", "COUNT", 1))
+            commands.append(RedisCommand("XLEN", RQJob.resultsKey(id, keyPrefix: prefix)))
+        }
+        let replies = try reader.pipeline(commands)
+        return ids.enumerated().map { index, id in
+            let fields = replies[index * 3].arrayValue ?? []
+            let data = fields.first?.bytesValue ?? []
+            var message = FailedMessage(
+                system: .rq, queue: queue, messageID: id, body: data,
+                error: Self.lastRQError(replies[index * 3 + 1]),
+                failedAt: fields.count > 2 ? fields[2].stringValue.flatMap(RQJob.parseTime) : nil,
+                attempts: replies[index * 3 + 2].integerValue.map { Int($0) })
+            if data.isEmpty {
+                message.undecodableReason = "the job hash \(RQJob.jobKey(id, keyPrefix: prefix)) has no data (it may have expired)"
+                return message
+            }
+            do throws(WireFormatError) {
+                let origin = fields.count > 1 ? fields[1].stringValue : nil
+                message.batch = try TaskPayload.batch(from: RQJob.decode(id: id, data: data, origin: origin))
+            } catch {
+                message.undecodableReason = error.description
+            }
+            return message
+        }
+    }
+
+    /// The error text of the newest execution in an XREVRANGE reply, when it failed.
+    private static func lastRQError(_ reply: RedisReply) -> String? {
+        guard let entry = reply.arrayValue?.first?.arrayValue, entry.count == 2, let fields = entry[1].arrayValue else {
+            return nil
+        }
+        for index in stride(from: 0, to: fields.count - 1, by: 2) where fields[index].stringValue == "exc_string" {
+            return fields[index + 1].bytesValue.map(RQJob.errorText(excString:))
+        }
+        return nil
+    }
+
+    private func requeueRQJob(id: String, queue: String) throws(BrokerError) {
+        let prefix = settings.rqKeyPrefix
+        let registry = RQJob.registryKey("failed", queue: queue, keyPrefix: prefix)
+        let commands = RQJob.requeueCommands(jobID: id, queue: queue, enqueuedAt: nowMicroseconds(), keyPrefix: prefix)
+        try runWatched(watching: [registry], reading: [RedisCommand("ZSCORE", registry, id)]) { replies in
+            replies[0].isNull ? nil : commands
+        } notFound: {
+            "RQ job '\(id)' is not in the failed registry of queue '\(queue)'; it may have been requeued or deleted."
+        }
+    }
+
+    // MARK: - Dramatiq
+
+    private func deadLetters(_ queue: String, limit: Int) throws(RedisError) -> [FailedMessage] {
+        let namespace = settings.dramatiqNamespace
+        let scored = try reader.execute(
+            RedisCommand("ZREVRANGE", DramatiqMessage.deadLetterKey(queue, namespace: namespace), 0, limit - 1, "WITHSCORES")
+        ).arrayValue ?? []
+        var ids: [String] = []
+        var scores: [Double?] = []
+        for index in stride(from: 0, to: scored.count - 1, by: 2) {
+            guard let id = scored[index].stringValue else { continue }
+            ids.append(id)
+            scores.append(scored[index + 1].stringValue.flatMap(Double.init))
+        }
+        guard !ids.isEmpty else { return [] }
+        let bodies = try reader.execute(
+            RedisCommand("HMGET", [DramatiqMessage.deadLetterMessagesKey(queue, namespace: namespace)] + ids)
+        ).arrayValue ?? []
+        return ids.enumerated().map { index, redisID in
+            let body = index < bodies.count ? bodies[index].bytesValue ?? [] : []
+            var message = FailedMessage(
+                system: .dramatiq, queue: queue, messageID: redisID, body: body, failedAt: scores[index].map { $0 / 1000 })
+            do throws(WireFormatError) {
+                let stored = try DramatiqMessage.decode(body)
+                message.error = stored.task.options["traceback"]?.stringValue
+                message.attempts = Int(stored.task.options["retries"]?.intValue ?? 0) + 1
+                message.batch = try TaskPayload.batch(from: stored.task)
+            } catch {
+                message.undecodableReason = body.isEmpty ? "the dead letter's message body is missing" : error.description
+            }
+            return message
+        }
+    }
+
+    private func requeueDeadLetter(_ message: FailedMessage) throws(BrokerError) {
+        let namespace = settings.dramatiqNamespace
+        let queue = message.queue
+        let redisID = (try? DramatiqMessage.decode(message.body).redisMessageID) ?? message.messageID
+        let storeKey = DramatiqMessage.deadLetterMessagesKey(queue, namespace: namespace)
+        let now = nowMicroseconds() / 1000
+        var undecodable: WireFormatError?
+        try runWatched(watching: [storeKey], reading: [RedisCommand("HGET", storeKey, redisID)]) { replies in
+            guard let body = replies[0].bytesValue else { return nil }
+            do throws(WireFormatError) {
+                let stored = try DramatiqMessage.decode(body)
+                let target = DramatiqMessage.canonicalQueue(stored.queueName)
+                return [
+                    RedisCommand("ZREM", DramatiqMessage.deadLetterKey(queue, namespace: namespace), redisID),
+                    RedisCommand("HDEL", storeKey, redisID),
+                    RedisCommand(
+                        "HSET", DramatiqMessage.messagesKey(target, namespace: namespace), redisID,
+                        DramatiqMessage.requeued(stored, atMillis: now)),
+                    RedisCommand("RPUSH", DramatiqMessage.queueKey(target, namespace: namespace), redisID),
+                ]
+            } catch {
+                undecodable = error
+                return nil
+            }
+        } notFound: {
+            "Dramatiq message '\(redisID)' is not in the dead letters of queue '\(queue)'; it may have been requeued or expired."
+        }
+        if let undecodable {
+            throw BrokerError(.undecodable, "Cannot requeue Dramatiq message '\(redisID)': \(undecodable)")
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Runs a watched transaction, retrying when a watched key changed
+    /// under it, and maps a cancelled decision to `notFound`.
+    private func runWatched(
+        watching keys: [String], reading reads: [RedisCommand], decide: ([RedisReply]) -> [RedisCommand]?,
+        notFound: () -> String
+    ) throws(BrokerError) {
+        for _ in 0..<3 {
+            let outcome: RedisConnection.WatchedOutcome
+            do {
+                outcome = try producer.watchedTransaction(watching: keys, reading: reads, then: decide)
+            } catch {
+                throw error.brokerError
+            }
+            switch outcome {
+            case .committed: return
+            case .cancelled: throw BrokerError(.notFound, notFound())
+            case .conflicted: continue
+            }
+        }
+        throw BrokerError(.rejected, "The message kept changing while being requeued; try again.")
+    }
+}
