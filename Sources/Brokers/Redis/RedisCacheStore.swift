@@ -15,9 +15,11 @@ import Synchronization
 /// from happening once per rule, drops that arrive close together share one
 /// pass:
 ///
-/// - The first drop waits ``Options/gatherWindow`` for others, then runs a
-///   pass for all drops waiting at that moment. Drops that arrive during a
-///   pass wait for the next one, which one of them runs.
+/// - A drop that finds no pass running starts one at once (after
+///   ``Options/gatherWindow``, zero by default) for all drops waiting at
+///   that moment. Drops that arrive during a pass wait for the next one,
+///   which one of them runs, so under concurrent load passes fill up by
+///   themselves and a lone caller never waits for company.
 /// - A pass sends `SCAN cursor MATCH <common prefix>* COUNT <scanCount>`
 ///   until the cursor returns to 0, where the pattern is the glob-escaped
 ///   longest common prefix of the pass's prefixes, and tests every key it
@@ -41,7 +43,7 @@ public final class RedisCacheStore: CacheStore {
         /// Seconds the first drop of a pass waits for others to join it.
         public var gatherWindow: Double
 
-        public init(scanCount: Int = 1000, gatherWindow: Double = 0.002) {
+        public init(scanCount: Int = 1000, gatherWindow: Double = 0) {
             self.scanCount = scanCount
             self.gatherWindow = gatherWindow
         }

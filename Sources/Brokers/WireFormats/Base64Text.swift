@@ -9,9 +9,16 @@ public enum Base64Text {
 
     /// URL-safe alphabet (`-` and `_`) with the padding stripped, as Django's signer writes.
     public static func encodeURLSafe(_ bytes: [UInt8]) -> String {
-        var text = Data(bytes).base64EncodedString()
-        while text.hasSuffix("=") { text.removeLast() }
-        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+        var encoded = Array(Data(bytes).base64EncodedData())
+        while encoded.last == UInt8(ascii: "=") { encoded.removeLast() }
+        for index in encoded.indices {
+            if encoded[index] == UInt8(ascii: "+") {
+                encoded[index] = UInt8(ascii: "-")
+            } else if encoded[index] == UInt8(ascii: "/") {
+                encoded[index] = UInt8(ascii: "_")
+            }
+        }
+        return String(decoding: encoded, as: UTF8.self)
     }
 
     /// Decodes either alphabet, with or without padding; nil for text that is not base64.

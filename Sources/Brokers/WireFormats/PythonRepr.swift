@@ -52,7 +52,17 @@ public enum PythonRepr {
     /// Writes a str repr: single quotes unless the text holds a single quote
     /// and no double quote, and escapes for what `str.isprintable` rejects.
     private static func writeString(_ text: String, into output: inout String) {
-        let quote: Character = text.contains("'") && !text.contains("\"") ? "\"" : "'"
+        let utf8 = text.utf8
+        let hasSingle = utf8.contains(UInt8(ascii: "'"))
+        let hasDouble = utf8.contains(UInt8(ascii: "\""))
+        let quote: Character = hasSingle && !hasDouble ? "\"" : "'"
+        // Fast path: printable ASCII with nothing to escape is copied as is.
+        if !hasSingle && utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }) {
+            output.append("'")
+            output.append(text)
+            output.append("'")
+            return
+        }
         output.append(quote)
         for scalar in text.unicodeScalars {
             switch scalar {

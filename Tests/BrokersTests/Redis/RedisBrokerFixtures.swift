@@ -64,15 +64,17 @@ enum BrokerFixtures {
         }
     }
 
-    /// Every key in the database with its type, to show that probes write nothing.
-    static func keyspace(_ redis: RedisConnection) throws -> [String: String] {
+    /// Every key matching `pattern` with its type and value, to show that probes write nothing.
+    static func keyspace(_ redis: RedisConnection, matching pattern: String) throws -> [String: String] {
         var result: [String: String] = [:]
         var cursor = "0"
         repeat {
-            let reply = try redis.execute(RedisCommand("SCAN", cursor, "COUNT", 1000)).arrayValue ?? []
+            let reply = try redis.execute(RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)).arrayValue ?? []
             cursor = reply.first?.stringValue ?? "0"
             for key in reply.last?.arrayValue?.compactMap(\.stringValue) ?? [] {
-                result[key] = try redis.execute(RedisCommand("TYPE", key)).stringValue
+                let type = try redis.execute(RedisCommand("TYPE", key)).stringValue ?? "?"
+                let dump = try redis.execute(RedisCommand("DUMP", key)).bytesValue ?? []
+                result[key] = "\(type) \(dump)"
             }
         } while cursor != "0"
         return result
