@@ -102,8 +102,8 @@ public final class RedisServer: Sendable {
         return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    /// The daemon is not our child, so its exit is seen through kill(pid, 0)
-    /// and /proc: a zombie that is not reaped yet counts as exited.
+    /// Checks whether the daemon still runs. It is not our child, so this
+    /// uses kill(pid, 0) and /proc, where a zombie not reaped yet counts as exited.
     private static func isRunning(_ pid: pid_t) -> Bool {
         guard Glibc.kill(pid, 0) == 0 || errno != ESRCH else { return false }
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -30,7 +30,7 @@ public final class OutboxDrainer: Sendable {
         }
     }
 
-    /// What one pass did.
+    /// The outcome of one pass.
     public struct Pass: Sendable, Equatable {
         public var sent = 0
         /// Entries moved to the failure journal.

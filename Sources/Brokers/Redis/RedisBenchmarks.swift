@@ -127,7 +127,7 @@ public enum RedisBenchmarks {
             djangoQ: DjangoQSettings(secretKey: "dispatchtop-benchmark-secret", name: "dispatchtop-bench"))
     }
 
-    /// A two-rule restflow task as each broker dispatcher would build it.
+    /// Builds a two-rule restflow task as each broker dispatcher would.
     private static func benchTask(_ system: BrokerSystem) -> TaskMessage {
         var ruleKwargs = JSONObject()
         ruleKwargs["product_detail#1"] = .object(JSONObject([("pk", .int(42))]))

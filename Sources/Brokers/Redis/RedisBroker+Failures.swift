@@ -4,17 +4,20 @@ import Engine
 ///
 /// RQ keeps failed jobs in the `rq:failed:<queue>` registry with the error
 /// in the job's `rq:results:<id>` stream; Dramatiq keeps dead letters in
-/// `<ns>:<queue>.XQ`. Celery keeps failures only in a result backend, and
-/// django-q2 only in the Django database, so neither is listed here.
+/// `<ns>:<queue>.XQ`. django-q2 keeps failures only in the Django database,
+/// which is read when ``DjangoQSettings/databasePath`` names a SQLite file.
+/// Celery keeps failures only in a result backend, so none are listed.
 extension RedisBroker {
-    /// Failed RQ jobs and Dramatiq dead letters of the known queues, newest first.
+    /// Failed RQ jobs and Dramatiq dead letters of the known queues, and
+    /// django-q2 failures of every cluster when a database is configured, newest first.
     ///
     /// Reads at most `limit` entries per queue (ZREVRANGE), then one
-    /// pipeline of HMGET, XREVRANGE and XLEN per queue. Returns what it
-    /// could read; a queue whose keys cannot be read is left out.
+    /// pipeline of HMGET, XREVRANGE and XLEN per queue, and at most `limit`
+    /// rows of `django_q_task`. Returns what it could read; a queue whose
+    /// keys cannot be read is left out.
     public func failedMessages(limit: Int) -> [FailedMessage] {
         guard limit > 0 else { return [] }
-        var messages: [FailedMessage] = []
+        var messages: [FailedMessage] = failedDjangoQTasks(limit: limit)
         for queue in queues {
             switch queue.system {
             case .rq: messages += (try? failedRQJobs(queue.queue, limit: limit)) ?? []
@@ -32,18 +35,23 @@ extension RedisBroker {
     /// start and end times, SADD `rq:queues`, RPUSH the id. Dramatiq: the
     /// stored message moves from `.XQ` back to the queue under the same
     /// `redis_message_id`, with `retries` reset to 0 and `requeue_timestamp`
-    /// set; its arguments and other options stay as stored. Both run as
+    /// set. Its arguments and other options stay as stored. Both run as
     /// WATCH/MULTI/EXEC, so a message requeued by someone else in the
     /// meantime is reported as not found instead of being queued twice.
+    ///
+    /// django-q2: a package with the failed row's id, name, function,
+    /// arguments, hook, group and cluster is signed and pushed again, so the
+    /// cluster's monitor updates that row in place when the task ends.
     public func requeue(_ message: FailedMessage) throws(BrokerError) {
         try requireWriteMode("requeue a failed message")
         switch message.system {
         case .rq: try requeueRQJob(id: message.messageID, queue: message.queue)
         case .dramatiq: try requeueDeadLetter(message)
-        case .celery, .djangoQ:
+        case .djangoQ: try requeueDjangoQTask(id: message.messageID)
+        case .celery:
             throw BrokerError(
                 .notFound,
-                "Cannot requeue \(message.system.rawValue) message '\(message.messageID)': that system keeps no failed messages in Redis."
+                "Cannot requeue Celery task '\(message.messageID)': Celery keeps failed tasks only in a result backend, not in the broker."
             )
         }
         logger.info(
@@ -87,7 +95,7 @@ extension RedisBroker {
         }
     }
 
-    /// The error text of the newest execution in an XREVRANGE reply, when it failed.
+    /// Returns the error text of the newest execution in an XREVRANGE reply, when it failed.
     private static func lastRQError(_ reply: RedisReply) -> String? {
         guard let entry = reply.arrayValue?.first?.arrayValue, entry.count == 2, let fields = entry[1].arrayValue else {
             return nil
@@ -173,6 +181,86 @@ extension RedisBroker {
         if let undecodable {
             throw BrokerError(.undecodable, "Cannot requeue Dramatiq message '\(redisID)': \(undecodable)")
         }
+    }
+
+    // MARK: - django-q
+
+    private func failedDjangoQTasks(limit: Int) -> [FailedMessage] {
+        guard let path = settings.djangoQ.databasePath,
+            let rows = try? DjangoQTaskTable(path: path).failedTasks(limit: limit)
+        else { return [] }
+        return rows.map { row in
+            var message = FailedMessage(
+                system: .djangoQ, queue: row.cluster ?? settings.djangoQ.name, messageID: row.id, body: [],
+                error: row.result.map(Self.errorText), failedAt: row.stopped, attempts: row.attempts,
+                undecodableReason: row.undecodableReason)
+            do throws(WireFormatError) {
+                let task = try DjangoQPackage.decode(taskDict: Self.taskDict(row, startedAt: nil))
+                var shown = JSONObject()
+                shown["func"] = .string(task.taskName)
+                shown["args"] = .array(task.args)
+                shown["kwargs"] = .object(task.kwargs)
+                for member in task.options { shown[member.key] = member.value }
+                // django-q2 keeps no message after delivery, so the body is the row's call as JSON.
+                message.body = JSONWriter.bytes(.object(shown))
+                message.batch = try TaskPayload.batch(from: task)
+            } catch {
+                message.undecodableReason = message.undecodableReason ?? error.description
+            }
+            return message
+        }
+    }
+
+    private func requeueDjangoQTask(id: String) throws(BrokerError) {
+        let signer = try settings.djangoQ.requireSigner()
+        guard let path = settings.djangoQ.databasePath else {
+            throw BrokerError(
+                .notFound, "Cannot requeue django-q task '\(id)': no Django database path is configured to read it from.")
+        }
+        let row: DjangoQTaskTable.FailedTask?
+        do {
+            row = try DjangoQTaskTable(path: path).failedTask(id: id)
+        } catch {
+            throw BrokerError(.unavailable, "Cannot requeue django-q task '\(id)': \(error.message).")
+        }
+        guard let row else {
+            throw BrokerError(
+                .notFound, "django-q task '\(id)' is not a failure in '\(path)'; it may have succeeded or been deleted.")
+        }
+        guard row.args != nil else {
+            throw BrokerError(
+                .undecodable, "Cannot requeue django-q task '\(id)': \(row.undecodableReason ?? "its args are missing").")
+        }
+        let now = nowMicroseconds()
+        let pickle = PickleEncoder.encode(Self.taskDict(row, startedAt: now))
+        let package = DjangoQPackage.sign(
+            pickle, signer: signer, compress: settings.djangoQ.compress, secondsSinceEpoch: now / 1_000_000)
+        let cluster = row.cluster ?? settings.djangoQ.name
+        try send([RedisWrite([RedisCommand("RPUSH", DjangoQPackage.listKey(cluster: cluster), Array(package.utf8))], atomic: false)])
+    }
+
+    /// Rebuilds the task dict `async_task` made for a failed row, in its key
+    /// order; `started` is left out when `startedAt` (microseconds) is nil.
+    private static func taskDict(_ row: DjangoQTaskTable.FailedTask, startedAt: Int64?) -> PickleValue {
+        var entries = [
+            PickleEntry(.string("id"), .string(row.id)), PickleEntry(.string("name"), .string(row.name)),
+            PickleEntry(.string("func"), .string(row.function)),
+            PickleEntry(.string("args"), .tuple(row.args?.items ?? [])),
+        ]
+        for (key, value) in [("hook", row.hook), ("group", row.group), ("cluster", row.cluster)] {
+            if let value { entries.append(PickleEntry(.string(key), .string(value))) }
+        }
+        entries.append(PickleEntry(.string("kwargs"), row.kwargs ?? .dict([])))
+        if let startedAt {
+            entries.append(PickleEntry(.string("started"), .datetime(PickleDateTime(utcMicroseconds: startedAt))))
+        }
+        return .dict(entries)
+    }
+
+    /// Returns the text of a pickled result: the string itself, or its JSON form.
+    private static func errorText(_ result: PickleValue) -> String {
+        if let text = result.stringValue { return text }
+        return (try? result.json()).map { JSONWriter.string($0) } ?? "(an unreadable result)"
     }
 
     // MARK: - Helpers

@@ -4,7 +4,7 @@ import Engine
 /// except Celery's in-flight count, which reads the `unacked` hash.
 ///
 /// One probe sends one pipeline of counts for every known queue. Celery's
-/// `unacked` hash holds the delivered, unacknowledged messages of every
+/// `unacked` hash contains the delivered, unacknowledged messages of every
 /// queue, so counting one queue's share means reading the entries: HLEN
 /// first, then HSCAN only when the hash has at most
 /// ``RedisBrokerSettings/unackedScanLimit`` entries. That costs O(n) in the
@@ -97,7 +97,7 @@ extension RedisBroker {
     }
 
     private func dramatiqDepth(_ queue: QueueReference, _ counts: [Int?], at time: Double) -> QueueDepth {
-        // The .msgs hash holds every message not yet acknowledged, whether it is
+        // The .msgs hash contains every message not yet acknowledged, whether it is
         // still in the list or fetched by a worker, so the difference is in flight.
         let inFlight = counts[1].flatMap { unfinished in counts[0].map { max(0, unfinished - $0) } }
         return QueueDepth(
@@ -157,14 +157,14 @@ extension RedisBroker {
             }
             cursor = next
             rounds += 1
-            // HSCAN returns at least COUNT entries per call for a hash this
-            // small, so a few rounds finish it; the cap guards a hash that
-            // grows during the scan.
+            // COUNT is only a hint, so a hash of at most COUNT entries may
+            // still take a few calls. The cap bounds the work when the hash
+            // grows during the scan, and then the count is unknown.
         } while cursor != "0" && rounds < 16
-        return .counted(byQueue)
+        return cursor == "0" ? .counted(byQueue) : nil
     }
 
-    /// The routing key (third element) of an `unacked` value `[message, exchange, routing_key]`.
+    /// Returns the routing key (third element) of an `unacked` value `[message, exchange, routing_key]`.
     static func routingKey(ofUnacked value: [UInt8]) -> String? {
         guard let parsed = try? JSONParser.parse(String(decoding: value, as: UTF8.self)),
             let parts = parsed.arrayValue, parts.count >= 3

@@ -15,7 +15,7 @@ import Synchronization
 /// the Celery envelope, the RQ job's `data` field, the Dramatiq message
 /// JSON, or the django-q signed package. A replay of an RQ job gets a new
 /// job id, because the id is not part of `data` and the original job may
-/// still sit in the failed registry; the other formats carry their ids.
+/// still sit in the failed registry. The other formats carry their ids.
 public final class RedisBroker: MessageBroker {
     public let settings: RedisBrokerSettings
     let producer: RedisConnection
@@ -77,7 +77,7 @@ public final class RedisBroker: MessageBroker {
 
     /// Replays stored bytes unchanged. Needs write mode.
     ///
-    /// Celery and Dramatiq messages go where their own bytes say (routing
+    /// Celery and Dramatiq messages go where their own bytes name (routing
     /// key and priority, `queue_name`), because their workers acknowledge by
     /// those values; RQ and django-q use the task's queue or cluster.
     public func enqueueStored(_ body: [UInt8], task: TaskMessage) throws(BrokerError) {
@@ -187,7 +187,7 @@ public final class RedisBroker: MessageBroker {
         }
     }
 
-    /// The django-q cluster a task goes to: its queue, or the `Q_CLUSTER` name.
+    /// Returns the django-q cluster a task goes to: its queue, or the `Q_CLUSTER` name.
     func djangoQCluster(of task: TaskMessage) -> String {
         task.queue.isEmpty ? settings.djangoQ.name : task.queue
     }

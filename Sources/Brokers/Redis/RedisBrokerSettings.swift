@@ -1,4 +1,4 @@
-/// How the Redis broker writes and reads each system's keys.
+/// The Redis broker's settings: server, write mode, and each system's key names and options.
 public struct RedisBrokerSettings: Sendable {
     public var url: RedisURL
     /// Allows the writes an operator asks for: replaying stored messages

@@ -18,8 +18,8 @@ import Synchronization
 /// - A drop that finds no pass running starts one at once (after
 ///   ``Options/gatherWindow``, zero by default) for all drops waiting at
 ///   that moment. Drops that arrive during a pass wait for the next one,
-///   which one of them runs, so under concurrent load passes fill up by
-///   themselves and a lone caller never waits for company.
+///   which one of them runs. Under concurrent load passes fill up by
+///   themselves, and with a zero window a lone caller does not wait.
 /// - A pass sends `SCAN cursor MATCH <common prefix>* COUNT <scanCount>`
 ///   until the cursor returns to 0, where the pattern is the glob-escaped
 ///   longest common prefix of the pass's prefixes, and tests every key it
@@ -266,7 +266,7 @@ private struct PrefixMatcher {
         commonPrefix = common
     }
 
-    /// The indexes of the drops whose prefix starts `key`.
+    /// Returns the indexes of the drops whose prefix starts `key`.
     func matches(_ key: [UInt8]) -> [Int] {
         var found: [Int] = []
         for length in lengths {

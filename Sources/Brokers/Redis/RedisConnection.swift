@@ -177,10 +177,11 @@ public final class RedisConnection: Sendable {
         case conflicted
     }
 
-    /// Runs an optimistic check-and-set while holding the connection: WATCH
-    /// `keys`, send the `reads`, let `decide` turn their replies into the
-    /// commands to run (nil to cancel), then run those in MULTI/EXEC, which
-    /// Redis aborts when a watched key changed in between.
+    /// Runs an optimistic check-and-set while holding the connection.
+    ///
+    /// It sends WATCH `keys` and the `reads`, and `decide` turns their
+    /// replies into the commands to run (nil cancels). Those run in
+    /// MULTI/EXEC, which Redis aborts when a watched key changed in between.
     ///
     /// Other threads' commands cannot interleave, which matters because any
     /// EXEC on the connection would clear the WATCH.

@@ -23,8 +23,15 @@ public enum Base64Text {
 
     /// Decodes either alphabet, with or without padding; nil for text that is not base64.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
-        standard += String(repeating: "=", count: (4 - standard.utf8.count % 4) % 4)
-        return Data(base64Encoded: standard).map { Array($0) }
+        var standard = Array(text.utf8)
+        for index in standard.indices {
+            if standard[index] == UInt8(ascii: "-") {
+                standard[index] = UInt8(ascii: "+")
+            } else if standard[index] == UInt8(ascii: "_") {
+                standard[index] = UInt8(ascii: "/")
+            }
+        }
+        standard += Array(repeating: UInt8(ascii: "="), count: (4 - standard.count % 4) % 4)
+        return Data(base64Encoded: Data(standard)).map { Array($0) }
     }
 }

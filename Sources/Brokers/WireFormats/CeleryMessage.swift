@@ -2,11 +2,11 @@ import Engine
 
 /// Celery task messages, protocol 2, as kombu's Redis transport stores them.
 ///
-/// A message is a JSON envelope LPUSHed onto the queue's list: `body` is
-/// the base64 of the JSON `[args, kwargs, embed]`; `headers` carries the
-/// task name and id (their presence selects protocol 2); `properties`
-/// carries the `delivery_tag` that workers use as the key in the `unacked`
-/// hash, the `delivery_info` they use to requeue, and the priority.
+/// A message is a JSON envelope LPUSHed onto the queue's list. Its `body`
+/// is the base64 of the JSON `[args, kwargs, embed]`. Its `headers` carry
+/// the task name and id, whose presence selects protocol 2. Its
+/// `properties` carry the `delivery_tag` that workers use as the key in the
+/// `unacked` hash, the `delivery_info` they use to requeue, and the priority.
 /// On Redis each priority bucket (0, 3, 6, 9) is its own list, named
 /// `queue`, `queue\x06\x163`, `queue\x06\x166` and `queue\x06\x169`; workers
 /// pop them in that order, so a lower number is served first.
@@ -36,32 +36,32 @@ public enum CeleryMessage {
     public static let prioritySeparator = "\u{06}\u{16}"
     public static let priorityBuckets = [0, 3, 6, 9]
 
-    /// The bucket a priority falls in: the highest of 0, 3, 6, 9 not above it (priorities clamp to 0...9).
+    /// Returns the bucket a priority falls in: the highest of 0, 3, 6, 9 not above it (priorities clamp to 0...9).
     public static func priorityBucket(_ priority: Int) -> Int {
         let clamped = min(max(priority, 0), 9)
         return priorityBuckets.last { $0 <= clamped } ?? 0
     }
 
-    /// The Redis list a message of `priority` goes to, with kombu's `global_keyprefix` in front.
+    /// Returns the Redis list a message of `priority` goes to, with kombu's `global_keyprefix` in front.
     public static func queueKey(_ queue: String, priority: Int, keyPrefix: String = "") -> String {
         let bucket = priorityBucket(priority)
         return keyPrefix + (bucket == 0 ? queue : queue + prioritySeparator + String(bucket))
     }
 
-    /// All four lists of a queue, in the order workers pop them.
+    /// Returns all four lists of a queue, in the order workers pop them.
     public static func queueKeys(_ queue: String, keyPrefix: String = "") -> [String] {
         priorityBuckets.map { queueKey(queue, priority: $0, keyPrefix: keyPrefix) }
     }
 
-    /// The hash of messages delivered to a worker and not yet acknowledged.
+    /// Returns the key of the hash of messages delivered to a worker and not yet acknowledged.
     public static func unackedKey(keyPrefix: String = "") -> String { keyPrefix + "unacked" }
 
-    /// The message priority from the task options (`priority`), 0 when absent.
+    /// Returns the message priority from the task options (`priority`), 0 when absent.
     public static func priority(of task: TaskMessage) -> Int {
         task.options["priority"]?.intValue.map { Int($0) } ?? 0
     }
 
-    /// The queue a task goes to: its own, or Celery's default.
+    /// Returns the queue a task goes to: its own, or Celery's default.
     public static func queue(of task: TaskMessage) -> String {
         task.queue.isEmpty ? defaultQueue : task.queue
     }

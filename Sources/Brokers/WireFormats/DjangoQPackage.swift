@@ -85,7 +85,7 @@ public enum DjangoQPackage {
         try decode(taskDict: unpack(package, signer: signer))
     }
 
-    /// Reads a task dict, as the package holds it or as a `django_q_task` row rebuilds it.
+    /// Reads a task dict, as the package contains it or as a `django_q_task` row rebuilds it.
     public static func decode(taskDict: PickleValue) throws(WireFormatError) -> DecodedTask {
         guard let id = taskDict["id"]?.stringValue, let function = taskDict["func"]?.stringValue else {
             throw WireFormatError(format: "django-q package", "the task dict has no id or func")

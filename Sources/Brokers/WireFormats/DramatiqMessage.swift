@@ -46,7 +46,7 @@ public enum DramatiqMessage {
         "\(namespace):\(queue).XQ.msgs"
     }
 
-    /// The queue a task goes to: its own, or `default`.
+    /// Returns the queue a task goes to: its own, or `default`.
     public static func queue(of task: TaskMessage) -> String {
         task.queue.isEmpty ? "default" : task.queue
     }
@@ -120,7 +120,7 @@ public enum DramatiqMessage {
         return Stored(task: task, queueName: queueName, redisMessageID: redisMessageID, object: object)
     }
 
-    /// The queue without the `.DQ` suffix that delayed messages carry.
+    /// Returns the queue name without the `.DQ` suffix that delayed messages carry.
     public static func canonicalQueue(_ queueName: String) -> String {
         queueName.hasSuffix(".DQ") ? String(queueName.dropLast(3)) : queueName
     }

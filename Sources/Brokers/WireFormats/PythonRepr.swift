@@ -49,7 +49,7 @@ public enum PythonRepr {
         }
     }
 
-    /// Writes a str repr: single quotes unless the text holds a single quote
+    /// Writes a str repr: single quotes unless the text contains a single quote
     /// and no double quote, and escapes for what `str.isprintable` rejects.
     private static func writeString(_ text: String, into output: inout String) {
         let utf8 = text.utf8

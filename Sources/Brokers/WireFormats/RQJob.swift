@@ -7,7 +7,7 @@ import Engine
 /// Enqueueing writes the hash and pushes the id in one MULTI/EXEC, so a
 /// worker never pops an id whose hash is missing (RQ skips those silently).
 public enum RQJob {
-    /// How `data` is serialized; both sides must use the same one.
+    /// The serializer of `data`, which producer and worker must share.
     public enum Serializer: String, Sendable {
         /// RQ's default: Python pickle.
         case pickle
@@ -27,7 +27,7 @@ public enum RQJob {
         "\(keyPrefix):queue:\(queue)"
     }
     public static func queuesKey(keyPrefix: String = defaultKeyPrefix) -> String { "\(keyPrefix):queues" }
-    /// A registry sorted set of a queue: `wip`, `failed`, `finished`, `scheduled`, `deferred`, `canceled`.
+    /// Returns the key of a queue's registry sorted set: `wip`, `failed`, `finished`, `scheduled`, `deferred` or `canceled`.
     public static func registryKey(_ registry: String, queue: String, keyPrefix: String = defaultKeyPrefix) -> String {
         "\(keyPrefix):\(registry):\(queue)"
     }
@@ -110,7 +110,7 @@ public enum RQJob {
         ]
     }
 
-    /// The queue a task goes to: its own, or `default`.
+    /// Returns the queue a task goes to: its own, or `default`.
     public static func queue(of task: TaskMessage) -> String {
         task.queue.isEmpty ? "default" : task.queue
     }
@@ -154,25 +154,7 @@ public enum RQJob {
 
     /// Parses RQ's `%Y-%m-%dT%H:%M:%S[.%f]Z` times; nil for anything else.
     public static func parseTime(_ text: String) -> Double? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z") else { return nil }
-        func number(_ range: Range<Int>) -> Int? { Int(String(decoding: bytes[range], as: UTF8.self)) }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
-        else { return nil }
-        var micro = 0
-        if bytes.count > 21, bytes[19] == UInt8(ascii: ".") {
-            let digits = String(decoding: bytes[20..<(bytes.count - 1)], as: UTF8.self)
-            guard let value = Int(digits), digits.count <= 6 else { return nil }
-            micro = value * Int(pow10(6 - digits.count))
-        }
-        let moment = PickleDateTime(
-            year: year, month: month, day: day, hour: hour, minute: minute, second: second, microsecond: micro)
-        return moment.secondsSinceEpoch
-    }
-
-    private static func pow10(_ exponent: Int) -> Int {
-        (0..<exponent).reduce(1) { result, _ in result * 10 }
+        TimeText.parse(text)
     }
 
     /// Reads the error text of a failed execution from an `rq:results` stream entry's `exc_string`:

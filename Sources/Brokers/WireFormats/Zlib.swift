@@ -3,7 +3,7 @@ import Synchronization
 
 /// One deflate stream kept across calls: initializing a stream allocates and
 /// clears about 300 KB, which costs more than compressing a task message.
-/// z_stream holds pointers to itself, so it lives at a fixed heap address.
+/// A z_stream contains pointers to itself, so it lives at a fixed heap address.
 private let sharedDeflater = Mutex<UnsafeMutablePointer<z_stream>?>(nil)
 
 /// zlib streams (RFC 1950), as Python's `zlib.compress` and `zlib.decompress` read and write them.

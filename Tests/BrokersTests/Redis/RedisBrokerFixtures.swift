@@ -27,12 +27,12 @@ enum BrokerFixtures {
             })
     }
 
-    /// A raw connection for reading back what the broker wrote.
+    /// Returns a raw connection for reading back what the broker wrote.
     static func connection(_ server: RedisServer) throws -> RedisConnection {
         RedisConnection(url: try RedisURL(parsing: server.url()))
     }
 
-    /// The task a broker dispatcher builds for `batch`: restflow's arguments
+    /// Builds the task a broker dispatcher sends for `batch`: restflow's arguments
     /// plus the batch itself under the `dispatchtop` key.
     static func task(_ system: BrokerSystem, queue: String, batch: Batch = WireFixtures.batch) -> TaskMessage {
         let block = JSONValue.object(BatchCoding.encode(batch))
@@ -64,7 +64,7 @@ enum BrokerFixtures {
         }
     }
 
-    /// Every key matching `pattern` with its type and value, to show that probes write nothing.
+    /// Returns every key matching `pattern` with its type and value, to show that probes write nothing.
     static func keyspace(_ redis: RedisConnection, matching pattern: String) throws -> [String: String] {
         var result: [String: String] = [:]
         var cursor = "0"

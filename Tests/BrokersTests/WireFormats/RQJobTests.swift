@@ -81,8 +81,16 @@ import Testing
     @Test func parsesRQTimes() {
         #expect(RQJob.parseTime("2026-12-04T15:29:30.514714Z") == 1_796_398_170.514714)
         #expect(RQJob.parseTime("2026-12-04T15:29:30Z") == 1_796_398_170)
-        #expect(RQJob.parseTime("2026-12-04 15:29:30") == nil)
+        #expect(RQJob.parseTime("2026-12-04") == nil)
         #expect(RQJob.parseTime("") == nil)
+    }
+
+    @Test func parsesDjangoSQLiteTimes() {
+        #expect(TimeText.parse("2026-12-04 15:29:30.5") == 1_796_398_170.5)
+        #expect(TimeText.parse("2026-12-04 15:29:30+00:00") == 1_796_398_170)
+        #expect(TimeText.parse("2026-12-04T10:29:30.000001-05:00") == 1_796_398_170.000001)
+        #expect(TimeText.parse("2026-12-04 15:29:30.1234567") == nil)
+        #expect(TimeText.parse("2026-12-04 15:29") == nil)
     }
 
     @Test func errorTextInflatesExcString() {
