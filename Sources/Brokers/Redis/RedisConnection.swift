@@ -280,10 +280,12 @@ public final class RedisConnection: Sendable {
             let context = try openContext()
             state.context = context
             state.connects += 1
-            if state.consecutiveFailures > 0 {
+            if state.connects > 1 {
                 logger.info(
                     "Redis reconnected",
                     [(LogKey.url, url.description), (LogKey.attempt, String(state.consecutiveFailures + 1))])
+            } else {
+                logger.debug("Redis connected", [(LogKey.url, url.description)])
             }
             state.consecutiveFailures = 0
             state.retryAt = 0

@@ -65,7 +65,7 @@ import TestSupport
         try cache.connection.perform([RedisWrite(writes, atomic: false)])
 
         let counts = Counts()
-        DispatchQueue.concurrentPerform(iterations: 16) { rule in
+        runOnThreads(16) { rule in
             let removed = (try? cache.deletePrefix("site:1:fn\(rule)::")) ?? -1
             counts.record(rule, removed)
         }
@@ -82,7 +82,7 @@ import TestSupport
         let cache = try store(database: 5, gatherWindow: 0.05)
         for key in ["s:1:f::a:1", "s:1:f::a:2", "s:1:f::b:1"] { try cache.set(key, [1]) }
         let counts = Counts()
-        DispatchQueue.concurrentPerform(iterations: 2) { index in
+        runOnThreads(2) { index in
             let prefix = index == 0 ? "s:1:f::" : "s:1:f::a:"
             counts.record(index, (try? cache.deletePrefix(prefix)) ?? -1)
         }
@@ -100,6 +100,21 @@ import TestSupport
         }
         #expect(cache.entryCount == nil)
     }
+}
+
+/// Runs `body` on `count` threads at once, as a thread-pool dispatcher
+/// would (concurrentPerform runs only as many at once as there are cores),
+/// and waits for all of them.
+private func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        Thread {
+            body(index)
+            group.leave()
+        }.start()
+    }
+    group.wait()
 }
 
 /// Results recorded from concurrent threads, by index.
