@@ -7,9 +7,10 @@ import Synchronization
 ///
 /// Producing uses one connection, probes and failure listings another, so
 /// a slow probe never delays a dispatch. When Redis is down, ``enqueue(_:)``
-/// throws ``BrokerError`` `unavailable` at once (the connection's backoff
-/// turns repeated attempts into immediate failures), so the dispatcher can
-/// put the batch in the outbox.
+/// throws ``BrokerError`` `unavailable`, so the dispatcher can put the batch
+/// in the outbox. A refused connection fails at once; an unreachable host
+/// fails after the connect timeout (1 s by default) on the first attempt,
+/// and the connection's backoff makes the attempts after it fail at once.
 ///
 /// What ``enqueue(_:)`` returns, and ``enqueueStored(_:task:)`` sends again:
 /// the Celery envelope, the RQ job's `data` field, the Dramatiq message
