@@ -127,8 +127,8 @@ final class EngineSetup {
             DispatcherRegistration(name: AsyncTaskDispatcher.registeredName) { options throws(DispatcherConfigurationError) in
                 try AsyncTaskDispatcher(options: options, logger: logger.child("asyncio"))
             })
-        let cache = try makeCacheStore(options)
-        let brokerSetup = try BrokerSetup.make(options, logger: logger)
+        let cache = try makeCacheStore(options, logger: logger)
+        let brokerSetup = try BrokerSetup.make(options, configuration: configuration, logger: logger)
         brokerSetup.register(in: registry, journal: journal, logger: logger)
         let rules = try RuleSet.compile(configuration, registry: registry)
         let engine = Engine(
@@ -170,9 +170,9 @@ final class EngineSetup {
         return folder
     }
 
-    private static func makeCacheStore(_ options: EngineOptions) throws -> any CacheStore {
+    private static func makeCacheStore(_ options: EngineOptions, logger: Logger) throws -> any CacheStore {
         guard let url = options.cacheURL, url != "memory" else { return MemoryCacheStore() }
-        return try CacheSetup.makeStore(url: url)
+        return try CacheSetup.makeStore(url: url, logger: logger)
     }
 }
 

@@ -104,6 +104,12 @@ public final class BatchExecutor: Sendable {
         finish(batch, .sent, error: nil)
     }
 
+    /// Records that the broker was unreachable and the batch now waits in
+    /// the journal's outbox; the caller has already stored it there.
+    public func markInOutbox(_ batch: Batch) {
+        finish(batch, .outbox, error: nil)
+    }
+
     /// Records a failure that happened outside the rules: a broker that
     /// rejected the message, a payload that could not be decoded, a dead letter.
     public func fail(_ batch: Batch, error: BatchError, willRetry: Bool, deadLettered: Bool = false) {
@@ -179,7 +185,13 @@ public final class BatchExecutor: Sendable {
     private func finish(_ batch: Batch, _ state: BatchState, error: BatchError?) {
         let time = clock()
         let wasLive = tracker.finished(batch, state: state, error: error, at: time)
-        let outcome: BatchOutcome = error.map { .failed($0) } ?? (state == .sent ? .sent : .done)
+        let outcome: BatchOutcome
+        switch (error, state) {
+        case (let error?, _): outcome = .failed(error)
+        case (nil, .sent): outcome = .sent
+        case (nil, .outbox): outcome = .outbox
+        default: outcome = .done
+        }
         observer?(FinishedBatch(batch: batch, outcome: outcome, finishedAt: time))
         if let waiter = waiters.withLock({ $0.removeValue(forKey: batch.id) }) {
             waiter.deliver(outcome)

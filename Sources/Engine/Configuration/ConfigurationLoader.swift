@@ -7,7 +7,7 @@ import Foundation
 /// the rules are compiled, see ``RuleSet``.
 public enum ConfigurationLoader {
     static let topKeys = ["settings", "functions", "description"]
-    static let settingsKeys = ["default_dispatcher", "raise_exception", "dispatchers", "cache_key_prefix"]
+    static let settingsKeys = ["default_dispatcher", "raise_exception", "dispatchers", "cache_key_prefix", "brokers"]
     static let functionKeys = ["name", "key", "recompute", "rules", "description"]
     static let keyKeys = ["namespace", "version", "partition", "identifier"]
     static let ruleKeys = [
@@ -114,6 +114,10 @@ private struct Document {
         }
         if let value = object["cache_key_prefix"] {
             settings.cacheKeyPrefix = try reader.string(value, at: "settings.cache_key_prefix")
+        }
+        if let value = object["brokers"] {
+            // Checked by whoever builds the broker, which knows its keys.
+            settings.brokers = try reader.object(value, at: "settings.brokers")
         }
         if let value = object["dispatchers"] {
             let blocks = try reader.object(value, at: "settings.dispatchers")

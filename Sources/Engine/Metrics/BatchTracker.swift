@@ -135,9 +135,10 @@ final class BatchTracker: Sendable {
                 case .failed: figures.failed += 1
                 case .dead: figures.failed += 1; figures.deadLettered += 1
                 case .sent: figures.sent += 1
-                case .queued, .running, .retrying: break
+                // The journal's outbox count is the figure for these.
+                case .queued, .running, .retrying, .outbox: break
                 }
-                if let started = record.startedAt, final != .sent {
+                if let started = record.startedAt, final != .sent, final != .outbox {
                     figures.runTime.record(microseconds: UInt64(max(0, time - started) * 1_000_000), atSecond: Int64(time))
                 }
                 figures.completions.add(atSecond: Int64(time))
