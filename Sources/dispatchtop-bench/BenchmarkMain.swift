@@ -4,7 +4,7 @@ import Foundation
 /// Runs the benchmarks named on the command line (all when none) and prints
 /// one line per figure.
 enum BenchmarkMain {
-    static let all = ["evaluate", "inline-memory", "cache-drop", "run-command", "memory"]
+    static let all = ["evaluate", "inline-memory", "cache-drop", "run-command", "memory", "embedded-broker", "redis"]
 
     static func run(_ arguments: [String]) -> Int32 {
         let names = arguments.isEmpty ? all : arguments
@@ -17,6 +17,8 @@ enum BenchmarkMain {
                 case "cache-drop": cacheDrop()
                 case "run-command": try runCommand()
                 case "memory": try residentMemory()
+                case "embedded-broker": try BrokerBenchmarks.embedded()
+                case "redis": try BrokerBenchmarks.redis()
                 default:
                     print("unknown benchmark '\(name)'; known: \(all.joined(separator: ", "))")
                     return 2
