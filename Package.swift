@@ -18,7 +18,7 @@ let package = Package(
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
-        .target(name: "CTermShim"),
+        .target(name: "CTermShim", linkerSettings: [.linkedLibrary("ncursesw")]),
         .target(name: "Engine", dependencies: ["CSQLite"]),
         .target(name: "Brokers", dependencies: ["Engine", "CHiredis", "CZlib", "CCrypto", "CSQLite"]),
         .target(name: "Console", dependencies: ["Engine", "Brokers", "CNcursesw", "CTermShim"]),

@@ -1,0 +1,169 @@
+@preconcurrency import CNcursesw
+import CTermShim
+
+/// The only type that calls curses: it starts and restores the terminal,
+/// reads keys, and draws a ``ScreenGrid`` by writing only the cells that
+/// differ from the frame drawn before.
+///
+/// Used from one thread, the console's loop.
+final class Terminal {
+    private var lastFrame: ScreenGrid?
+    private var attributeBits: [Int32] = []
+    private let colors: Bool
+    private var active = false
+
+    /// Starts curses: no echo, cbreak (Ctrl-C still raises SIGINT), keypad
+    /// keys, a hidden cursor and a 25 ms Esc delay.
+    init(useColor: Bool) {
+        _ = initscr()
+        active = true
+        cbreak()
+        noecho()
+        nonl()
+        keypad(stdscr, true)
+        curs_set(0)
+        set_escdelay(25)
+        colors = useColor && has_colors()
+        if colors {
+            start_color()
+            use_default_colors()
+            for role in ColorRole.allCases where role != .normal {
+                init_pair(Int16(role.rawValue), Self.foreground(role), -1)
+            }
+        }
+        attributeBits = [ts_attribute_bold(), ts_attribute_reverse(), ts_attribute_dim(), ts_attribute_underline()]
+    }
+
+    deinit {
+        restore()
+    }
+
+    /// Puts the terminal back as it was; safe to call more than once.
+    func restore() {
+        guard active else { return }
+        active = false
+        endwin()
+    }
+
+    /// The terminal's size in cells.
+    var size: (width: Int, height: Int) {
+        (Int(ts_columns()), Int(ts_rows()))
+    }
+
+    // MARK: - Drawing
+
+    /// Draws `frame`, writing only cells that changed since the last frame;
+    /// a changed size or `force` redraws everything.
+    func draw(_ frame: ScreenGrid, force: Bool = false) {
+        guard active else { return }
+        let full = force || lastFrame.map { $0.width != frame.width || $0.height != frame.height } ?? true
+        if let lastFrame, !full, lastFrame == frame { return }
+        if full {
+            clearok(stdscr, true)
+            erase()
+        }
+        for row in 0..<frame.height {
+            guard let span = changedSpan(row: row, frame: frame, full: full) else { continue }
+            drawSpan(row: row, columns: span, frame: frame)
+        }
+        refresh()
+        lastFrame = frame
+    }
+
+    /// The first and last changed columns of a row, widened to whole wide characters.
+    private func changedSpan(row: Int, frame: ScreenGrid, full: Bool) -> ClosedRange<Int>? {
+        var first = -1
+        var last = -1
+        for column in 0..<frame.width where full || frame[row, column] != lastFrame![row, column] {
+            if first < 0 { first = column }
+            last = column
+        }
+        guard first >= 0 else { return nil }
+        if first > 0, frame[row, first].width == 0 { first -= 1 }
+        if last + 1 < frame.width, frame[row, last + 1].width == 0 { last += 1 }
+        return first...last
+    }
+
+    /// Writes a run of cells, one curses call per stretch of equal style.
+    private func drawSpan(row: Int, columns: ClosedRange<Int>, frame: ScreenGrid) {
+        var column = columns.lowerBound
+        while column <= columns.upperBound {
+            let style = frame[row, column].style
+            var text = ""
+            let start = column
+            while column <= columns.upperBound, frame[row, column].style == style {
+                let cell = frame[row, column]
+                if cell.width != 0 { text.append(cell.character) }
+                column += 1
+            }
+            apply(style)
+            _ = mvaddstr(Int32(row), Int32(start), text)
+        }
+        apply(.plain)
+    }
+
+    private func apply(_ style: CellStyle) {
+        var bits: Int32 = 0
+        for (index, flag) in [CellAttributes.bold, .reverse, .dim, .underline].enumerated() where style.attributes.contains(flag) {
+            bits |= attributeBits[index]
+        }
+        let pair = colors ? Int16(style.role.rawValue) : 0
+        _ = ts_set_attributes(bits, pair)
+    }
+
+    private static func foreground(_ role: ColorRole) -> Int16 {
+        switch role {
+        case .normal: return -1
+        case .title: return Int16(COLOR_CYAN)
+        case .good: return Int16(COLOR_GREEN)
+        case .warning: return Int16(COLOR_YELLOW)
+        case .bad: return Int16(COLOR_RED)
+        case .muted: return COLORS >= 16 ? 8 : -1
+        case .accent: return Int16(COLOR_BLUE)
+        }
+    }
+
+    // MARK: - Input
+
+    /// Waits up to `milliseconds` for a key; nil on timeout or an
+    /// interrupted wait (a signal arrived).
+    func readKey(milliseconds: Int) -> Key? {
+        timeout(Int32(milliseconds))
+        var code: UInt32 = 0
+        let result = ts_read_key(&code)
+        if result == KEY_CODE_YES { return Self.functionKey(Int32(code)) }
+        guard result == OK else { return nil }
+        return Self.characterKey(code)
+    }
+
+    private static func characterKey(_ code: UInt32) -> Key? {
+        switch code {
+        case 9: return .tab
+        case 10, 13: return .enter
+        case 27: return .escape
+        case 8, 127: return .backspace
+        case 12: return .redraw
+        case 0..<32: return nil
+        default: return Unicode.Scalar(code).map { .character(Character($0)) }
+        }
+    }
+
+    private static func functionKey(_ code: Int32) -> Key? {
+        switch code {
+        case KEY_UP: return .up
+        case KEY_DOWN: return .down
+        case KEY_LEFT: return .left
+        case KEY_RIGHT: return .right
+        case KEY_PPAGE: return .pageUp
+        case KEY_NPAGE: return .pageDown
+        case KEY_HOME: return .home
+        case KEY_END: return .end
+        case KEY_BTAB: return .backTab
+        case KEY_BACKSPACE: return .backspace
+        case KEY_DC: return .delete
+        case KEY_ENTER: return .enter
+        case KEY_RESIZE: return .resize
+        default: return nil
+        }
+    }
+}
