@@ -47,7 +47,7 @@ public final class BatchExecutor: Sendable {
     /// the batch to its dispatcher.
     func queued(_ batch: Batch) {
         pending.enter()
-        tracker.queued(batch, at: clock())
+        tracker.queued(batch, at: batch.createdAt)
     }
 
     /// Runs the batch's rules on the calling thread and records the outcome.

@@ -155,12 +155,23 @@ public final class MemoryCacheStore: CacheStore {
     /// Splits on "::". A key ending in "::" yields a final empty segment.
     static func segments(of key: String) -> [Substring] {
         var result: [Substring] = []
-        var rest = Substring(key)
-        while let range = rest.range(of: "::") {
-            result.append(rest[..<range.lowerBound])
-            rest = rest[range.upperBound...]
+        let utf8 = key.utf8
+        var start = utf8.startIndex
+        var index = start
+        var previousWasColon = false
+        while index != utf8.endIndex {
+            let isColon = utf8[index] == UInt8(ascii: ":")
+            if isColon && previousWasColon {
+                let separatorStart = utf8.index(before: index)
+                result.append(Substring(key[start..<separatorStart]))
+                start = utf8.index(after: index)
+                previousWasColon = false
+            } else {
+                previousWasColon = isColon
+            }
+            index = utf8.index(after: index)
         }
-        result.append(rest)
+        result.append(Substring(key[start...]))
         return result
     }
 }

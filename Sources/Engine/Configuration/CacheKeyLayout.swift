@@ -27,7 +27,7 @@ public struct CacheKeyLayout: Sendable, Equatable {
     /// separators are stripped as restflow strips them.
     public func prefix(function: String, arguments: JSONObject) -> String {
         var scope = ""
-        for name in partition.sorted() {
+        for name in partition.count > 1 ? partition.sorted() : partition {
             if let value = arguments[name] {
                 scope += "\(name):\(RestflowKeyText.string(value))"
             }
@@ -36,10 +36,18 @@ public struct CacheKeyLayout: Sendable, Equatable {
         while scope.hasSuffix("::") {
             scope.removeLast(2)
         }
-        let head = namespace.isEmpty ? "" : namespace + "::"
-        var key = head + (identifier ?? function) + "::"
+        let name = identifier ?? function
+        var key = ""
+        key.reserveCapacity(namespace.utf8.count + name.utf8.count + scope.utf8.count + 6)
+        if !namespace.isEmpty {
+            key += namespace
+            key += "::"
+        }
+        key += name
+        key += "::"
         if !scope.isEmpty {
-            key += scope + "::"
+            key += scope
+            key += "::"
         }
         return key
     }

@@ -37,6 +37,7 @@ public final class Engine: Sendable {
     public let executor: BatchExecutor
     public let logger: Logger
     let evaluator: RuleEvaluator
+    private let globalRaiseException: Bool
     let tracker = BatchTracker()
     private let nextBatchID = Atomic<UInt64>(0)
     private let events = Mutex(EventState())
@@ -69,6 +70,7 @@ public final class Engine: Sendable {
         self.cache = cache
         self.logger = logger
         evaluator = RuleEvaluator(rules: rules)
+        globalRaiseException = rules.configuration.settings.raiseException
         executor = BatchExecutor(
             runner: RuleRunner(rules: rules, cache: cache, logger: logger.child("rules")), tracker: tracker,
             journal: journal, faults: faults, logger: logger.child("batches"), clock: clock, observer: onBatchFinished)
@@ -95,6 +97,7 @@ public final class Engine: Sendable {
             return result
         }
         let plan = evaluator.plan(event)
+        result.batchIDs.reserveCapacity(plan.count)
         for planned in plan {
             let batch = makeBatch(planned, event: event, index: index, at: now)
             result.batchIDs.append(batch.id)
@@ -145,21 +148,23 @@ public final class Engine: Sendable {
     }
 
     private func makeBatch(_ planned: RuleEvaluator.PlannedDispatch, event: ChangeEvent, index: Int?, at now: Double) -> Batch {
+        let dispatcher = planned.dispatcher
+        let count = planned.ruleIndices.count
         var kwargs = JSONObject()
         var ids: [String] = []
         var numbers: [Int] = []
-        var policies: [Bool?] = []
-        ids.reserveCapacity(planned.ruleIndices.count)
+        kwargs.reserveCapacity(count)
+        ids.reserveCapacity(count)
+        numbers.reserveCapacity(count)
+        var raise = false
         for (position, ruleIndex) in planned.ruleIndices.enumerated() {
-            let rule = rules.rules[ruleIndex]
-            ids.append(rule.id)
-            numbers.append(rule.restflowID)
-            policies.append(rule.raiseException)
-            kwargs.appendUnchecked(rule.id, .object(planned.arguments[position]))
+            let compiled = rules.compiled[ruleIndex]
+            ids.append(compiled.rule.id)
+            numbers.append(compiled.rule.restflowID)
+            raise = raise || ErrorPolicy.resolve(
+                rule: compiled.rule.raiseException, dispatcher: dispatcher.raiseException, global: globalRaiseException)
+            kwargs.appendUnchecked(compiled.rule.id, .object(planned.arguments[position]))
         }
-        let dispatcher = planned.dispatcher
-        let raise = ErrorPolicy.resolveBatch(
-            rules: policies, dispatcher: dispatcher.raiseException, global: rules.configuration.settings.raiseException)
         return Batch(
             id: makeBatchID(), dispatcher: dispatcher.name, batchKey: dispatcher.batchKey, model: event.model, pk: event.pk,
             signal: event.signal, eventIndex: index, ruleIDs: ids, restflowRuleIDs: numbers, ruleKwargs: kwargs,
@@ -217,7 +222,7 @@ public final class Engine: Sendable {
             let dispatcher = rules.dispatchersByName[name]
             snapshot.runsOn = dispatcher?.runsOn ?? "?"
             snapshot.batching = dispatcher?.supportsBatching ?? false
-            snapshot.ruleCount = rules.rules.filter { $0.dispatcher == name }.count
+            snapshot.ruleCount = rules.ruleCount(dispatcher: name)
             snapshot.fault = faultSettings[name]
             dispatchers.append(snapshot)
         }

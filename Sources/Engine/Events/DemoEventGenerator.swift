@@ -73,7 +73,7 @@ public struct DemoEventGenerator: Sendable {
         if roll < 15 {
             let created = (nextPK[shape.label] ?? keySpace) + 1
             nextPK[shape.label] = created
-            pk = .int(keySpace + (created % 1000))
+            pk = .int(created)
         } else {
             pk = .int(Int64.random(in: 1...keySpace, using: &random))
         }
@@ -103,7 +103,7 @@ public struct DemoEventGenerator: Sendable {
     private mutating func fields(for shape: ModelShape, pk: JSONValue) -> JSONObject {
         var root = JSONObject()
         root["id"] = pk
-        for path in shape.paths {
+        for path in shape.paths where path != ["id"] && path != ["pk"] {
             let value = value(for: path, expected: shape.expectations[path])
             Self.assign(value, at: path[...], in: &root)
         }
@@ -119,9 +119,22 @@ public struct DemoEventGenerator: Sendable {
             if Int.random(in: 0..<100, using: &random) < 3 { return .null }
             return .int(Int64.random(in: 1...keySpace, using: &random))
         }
-        if name.hasPrefix("is_") || name.hasSuffix("ed") { return .bool(Bool.random(using: &random)) }
-        if name.contains("price") || name.contains("amount") || name.contains("total") {
+        if name.hasSuffix("_at") {
+            let day = Int.random(in: 1...28, using: &random)
+            let hour = Int.random(in: 0...23, using: &random)
+            return .string("2026-11-\(day < 10 ? "0" : "")\(day)T\(hour < 10 ? "0" : "")\(hour):00:00Z")
+        }
+        if ["price", "amount", "total", "discount"].contains(where: name.contains) {
             return .double(Double(Int.random(in: 100...99_999, using: &random)) / 100)
+        }
+        if ["quantity", "count", "reserved", "stock", "rating"].contains(where: name.contains) {
+            return .int(Int64.random(in: 0...500, using: &random))
+        }
+        if name.hasPrefix("is_") || name.hasPrefix("has_") || ["active", "approved", "archived", "published"].contains(name) {
+            return .bool(Bool.random(using: &random))
+        }
+        if name == "email" {
+            return .string("customer\(Int64.random(in: 1...keySpace, using: &random))@example.com")
         }
         let words = ["north", "amber", "quartz", "lumen", "cedar", "harbor", "violet", "ember"]
         return .string(words[Int.random(in: 0..<words.count, using: &random)] + "-" + String(Int.random(in: 1...99, using: &random)))

@@ -144,6 +144,10 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         }
     }
 
+    public mutating func reserveCapacity(_ count: Int) {
+        members.reserveCapacity(count)
+    }
+
     /// Appends a member without looking for an existing one; the caller
     /// guarantees the key is new.
     public mutating func appendUnchecked(_ key: String, _ value: JSONValue) {

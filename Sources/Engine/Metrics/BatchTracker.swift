@@ -37,10 +37,10 @@ final class BatchTracker: Sendable {
             ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
             replayOf: batch.replayOf, eventIndex: batch.eventIndex)
         state.withLock { state in
-            state.figures[batch.dispatcher, default: DispatcherFigures()].dispatched += 1
-            state.figures[batch.dispatcher, default: DispatcherFigures()].queued += 1
-            if batch.replayOf != nil {
-                state.figures[batch.dispatcher, default: DispatcherFigures()].replayed += 1
+            Self.update(&state, batch.dispatcher) { figures in
+                figures.dispatched += 1
+                figures.queued += 1
+                if batch.replayOf != nil { figures.replayed += 1 }
             }
             state.live[batch.id] = record
         }

@@ -30,39 +30,47 @@ public struct RuleEvaluator: Sendable {
         guard let indices = rules.rulesByModel[event.model] else { return [] }
         var standalone: [PlannedDispatch] = []
         var groups: [PlannedDispatch] = []
-        var groupIndexByKey: [String: Int] = [:]
         for index in indices {
-            guard let arguments = try? arguments(forRule: index, event: event).get() else { continue }
-            let dispatcher = rules.dispatchers[index]
-            let rule = rules.rules[index]
-            if !rule.batch || !dispatcher.supportsBatching {
+            let compiled = rules.compiled[index]
+            guard Self.shouldSkip(compiled, event) == nil, let arguments = Self.arguments(of: compiled, event) else { continue }
+            let dispatcher = compiled.dispatcher
+            if !compiled.rule.batch || !dispatcher.supportsBatching {
                 standalone.append(PlannedDispatch(dispatcher: dispatcher, ruleIndices: [index], arguments: [arguments]))
                 continue
             }
-            if let group = groupIndexByKey[dispatcher.batchKey] {
+            // A handful of groups per event at most, so a scan beats hashing the key.
+            let key = dispatcher.batchKey
+            if let group = groups.firstIndex(where: { $0.dispatcher.batchKey == key }) {
                 groups[group].ruleIndices.append(index)
                 groups[group].arguments.append(arguments)
             } else {
-                groupIndexByKey[dispatcher.batchKey] = groups.count
                 groups.append(PlannedDispatch(dispatcher: dispatcher, ruleIndices: [index], arguments: [arguments]))
             }
         }
-        return standalone + groups
+        if standalone.isEmpty { return groups }
+        standalone.append(contentsOf: groups)
+        return standalone
     }
 
     /// The arguments rule `index` runs with for `event`, or why it is skipped.
     public func arguments(forRule index: Int, event: ChangeEvent) -> Result<JSONObject, SkipReason> {
-        let rule = rules.rules[index]
-        if let skip = Self.shouldSkip(rule, event) {
+        let compiled = rules.compiled[index]
+        if let skip = Self.shouldSkip(compiled, event) {
             return .failure(SkipReason(skip))
         }
-        if rule.invalidator != nil {
-            return .success(event.json.objectValue ?? JSONObject())
-        }
-        guard let arguments = Self.resolveArguments(rule, event) else {
+        guard let arguments = Self.arguments(of: compiled, event) else {
             return .failure(SkipReason(.missingArguments))
         }
         return .success(arguments)
+    }
+
+    /// The arguments a rule that is not skipped runs with: the event itself
+    /// for an invalidator, else the resolved `field_mapping`.
+    static func arguments(of compiled: CompiledRule, _ event: ChangeEvent) -> JSONObject? {
+        if compiled.rule.invalidator != nil {
+            return event.json.objectValue ?? JSONObject()
+        }
+        return resolveArguments(compiled, event)
     }
 
     /// A ``Skip`` wrapped as an `Error` so it can travel in a `Result`.
@@ -72,17 +80,17 @@ public struct RuleEvaluator: Sendable {
     }
 
     /// Applies `trigger_on_create`, `watch_fields` and `invalidate_when`.
-    public static func shouldSkip(_ rule: InvalidationRule, _ event: ChangeEvent) -> Skip? {
-        if event.signal == .postSave && event.created && !rule.triggerOnCreate {
+    public static func shouldSkip(_ compiled: CompiledRule, _ event: ChangeEvent) -> Skip? {
+        if event.signal == .postSave && event.created && !compiled.rule.triggerOnCreate {
             return .created
         }
-        if let watch = rule.watchFields, !watch.isEmpty, event.signal == .postSave, !event.created,
+        if let watch = compiled.rule.watchFields, !watch.isEmpty, event.signal == .postSave, !event.created,
             let updated = event.updateFields, !updated.contains(where: watch.contains)
         {
             // A full save (no update_fields) may have changed any field, so it runs the rule.
             return .watchFields
         }
-        for condition in rule.invalidateWhen where !conditionHolds(condition, event) {
+        for condition in compiled.rule.invalidateWhen where !conditionHolds(condition, event) {
             return .condition
         }
         return nil
@@ -100,9 +108,10 @@ public struct RuleEvaluator: Sendable {
     }
 
     /// Resolves `field_mapping` and applies `require_args`; nil skips the rule.
-    static func resolveArguments(_ rule: InvalidationRule, _ event: ChangeEvent) -> JSONObject? {
+    static func resolveArguments(_ compiled: CompiledRule, _ event: ChangeEvent) -> JSONObject? {
         var arguments = JSONObject()
-        for mapping in rule.fieldMapping {
+        arguments.reserveCapacity(compiled.rule.fieldMapping.count)
+        for mapping in compiled.rule.fieldMapping {
             let value: JSONValue
             switch event.attribute(mapping.segments) {
             case .missing: value = .null
@@ -110,7 +119,7 @@ public struct RuleEvaluator: Sendable {
             }
             arguments.appendUnchecked(mapping.argument, value)
         }
-        switch rule.requireArgs {
+        switch compiled.rule.requireArgs {
         case .all:
             if arguments.contains(where: { $0.value.isNull }) { return nil }
         case .none:

@@ -5,6 +5,9 @@ public final class RuleSet: Sendable {
     public var rules: [InvalidationRule] { configuration.rules }
     /// The dispatcher of each rule, by rule index.
     public let dispatchers: [any Dispatcher]
+    /// Each rule with its dispatcher, by rule index. A class per rule, so the
+    /// evaluation loop reads fields in place instead of copying the rule.
+    public let compiled: [CompiledRule]
     /// Rule indices per model label, in registration order.
     let rulesByModel: [String: [Int]]
     let ruleIndexByID: [String: Int]
@@ -26,6 +29,9 @@ public final class RuleSet: Sendable {
         self.recomputers = recomputers
         registeredDispatcherNames = registeredNames
         self.dispatchersByName = dispatchersByName
+        compiled = configuration.rules.indices.map {
+            CompiledRule(index: $0, rule: configuration.rules[$0], dispatcher: dispatchers[$0])
+        }
         var byModel: [String: [Int]] = [:]
         var byID: [String: Int] = [:]
         for (index, rule) in configuration.rules.enumerated() {
@@ -53,6 +59,11 @@ public final class RuleSet: Sendable {
 
     /// Every model label that has rules, sorted.
     public var models: [String] { rulesByModel.keys.sorted() }
+
+    /// The number of rules that use the dispatcher `name`.
+    public func ruleCount(dispatcher name: String) -> Int {
+        configuration.rules.reduce(0) { $0 + ($1.dispatcher == name ? 1 : 0) }
+    }
 
     /// Compiles `configuration`: builds each rule's dispatcher from the
     /// registry and checks invalidators and recomputers by name.
@@ -149,5 +160,18 @@ public final class RuleSet: Sendable {
                 at: "functions[\(rule.functionIndex)].recompute", "unknown recomputer '\(name)'",
                 fix: "Known recomputers: \(recomputers.names.joined(separator: ", ")).")
         }
+    }
+}
+
+/// A rule together with the dispatcher built for it.
+public final class CompiledRule: Sendable {
+    public let index: Int
+    public let rule: InvalidationRule
+    public let dispatcher: any Dispatcher
+
+    init(index: Int, rule: InvalidationRule, dispatcher: any Dispatcher) {
+        self.index = index
+        self.rule = rule
+        self.dispatcher = dispatcher
     }
 }

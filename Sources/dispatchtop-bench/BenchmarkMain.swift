@@ -1,0 +1,173 @@
+import Engine
+import Foundation
+
+/// Runs the benchmarks named on the command line (all when none) and prints
+/// one line per figure.
+enum BenchmarkMain {
+    static let all = ["evaluate", "inline-memory", "run-command", "memory"]
+
+    static func run(_ arguments: [String]) -> Int32 {
+        let names = arguments.isEmpty ? all : arguments
+        print("dispatchtop-bench on \(ProcessInfo.processInfo.activeProcessorCount) cores, \(hostDescription())")
+        for name in names {
+            do {
+                switch name {
+                case "evaluate": try evaluate()
+                case "inline-memory": try inlineMemory()
+                case "run-command": try runCommand()
+                case "memory": try residentMemory()
+                default:
+                    print("unknown benchmark '\(name)'; known: \(all.joined(separator: ", "))")
+                    return 2
+                }
+            } catch {
+                print("\(name): failed: \(error)")
+                return 1
+            }
+        }
+        return 0
+    }
+
+    /// Engine evaluation with a dispatcher that does no work, on one thread.
+    static func evaluate() throws {
+        for batch in [false, true] {
+            let engine = try makeEngine(dispatcher: NoWorkDispatcher.registeredName, batch: batch)
+            let events = (0..<1000).map { Workload.event(pk: $0 + 1) }
+            let count = 2_000_000
+            let seconds = time {
+                for index in 0..<count {
+                    engine.process(events[index % events.count])
+                }
+            }
+            let dispatches = engine.snapshot().events.dispatches
+            report(
+                "evaluate (no-work dispatcher, batch \(batch))", events: count, seconds: seconds,
+                extra: "\(dispatches / UInt64(count)) dispatch calls per event")
+        }
+    }
+
+    /// The inline dispatcher dropping entries from the embedded memory cache.
+    static func inlineMemory() throws {
+        let cache = MemoryCacheStore()
+        let engine = try makeEngine(dispatcher: "inline", batch: false, cache: cache)
+        let records = 1000
+        fill(cache, records: records)
+        let events = (0..<records).map { Workload.event(pk: $0 + 1) }
+        let count = 1_000_000
+        var seconds = 0.0
+        for _ in 0..<(count / records) {
+            fill(cache, records: records)
+            seconds += time {
+                for event in events { engine.process(event) }
+            }
+        }
+        report(
+            "inline + memory cache drop", events: count, seconds: seconds,
+            extra: "each event drops 7 partitions holding keys; refilling the cache between rounds is not timed")
+    }
+
+    /// `dispatchtop run` over a JSON Lines file, as a separate process.
+    static func runCommand() throws {
+        let folder = NSTemporaryDirectory() + "dispatchtop-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let count = 500_000
+        var text = ""
+        text.reserveCapacity(count * 120)
+        for index in 0..<count { text += Workload.line(pk: index % 1000 + 1) + "\n" }
+        try text.write(toFile: folder + "/events.jsonl", atomically: true, encoding: .utf8)
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dispatchtop").path
+        for (dispatcher, batch) in [("inline", false), ("threadpool", true)] {
+            let config = try configJSON(dispatcher: dispatcher, batch: batch)
+            try config.write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["run", "--config", folder + "/config.json", "--events", folder + "/events.jsonl", "--journal", folder + "/journal-\(dispatcher).sqlite3"]
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            let seconds = try time {
+                try process.run()
+                process.waitUntilExit()
+            }
+            guard process.terminationStatus == 0 else {
+                throw BenchError(message: "dispatchtop run exited with \(process.terminationStatus)")
+            }
+            let calls = batch ? 1 : 7
+            report(
+                "dispatchtop run (\(dispatcher), \(calls) output lines per event)", events: count, seconds: seconds,
+                unit: "lines/s", extra: "whole process: start, read, evaluate, write JSON Lines to /dev/null")
+        }
+    }
+
+    /// Resident memory after 1,000,000 events through the inline dispatcher.
+    static func residentMemory() throws {
+        let cache = MemoryCacheStore()
+        let engine = try makeEngine(dispatcher: "inline", batch: false, cache: cache)
+        fill(cache, records: 1000)
+        let before = residentKiB()
+        for index in 0..<1_000_000 {
+            engine.process(Workload.event(pk: index % 100_000 + 1))
+        }
+        _ = engine.snapshot()
+        let after = residentKiB()
+        print(String(format: "resident memory after 1,000,000 events: %.1f MiB (%.1f MiB before the events)", Double(after) / 1024, Double(before) / 1024))
+    }
+
+    // MARK: - Helpers
+
+    static func makeEngine(dispatcher: String, batch: Bool, cache: MemoryCacheStore = MemoryCacheStore()) throws -> Engine {
+        let registry = DispatcherRegistry.withInProcessDispatchers()
+        try registry.register(NoWorkDispatcher.self)
+        let rules = try RuleSet.compile(try Workload.configuration(dispatcher: dispatcher, batch: batch), registry: registry)
+        return Engine(rules: rules, registry: registry, cache: CacheContext(store: cache), journal: nil)
+    }
+
+    static func configJSON(dispatcher: String, batch: Bool) throws -> String {
+        var functions: [String] = []
+        for index in 0..<Workload.ruleCount {
+            let watch = index < Workload.skippedRules ? "[\"stock\"]" : "[\"price\", \"title\"]"
+            functions.append(
+                "{\"name\": \"bench.views.view_\(index)\", \"key\": {\"namespace\": \"bench\", \"partition\": [\"item_id\"]}, \"rules\": [{\"id\": \"rule-\(index)\", \"model\": \"\(Workload.model)\", \"field_mapping\": {\"item_id\": \"id\"}, \"watch_fields\": \(watch), \"invalidate_when\": {\"!archived\": true}, \"dispatcher\": \"\(dispatcher)\", \"batch\": \(batch)}]}")
+        }
+        return "{\"functions\": [\(functions.joined(separator: ","))]}"
+    }
+
+    static func fill(_ cache: MemoryCacheStore, records: Int) {
+        for record in 1...records {
+            for index in 0..<Workload.ruleCount {
+                try? cache.set(":1:bench::bench.views.view_\(index)::item_id:\(record)::page:1", [1])
+            }
+        }
+    }
+
+    static func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    static func report(_ name: String, events: Int, seconds: Double, unit: String = "events/s", extra: String) {
+        let rate = Double(events) / seconds
+        print(String(format: "%@: %.0f %@ (%d in %.3f s; %@)", name, rate, unit, events, seconds, extra))
+    }
+
+    static func residentKiB() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        }
+        return 0
+    }
+
+    static func hostDescription() -> String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" }
+        return cpu ?? "unknown CPU"
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

@@ -1,0 +1,182 @@
+import Brokers
+import Engine
+import Foundation
+
+/// Where the engine reads and writes, as the command line set it.
+struct EngineOptions {
+    /// nil runs the bundled demo configuration.
+    var configPath: String?
+    var brokerURL: String?
+    var cacheURL: String?
+    var journalPath: String?
+    var logPath: String?
+    var logLevel: LogLevel = .info
+    var writeMode = false
+
+    static let valuedOptions = ["--config", "--broker", "--cache", "--journal", "--log", "--log-level"]
+
+    init() {}
+
+    init(_ arguments: Arguments) throws(UsageError) {
+        configPath = arguments.value("--config")
+        brokerURL = arguments.value("--broker")
+        cacheURL = arguments.value("--cache")
+        journalPath = arguments.value("--journal")
+        logPath = arguments.value("--log")
+        writeMode = arguments.has("--write")
+        if let level = arguments.value("--log-level") {
+            guard let parsed = LogLevel(name: level) else {
+                throw UsageError(
+                    message: "--log-level '\(level)' is not one of trace, debug, info, notice, warning, error.",
+                    command: arguments.command)
+            }
+            logLevel = parsed
+        }
+    }
+}
+
+/// A failure while building the engine, printed before anything else runs.
+struct SetupError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Finds the bundled assets: `DISPATCHTOP_ASSETS`, else an `assets` folder
+/// beside the executable or in one of its parent folders (a build inside
+/// the source tree), else the current folder's.
+enum DemoAssets {
+    static func folder() -> String? {
+        let manager = FileManager.default
+        if let override = ProcessInfo.processInfo.environment["DISPATCHTOP_ASSETS"] {
+            return override
+        }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<8 {
+            let candidate = directory.appendingPathComponent("assets/demo-config.json").path
+            if manager.fileExists(atPath: candidate) { return directory.appendingPathComponent("assets").path }
+            directory = directory.deletingLastPathComponent()
+        }
+        let local = manager.currentDirectoryPath + "/assets"
+        return manager.fileExists(atPath: local + "/demo-config.json") ? local : nil
+    }
+
+    static func configPath() throws(SetupError) -> String {
+        guard let folder = folder() else {
+            throw SetupError(
+                message: "The bundled demo configuration (assets/demo-config.json) was not found. "
+                    + "Run dispatchtop from its source folder, set DISPATCHTOP_ASSETS to the assets folder, or pass --config FILE.")
+        }
+        return folder + "/demo-config.json"
+    }
+}
+
+/// The engine and what it was built on, with one place to shut them down.
+final class EngineSetup {
+    let engine: Engine
+    let configuration: EngineConfiguration
+    let configPath: String
+    let journalPath: String
+    let logPath: String
+    let logger: Logger
+    let broker: (any MessageBroker)?
+    let cacheLabel: String
+    private var stopActions: [() -> Void] = []
+
+    private init(
+        engine: Engine, configuration: EngineConfiguration, configPath: String, journalPath: String, logPath: String,
+        logger: Logger, broker: (any MessageBroker)?, cacheLabel: String
+    ) {
+        self.engine = engine
+        self.configuration = configuration
+        self.configPath = configPath
+        self.journalPath = journalPath
+        self.logPath = logPath
+        self.logger = logger
+        self.broker = broker
+        self.cacheLabel = cacheLabel
+    }
+
+    /// Loads the configuration, opens the journal and log, and builds the
+    /// engine with every dispatcher registered.
+    ///
+    /// - Parameter onBatchFinished: called for every batch that ends.
+    static func make(
+        _ options: EngineOptions, onBatchFinished: (@Sendable (FinishedBatch) -> Void)? = nil
+    ) throws -> EngineSetup {
+        let configPath = try options.configPath ?? DemoAssets.configPath()
+        let configuration = try ConfigurationLoader.load(path: configPath)
+        let workFolder = try makeWorkFolder(options)
+        let journalPath = options.journalPath ?? workFolder + "/journal.sqlite3"
+        let logPath = options.logPath ?? (options.journalPath.map { ($0 as NSString).deletingLastPathComponent } ?? workFolder)
+            .appendingPathComponent("dispatchtop.log")
+        let handler: FileLogHandler
+        do {
+            handler = try FileLogHandler(path: logPath)
+        } catch {
+            throw SetupError(message: "Cannot open the log file '\(logPath)': \(error.localizedDescription). Pass --log FILE with a writable path.")
+        }
+        let logger = Logger(label: "dispatchtop", handler: handler, minimumLevel: options.logLevel)
+        let journal: FailureJournal
+        do {
+            journal = try FailureJournal(path: journalPath)
+        } catch {
+            throw SetupError(message: "Cannot open the failure journal: \(error). Pass --journal PATH with a writable path.")
+        }
+        let registry = DispatcherRegistry.withInProcessDispatchers()
+        try? registry.register(
+            DispatcherRegistration(name: AsyncTaskDispatcher.registeredName) { options throws(DispatcherConfigurationError) in
+                try AsyncTaskDispatcher(options: options, logger: logger.child("asyncio"))
+            })
+        let cache = try makeCacheStore(options)
+        let broker = try BrokerSetup.register(in: registry, options: options, logger: logger)
+        let rules = try RuleSet.compile(configuration, registry: registry)
+        let engine = Engine(
+            rules: rules, registry: registry,
+            cache: CacheContext(store: cache, keyPrefix: configuration.settings.cacheKeyPrefix), journal: journal,
+            logger: logger, onBatchFinished: onBatchFinished)
+        logger.info(
+            "Engine started",
+            [(LogKey.path, configPath), ("journal", journalPath), ("rules", String(configuration.rules.count)),
+             ("broker", broker?.label ?? "none"), ("cache", cache.label)])
+        let setup = EngineSetup(
+            engine: engine, configuration: configuration, configPath: configPath, journalPath: journalPath,
+            logPath: logPath, logger: logger, broker: broker, cacheLabel: cache.label)
+        BrokerSetup.start(broker, engine: engine, setup: setup)
+        return setup
+    }
+
+    /// Registers work to run at shutdown, last registered first.
+    func onStop(_ action: @escaping () -> Void) {
+        stopActions.append(action)
+    }
+
+    func shutdown() {
+        for action in stopActions.reversed() { action() }
+        stopActions.removeAll()
+        logger.info("Engine stopped")
+    }
+
+    private static func makeWorkFolder(_ options: EngineOptions) throws -> String {
+        if let journal = options.journalPath {
+            return (journal as NSString).deletingLastPathComponent.isEmpty ? "." : (journal as NSString).deletingLastPathComponent
+        }
+        let folder = NSTemporaryDirectory() + "dispatchtop-\(getpid())-\(UUID().uuidString.prefix(6))"
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw SetupError(message: "Cannot create a working folder under \(NSTemporaryDirectory()): \(error.localizedDescription). Pass --journal PATH.")
+        }
+        return folder
+    }
+
+    private static func makeCacheStore(_ options: EngineOptions) throws -> any CacheStore {
+        guard let url = options.cacheURL, url != "memory" else { return MemoryCacheStore() }
+        return try CacheSetup.makeStore(url: url)
+    }
+}
+
+extension String {
+    fileprivate func appendingPathComponent(_ component: String) -> String {
+        (self as NSString).appendingPathComponent(component)
+    }
+}

@@ -1,0 +1,93 @@
+/// Help for every command, in one place.
+enum HelpText {
+    static let main = """
+        dispatchtop: a cache-invalidation dispatch engine and its console.
+
+        Usage:
+          dispatchtop                        open the console on the built-in demo
+          dispatchtop --config FILE [--events FILE|-] [--follow] [--broker URL] [--cache URL]
+                      [--journal PATH] [--write] [-d TENTHS] [--no-color] [--ascii]
+                                             open the console on real input
+          dispatchtop --once [--format json|text] [--after SECONDS] [--max-failures N]
+                      [--max-depth N] [console options]
+                                             print one snapshot of the state and exit
+          dispatchtop run --config FILE --events FILE|- [--journal PATH]
+                                             evaluate events and print every dispatch as JSON Lines
+          dispatchtop check --config FILE    validate a configuration and print what it registers
+          dispatchtop dispatchers [--config FILE]
+                                             list the registered dispatchers with their settings
+          dispatchtop replay --journal PATH (--all | --id N ...) [--config FILE] [--force]
+                                             replay journalled failures
+          dispatchtop generate [--config FILE] [--count N] [--seed N]
+                                             write demo events as JSON Lines
+          dispatchtop COMMAND --help         help for one command
+
+        Shared options:
+          --config FILE      configuration (JSON); the bundled demo when left out
+          --broker URL       redis://[user:password@]host:port/db; the embedded broker when left out
+          --cache URL        redis://...; the embedded memory cache when left out
+          --journal PATH     failure journal (SQLite); a temporary folder when left out
+          --log FILE         log file; beside the journal when left out
+          --log-level LEVEL  trace, debug, info (default), notice, warning or error
+        """
+
+    static let run = """
+        Usage: dispatchtop run --config FILE --events FILE|- [--journal PATH] [--broker URL] [--cache URL]
+                               [--timeout SECONDS] [--log FILE]
+
+        Evaluates every event, waits until all dispatched work has finished, and prints one JSON object per
+        dispatch call on standard output, in dispatch order, with: seq, event (0-based index of the event),
+        batch, dispatcher, model, pk, signal, rule_ids (stable ids, in rule order), rule_kwargs (keyed by
+        rule id), outcome (done, failed, or sent for an external broker) and error.
+        A malformed event line is reported on standard error with its line number and skipped.
+        A summary goes to standard error. Exit status: 0 when it ran (failed batches included),
+        1 when the events cannot be read or work did not finish within --timeout (default 600 s),
+        2 for a usage or configuration error.
+        """
+
+    static let check = """
+        Usage: dispatchtop check --config FILE
+
+        Validates the configuration (types, unknown keys, dispatcher names and options, invalidators,
+        recomputers) and prints the functions, rules and dispatchers it registers.
+        Exit status 0 when valid, 2 when not.
+        """
+
+    static let dispatchers = """
+        Usage: dispatchtop dispatchers [--config FILE]
+
+        Lists every registered dispatcher with where it runs, whether it batches, and its settings block
+        merged with defaults (from --config, or the bundled demo configuration).
+        """
+
+    static let replay = """
+        Usage: dispatchtop replay --journal PATH (--all | --id N ...) [--config FILE] [--force]
+                                  [--dispatcher NAME] [--filter-dispatcher NAME] [--filter-model LABEL]
+                                  [--rate PER_SECOND] [--broker URL] [--cache URL]
+
+        Replays journalled failures through their dispatcher (or --dispatcher NAME), with their original
+        options; broker batches send their stored payload byte for byte. Entries already resolved are
+        skipped unless --force. Entries whose rules are gone from, or changed in, the configuration are
+        skipped and counted. Prints one line per entry and a closing count.
+        Exit status 0 when every replayed entry succeeded or was skipped, 1 when any failed, 2 for usage errors.
+        """
+
+    static let console = """
+        Usage: dispatchtop [--config FILE] [--events FILE|-] [--follow] [--rate N] [--broker URL] [--cache URL]
+                           [--journal PATH] [--write] [-d TENTHS] [--no-color] [--ascii] [--log FILE]
+
+        Opens the console. With no --config it runs the bundled demo configuration with the demo event
+        generator (--rate events per second, 40 by default). -d sets the refresh delay in tenths of a
+        second (default 5). Press ? in the console for its keys.
+        """
+
+    static let once = """
+        Usage: dispatchtop --once [--format json|text] [--after SECONDS] [--max-failures N] [--max-depth N]
+                                  [--config FILE] [--events FILE|-] [--rate N] [--broker URL] [--cache URL]
+                                  [--journal PATH]
+
+        Runs the engine for --after seconds (default 2; with --events, until the file is read), then prints
+        one snapshot of the state and exits. Exit status 0, or 3 when a threshold is crossed: more than
+        --max-failures open failures, or a queue deeper than --max-depth.
+        """
+}

@@ -1,0 +1,134 @@
+import Engine
+import Foundation
+import Synchronization
+
+/// `dispatchtop run`: evaluate an event file and print every dispatch.
+enum RunCommand {
+    static func run(_ raw: [String]) throws -> Int32 {
+        let arguments = try Arguments(
+            raw, command: "run", valued: EngineOptions.valuedOptions + ["--events", "--timeout"], flags: ["--write"])
+        if arguments.has("--help") {
+            print(HelpText.run)
+            return 0
+        }
+        try arguments.rejectPositional()
+        guard arguments.value("--config") != nil else {
+            throw UsageError(message: "run needs --config FILE.", command: "run")
+        }
+        guard let eventsPath = arguments.value("--events") else {
+            throw UsageError(message: "run needs --events FILE (or - for standard input).", command: "run")
+        }
+        let timeout = try arguments.double("--timeout", range: 0.1...86_400) ?? 600
+        let options = try EngineOptions(arguments)
+
+        let output = DispatchOutput()
+        let setup = try EngineSetup.make(options) { finished in output.add(finished) }
+        defer { setup.shutdown() }
+        let reader: EventLineReader
+        do {
+            reader = try EventLineReader(path: eventsPath)
+        } catch {
+            printError("\(error). Check the path, or pass - to read standard input.")
+            return 1
+        }
+
+        let started = Date()
+        var counts = (read: 0, rejected: 0, skipped: 0)
+        while let line = reader.next() {
+            switch line {
+            case .event(let event, _):
+                let result = setup.engine.process(event, index: counts.read)
+                if result.skippedEmptyUpdate { counts.skipped += 1 }
+                counts.read += 1
+            case .rejected(let number, let error):
+                counts.rejected += 1
+                printError("\(eventsPath == "-" ? "stdin" : eventsPath):\(number): rejected event line: \(error.reason)")
+                setup.engine.recordRejectedLine(number, error: error)
+            }
+        }
+        let finished = setup.engine.waitUntilIdle(timeout: timeout)
+        output.flushAll()
+        let elapsed = Date().timeIntervalSince(started)
+        let tally = output.tally
+        printError(
+            "events read \(counts.read), rejected lines \(counts.rejected), skipped (empty update_fields) \(counts.skipped), "
+                + "dispatches \(tally.total) (done \(tally.done), failed \(tally.failed), sent \(tally.sent)), "
+                + String(format: "%.2f s", elapsed))
+        printError("journal \(setup.journalPath), log \(setup.logPath)")
+        if !finished {
+            printError("Work did not finish within \(timeout) s; unfinished batches are not in the output. Raise --timeout.")
+            return 1
+        }
+        return 0
+    }
+}
+
+/// Collects finished batches from any thread and prints them in dispatch
+/// order (by batch id, which the engine hands out in dispatch order).
+final class DispatchOutput: Sendable {
+    struct Tally {
+        var total = 0
+        var done = 0
+        var failed = 0
+        var sent = 0
+    }
+
+    private struct State {
+        var waiting: [UInt64: [UInt8]] = [:]
+        var nextID: UInt64 = 1
+        var tally = Tally()
+        let writer = LineWriter()
+    }
+
+    private let state = Mutex(State())
+
+    func add(_ finished: FinishedBatch) {
+        guard finished.batch.replayOf == nil else { return }
+        let line = Self.encode(finished)
+        state.withLock { state in
+            state.tally.total += 1
+            switch finished.outcome {
+            case .done: state.tally.done += 1
+            case .failed: state.tally.failed += 1
+            case .sent: state.tally.sent += 1
+            }
+            state.waiting[finished.batch.id] = line
+            while let next = state.waiting.removeValue(forKey: state.nextID) {
+                state.writer.write(next)
+                state.nextID += 1
+            }
+        }
+    }
+
+    /// Writes whatever is left (gaps mean batches that never finished) and flushes.
+    func flushAll() {
+        state.withLock { state in
+            for id in state.waiting.keys.sorted() {
+                state.writer.write(state.waiting[id]!)
+            }
+            state.waiting.removeAll()
+            state.writer.flush()
+        }
+    }
+
+    var tally: Tally { state.withLock { $0.tally } }
+
+    static func encode(_ finished: FinishedBatch) -> [UInt8] {
+        let batch = finished.batch
+        var object = JSONObject()
+        object.appendUnchecked("seq", .int(Int64(batch.id)))
+        object.appendUnchecked("event", batch.eventIndex.map { .int(Int64($0)) } ?? .null)
+        object.appendUnchecked("batch", .int(Int64(batch.id)))
+        object.appendUnchecked("dispatcher", .string(batch.dispatcher))
+        object.appendUnchecked("model", .string(batch.model))
+        object.appendUnchecked("pk", batch.pk)
+        object.appendUnchecked("signal", .string(batch.signal.rawValue))
+        object.appendUnchecked("rule_ids", .array(batch.ruleIDs.map(JSONValue.string)))
+        object.appendUnchecked("rule_kwargs", .object(batch.ruleKwargs))
+        object.appendUnchecked("outcome", .string(finished.outcome.label))
+        object.appendUnchecked("error", finished.outcome.error.map { .string($0.description) } ?? .null)
+        var bytes = JSONWriter.bytes(.object(object))
+        bytes.append(0x0A)
+        return bytes
+    }
+}
