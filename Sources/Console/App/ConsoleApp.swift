@@ -36,27 +36,29 @@ public final class ConsoleApp {
     /// 1 when the console could not start or failed.
     public func run() -> Int32 {
         let ascii = Self.prepareLocale(forceASCII: options.ascii)
-        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
-            Self.printError("The console needs a terminal on standard input and output. Use '--once' for a one-off snapshot.")
+        // With events piped into standard input, keys come from /dev/tty.
+        let keyboard = isatty(STDIN_FILENO) == 1 ? nil : fopen("/dev/tty", "r")
+        guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 || keyboard != nil else {
+            Self.printError("The console needs a terminal for its screen and keys. Use '--once' for a one-off snapshot.")
+            return 1
+        }
+        defer { if let keyboard { fclose(keyboard) } }
+        // The event source starts before curses, so an event file that
+        // cannot be opened is reported on a normal screen.
+        do {
+            try session.pump?.start()
+        } catch {
+            Self.printError("\(error)")
             return 1
         }
         let savedStandardError = redirectStandardError()
         let environmentNoColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
-        let terminal = Terminal(useColor: !(options.noColor || environmentNoColor))
+        let terminal = Terminal(useColor: !(options.noColor || environmentNoColor), keyboard: keyboard)
         ts_install_quit_handlers()
         ts_install_crash_handlers(savedStandardError)
         let sampler = QueueSampler(engine: session.engine)
-        var status: Int32 = 0
-        do {
-            try session.pump?.start()
-            logger.info("Console started", [("ascii", String(ascii))])
-            status = loop(terminal: terminal, ascii: ascii)
-        } catch {
-            terminal.restore()
-            restoreStandardError(savedStandardError)
-            Self.printError("The console stopped: \(error)")
-            status = 1
-        }
+        logger.info("Console started", [("ascii", String(ascii))])
+        let status = loop(terminal: terminal, ascii: ascii)
         replayJob?.requestStop()
         replayJob?.wait(seconds: 2)
         sampler.stop()

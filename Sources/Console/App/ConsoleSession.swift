@@ -16,7 +16,7 @@ public struct ConsoleSession: Sendable {
 
     public init(
         engine: Engine, pump: EventPump?, replayer: Replayer? = nil, broker: (any MessageBroker)? = nil,
-        brokerLabel: String? = nil, cacheLabel: String? = nil, writeMode: WriteMode = .demo
+        brokerLabel: String? = nil, cacheLabel: String? = nil, writeMode: WriteMode = .embedded
     ) {
         self.engine = engine
         self.pump = pump

@@ -283,7 +283,8 @@ extension ConsoleState {
 
     private mutating func handleFaultKey(_ key: Key, form: inout FaultForm, context: ControlContext) -> [ConsoleEffect] {
         if form.focus != .dispatcher, case .character(let character) = key {
-            if character.isNumber { form.edit { $0.append(character) } }
+            // A field showing the default 0 is replaced by the first digit typed.
+            if character.isNumber { form.edit { $0 = $0 == "0" ? String(character) : $0 + String(character) } }
             dialog = .faults(form)
             return []
         }

@@ -61,7 +61,11 @@ public struct ConsoleState: Sendable {
         for pane in PaneID.allCases {
             var selection = selections[pane] ?? PaneSelection()
             let count = views.count(pane)
-            if let key = selection.key, let found = views.index(of: key, in: pane) {
+            // A selection on the first row stays there, so a list whose new
+            // rows arrive at the top (live batches, failures) keeps showing them.
+            if selection.index == 0 {
+                selection.key = views.key(pane, at: 0)
+            } else if let key = selection.key, let found = views.index(of: key, in: pane) {
                 selection.index = found
             } else {
                 selection.index = count == 0 ? 0 : min(max(0, selection.index), count - 1)

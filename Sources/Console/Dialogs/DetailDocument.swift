@@ -62,33 +62,39 @@ enum TextWrap {
     static func wrap(_ text: String, width: Int, ascii: Bool) -> [String] {
         guard width > 0 else { return [] }
         var rows: [String] = []
-        for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            // Leading spaces indent every row of the paragraph.
+            let indent = String(line.prefix { $0 == " " }.prefix(max(0, width / 2)))
+            let paragraph = line.dropFirst(indent.count)
+            let rowWidth = width - indent.count
             var current = ""
             var currentWidth = 0
+            var paragraphRows: [String] = []
             for word in paragraph.split(separator: " ", omittingEmptySubsequences: false) {
                 var piece = String(word)
                 var pieceWidth = TextFit.cellWidth(piece, ascii: ascii)
                 let space = current.isEmpty ? 0 : 1
-                if currentWidth + space + pieceWidth <= width {
+                if currentWidth + space + pieceWidth <= rowWidth {
                     current += (space == 1 ? " " : "") + piece
                     currentWidth += space + pieceWidth
                     continue
                 }
                 if !current.isEmpty {
-                    rows.append(current)
+                    paragraphRows.append(current)
                     current = ""
                     currentWidth = 0
                 }
-                while pieceWidth > width {
-                    let (head, tail) = split(piece, at: width, ascii: ascii)
-                    rows.append(head)
+                while pieceWidth > rowWidth {
+                    let (head, tail) = split(piece, at: rowWidth, ascii: ascii)
+                    paragraphRows.append(head)
                     piece = tail
                     pieceWidth = TextFit.cellWidth(piece, ascii: ascii)
                 }
                 current = piece
                 currentWidth = pieceWidth
             }
-            rows.append(current)
+            paragraphRows.append(current)
+            rows += paragraphRows.map { indent + $0 }
         }
         return rows
     }

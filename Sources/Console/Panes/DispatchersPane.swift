@@ -7,8 +7,7 @@ enum DispatchersPane: TablePane {
     static let defaultSort = SortOrder(column: 0, descending: false)
 
     static func columns(_ rows: [DispatcherSnapshot]) -> [TableColumn] {
-        let faultsActive = rows.contains { $0.fault?.isActive ?? false }
-        return [
+        var columns = [
             TableColumn("NAME", minimum: 10, maximum: 16, growth: 1),
             TableColumn("RUNS ON", minimum: 10, maximum: 32, growth: 2, dropPriority: 4),
             TableColumn("BATCH", minimum: 5, dropPriority: 6),
@@ -19,8 +18,13 @@ enum DispatchersPane: TablePane {
             TableColumn("P50", minimum: 6, alignment: .right, dropPriority: 5),
             TableColumn("P99", minimum: 6, alignment: .right, dropPriority: 2),
             TableColumn("RATE/s", minimum: 6, alignment: .right, dropPriority: 7),
-            TableColumn("FAULT", minimum: 10, maximum: 16, growth: 1, dropPriority: faultsActive ? 1 : 8),
         ]
+        // The fault column appears only while a fault is injected, and then it
+        // is kept longer than the figures.
+        if rows.contains(where: { $0.fault?.isActive ?? false }) {
+            columns.append(TableColumn("FAULT", minimum: 10, maximum: 18, growth: 1, dropPriority: 1))
+        }
+        return columns
     }
 
     static func startsDescending(_ column: Int) -> Bool { column >= 3 }

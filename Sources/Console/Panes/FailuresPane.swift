@@ -12,12 +12,12 @@ enum FailuresPane: TablePane {
             TableColumn(" ", minimum: 1),
             TableColumn("TIME", minimum: 8),
             TableColumn("BATCH", minimum: 6, alignment: .right, dropPriority: 1),
-            TableColumn("DISPATCHER", minimum: 8, maximum: 12, growth: 1, dropPriority: 2),
+            TableColumn("DISPATCHER", minimum: 10, maximum: 12, growth: 1, dropPriority: 2),
             TableColumn("MODEL", minimum: 8, maximum: 20, growth: 1, dropPriority: 3),
             TableColumn("PK", minimum: 4, maximum: 12, growth: 1, dropPriority: 4),
             TableColumn("RULES", minimum: 6, maximum: 40, growth: 1, dropPriority: 5),
             TableColumn("STATUS", minimum: 10),
-            TableColumn("ERROR", minimum: 12, growth: 4),
+            TableColumn("ERROR", minimum: 24, growth: 4),
         ]
     }
 

@@ -10,11 +10,11 @@ enum LiveBatchesPane: TablePane {
     static func columns(_ rows: [LiveBatch]) -> [TableColumn] {
         [
             TableColumn("ID", minimum: 6, alignment: .right),
-            TableColumn("DISPATCHER", minimum: 8, maximum: 12, growth: 1, dropPriority: 2),
-            TableColumn("MODEL", minimum: 8, maximum: 22, growth: 2),
+            TableColumn("DISPATCHER", minimum: 10, maximum: 12, growth: 1, dropPriority: 2),
+            TableColumn("MODEL", minimum: 10, maximum: 22, growth: 2),
             TableColumn("PK", minimum: 4, maximum: 14, growth: 1, dropPriority: 3),
-            TableColumn("RULES", minimum: 8, growth: 3, dropPriority: 4),
-            TableColumn("AGE", minimum: 5, alignment: .right, dropPriority: 1),
+            TableColumn("RULES", minimum: 8, growth: 3, dropPriority: 5),
+            TableColumn("AGE", minimum: 5, alignment: .right, dropPriority: 4),
             TableColumn("STATE", minimum: 7),
         ]
     }

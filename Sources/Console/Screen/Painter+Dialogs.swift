@@ -195,7 +195,7 @@ extension Painter {
             lines.append(("Esc closes", .dim))
         } else {
             lines.append((job.stopping ? "Stopping after the current item…" : "Running…", .plain))
-            lines.append(("s stops after the current item · Esc hides this window (the replay goes on)", .dim))
+            lines.append(("s stops after this item · Esc hides this window, the replay goes on", .dim))
         }
         writeLines(lines, in: box)
     }

@@ -82,7 +82,11 @@ extension Painter {
         let text = " \(scroll + 1)-\(min(count, scroll + visible)) of \(count) "
         let textWidth = TextFit.cellWidth(text)
         let row = rect.bottom
+        let column = rect.right - textWidth - 1
         guard row < height, textWidth + 4 < rect.width else { return }
-        grid.write(text, row: row, column: rect.right - textWidth - 1, style: CellStyle(role: .muted))
+        // Only over bare border, never over another pane's title.
+        let border = glyphs.horizontal
+        guard (column..<(column + textWidth)).allSatisfy({ grid[row, $0].character == border }) else { return }
+        grid.write(text, row: row, column: column, style: CellStyle(role: .muted))
     }
 }

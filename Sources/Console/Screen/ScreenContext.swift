@@ -2,8 +2,9 @@ import Engine
 
 /// Whether actions that write to a broker are allowed.
 public enum WriteMode: Sendable, Equatable {
-    /// The built-in demo: everything is in-process, so writing is allowed.
-    case demo
+    /// No outside broker (the demo, or a configuration on the embedded
+    /// broker): everything stays in this process, so writing is allowed.
+    case embedded
     /// A real broker, with `--write` given.
     case write
     /// A real broker without `--write`: replay and trigger are refused.
@@ -13,7 +14,7 @@ public enum WriteMode: Sendable, Equatable {
 
     var label: String {
         switch self {
-        case .demo: return "demo, writable"
+        case .embedded: return "writable"
         case .write: return "WRITE mode"
         case .readOnly: return "read-only"
         }
@@ -21,7 +22,7 @@ public enum WriteMode: Sendable, Equatable {
 
     var shortLabel: String {
         switch self {
-        case .demo: return "demo"
+        case .embedded: return "rw"
         case .write: return "WRITE"
         case .readOnly: return "ro"
         }
@@ -44,7 +45,7 @@ public struct ScreenContext: Sendable {
 
     public init(
         brokerLabel: String = "none", cacheLabel: String = "memory", eventSourceLabel: String = "none",
-        paused: Bool = false, sourceFinished: Bool = false, writeMode: WriteMode = .demo, ascii: Bool = false,
+        paused: Bool = false, sourceFinished: Bool = false, writeMode: WriteMode = .embedded, ascii: Bool = false,
         rules: RuleSet? = nil
     ) {
         self.brokerLabel = brokerLabel

@@ -76,7 +76,7 @@ struct PaneLayout {
         // a header and two rows; the rest is shared 45:55 between the
         // middle boxes and the failures.
         let wanted = 1 + max(1, dispatcherCount)
-        let dispatcherRows = max(2, min(wanted, bodyRows - 6))
+        let dispatcherRows = max(2, min(wanted, bodyRows - (bodyRows < 12 ? 4 : 6)))
         let rest = bodyRows - dispatcherRows
         let middleRows = max(2, rest * 45 / 100)
         let failureRows = rest - middleRows

@@ -1,6 +1,10 @@
 @preconcurrency import CNcursesw
 import CTermShim
 
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
+
 /// The only type that calls curses: it starts and restores the terminal,
 /// reads keys, and draws a ``ScreenGrid`` by writing only the cells that
 /// differ from the frame drawn before.
@@ -12,10 +16,20 @@ final class Terminal {
     private let colors: Bool
     private var active = false
 
+    private var screen: OpaquePointer?
+
     /// Starts curses: no echo, cbreak (Ctrl-C still raises SIGINT), keypad
     /// keys, a hidden cursor and a 25 ms Esc delay.
-    init(useColor: Bool) {
-        _ = initscr()
+    ///
+    /// - Parameter keyboard: where keys come from when standard input is
+    ///   not the terminal (events piped in): the opened `/dev/tty`.
+    init(useColor: Bool, keyboard: UnsafeMutablePointer<FILE>? = nil) {
+        if let keyboard {
+            screen = newterm(nil, stdout, keyboard)
+            set_term(screen)
+        } else {
+            _ = initscr()
+        }
         active = true
         cbreak()
         noecho()
@@ -43,6 +57,8 @@ final class Terminal {
         guard active else { return }
         active = false
         endwin()
+        if let screen { delscreen(screen) }
+        screen = nil
     }
 
     /// The terminal's size in cells.
