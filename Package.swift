@@ -29,6 +29,6 @@ let package = Package(
         .testTarget(name: "BrokersTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "Engine", "Brokers", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Engine"]),
     ]
 )

@@ -81,7 +81,7 @@ struct PaneLayout {
         let middleRows = max(2, rest * 45 / 100)
         let failureRows = rest - middleRows
         let inner = width - 2
-        splitColumn = 1 + (inner - 1) * (width >= 120 ? 50 : 56) / 100
+        splitColumn = 1 + (inner - 1) * (width >= 120 ? 50 : width >= 100 ? 53 : 56) / 100
         dispatchers = Rect(row: 2, column: 1, width: inner, height: dispatcherRows)
         middleBorder = dispatchers.bottom
         live = Rect(row: middleBorder + 1, column: 1, width: splitColumn - 1, height: middleRows)
