@@ -1,5 +1,6 @@
 #define NCURSES_WIDECHAR 1
 #include <langinfo.h>
+#include <pthread.h>
 #include <locale.h>
 #include <ncursesw/curses.h>
 #include <signal.h>
@@ -62,7 +63,8 @@ static struct sigaction previous_actions[crash_signal_count];
 static volatile sig_atomic_t crash_handlers_installed = 0;
 static volatile sig_atomic_t saved_stderr_descriptor = -1;
 
-static void on_crash_signal(int number) {
+static void on_crash_signal(int number, siginfo_t *info, void *context) {
+    (void)context;
     // endwin is not on the async-signal-safe list, but the process is
     // going down anyway and a restored terminal is worth the risk.
     endwin();
@@ -74,6 +76,20 @@ static void on_crash_signal(int number) {
             sigaction(number, &previous_actions[index], NULL);
         }
     }
+    if (info != NULL && info->si_code > 0) {
+        // A fault the kernel raised: returning runs the faulting
+        // instruction again, which raises the signal once more, now to the
+        // previous handler (the runtime's crash report) with the real context.
+        return;
+    }
+    // Sent by kill() or raise(): the previous handler may return, so it
+    // runs now, nested, and the default action ends the process after it.
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, number);
+    pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+    raise(number);
+    signal(number, SIG_DFL);
     raise(number);
 }
 
@@ -81,11 +97,11 @@ void ts_install_crash_handlers(int saved_stderr) {
     saved_stderr_descriptor = saved_stderr;
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = on_crash_signal;
+    action.sa_sigaction = on_crash_signal;
     sigemptyset(&action.sa_mask);
     // SA_ONSTACK: a stack overflow can only be handled on the alternate
     // stack that the Swift runtime's backtracer sets up.
-    action.sa_flags = SA_ONSTACK;
+    action.sa_flags = SA_ONSTACK | SA_SIGINFO;
     for (int index = 0; index < crash_signal_count; index++) {
         sigaction(crash_signals[index], &action, &previous_actions[index]);
     }

@@ -136,6 +136,20 @@ import TestSupport
         try console.waitFor("restored-42", history: true)
     }
 
+    /// A crash signal goes through the C handler, which restores the
+    /// terminal before the runtime's own crash report and the default action.
+    @Test func crashSignalRestoresTheTerminal() throws {
+        let console = try TmuxConsole()
+        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")])
+        try console.waitFor("running")
+        let pid = try console.applicationPID()
+        #expect(kill(pid, SIGSEGV) == 0)
+        try console.waitFor("EXIT:139", timeout: 30, history: true)
+        try console.type("echo restored-$((40+2))")
+        try console.press("Enter")
+        try console.waitFor("restored-42", history: true)
+    }
+
     @Test func missingConfigFailsBeforeCurses() throws {
         let console = try TmuxConsole()
         try console.launch(["--config", console.folder.file("no-such-config.json")])

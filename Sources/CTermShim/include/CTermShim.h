@@ -37,7 +37,10 @@ int ts_take_quit_signal(void);
 /// Installs handlers for SIGSEGV, SIGILL, SIGABRT, SIGBUS, SIGFPE and SIGTRAP
 /// that restore the terminal (endwin), point standard error back at
 /// `saved_stderr` when it is not -1, put back the handler that was there
-/// before and raise the signal again, so the runtime's own crash report still runs.
+/// before and raise the signal again, so the runtime's own crash report
+/// still runs. A kernel fault is raised again by returning to the faulting
+/// instruction; a signal sent by kill() is raised at once and then ends the
+/// process with the default action.
 void ts_install_crash_handlers(int saved_stderr);
 
 /// Puts back the handlers that were there before ts_install_crash_handlers.

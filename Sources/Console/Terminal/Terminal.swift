@@ -72,32 +72,19 @@ final class Terminal {
     /// a changed size or `force` redraws everything.
     func draw(_ frame: ScreenGrid, force: Bool = false) {
         guard active else { return }
-        let full = force || lastFrame.map { $0.width != frame.width || $0.height != frame.height } ?? true
-        if let lastFrame, !full, lastFrame == frame { return }
-        if full {
+        if force { lastFrame = nil }
+        let spans = FrameDiff.changedSpans(from: lastFrame, to: frame)
+        // An identical frame costs one comparison and no terminal output.
+        if spans.isEmpty { return }
+        if lastFrame == nil || lastFrame?.width != frame.width || lastFrame?.height != frame.height {
             clearok(stdscr, true)
             erase()
         }
-        for row in 0..<frame.height {
-            guard let span = changedSpan(row: row, frame: frame, full: full) else { continue }
-            drawSpan(row: row, columns: span, frame: frame)
+        for span in spans {
+            drawSpan(row: span.row, columns: span.columns, frame: frame)
         }
         refresh()
         lastFrame = frame
-    }
-
-    /// The first and last changed columns of a row, widened to whole wide characters.
-    private func changedSpan(row: Int, frame: ScreenGrid, full: Bool) -> ClosedRange<Int>? {
-        var first = -1
-        var last = -1
-        for column in 0..<frame.width where full || frame[row, column] != lastFrame![row, column] {
-            if first < 0 { first = column }
-            last = column
-        }
-        guard first >= 0 else { return nil }
-        if first > 0, frame[row, first].width == 0 { first -= 1 }
-        if last + 1 < frame.width, frame[row, last + 1].width == 0 { last += 1 }
-        return first...last
     }
 
     /// Writes a run of cells, one curses call per stretch of equal style.
