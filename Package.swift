@@ -27,8 +27,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Engine"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "BrokersTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["Console", "Engine", "Brokers", "TestSupport"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "Engine", "Brokers", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "InteropTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Engine"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Engine"], exclude: ["Fixtures"]),
     ]
 )

@@ -106,6 +106,52 @@ import TestSupport
         try console.quitAndCheckRestored()
     }
 
+    @Test func replayAllShowsProgressAndACount() throws {
+        let console = try TmuxConsole()
+        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3"), "--rate", "80"])
+        try console.waitFor("running")
+        try Self.setInlineFailures(console, percent: "100")
+        try console.waitUntil("three failures") { $0.contains("open of") && !$0.contains(" 0 open of") && !$0.contains(" 1 open of") && !$0.contains(" 2 open of") }
+        try Self.setInlineFailures(console, percent: "0")
+        try console.waitFor("inline: fault turned off")
+        try console.press("p")
+        try console.waitFor("paused")
+        try console.press("R")
+        try console.waitFor("Replay all")
+        try console.press("y")
+        let screen = try console.waitUntil("the closing count") { $0.contains("Finished.") && $0.contains("replayed:") }
+        #expect(screen.contains("0 failed"))
+        try console.press("Escape")
+        try console.waitFor("0 open of")
+        try console.quitAndCheckRestored()
+    }
+
+    @Test func noColorDrawsWithAttributesOnly() throws {
+        let console = try TmuxConsole()
+        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")])
+        try console.waitFor("running")
+        let colored = try console.styledScreen()
+        #expect(colored.range(of: "\u{1B}\\[[0-9;]*3[0-7]m", options: .regularExpression) != nil)
+        try console.quitAndCheckRestored()
+
+        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal2.sqlite3")], environment: ["NO_COLOR=1"])
+        try console.waitFor("running")
+        let plain = try console.styledScreen()
+        #expect(plain.range(of: "\u{1B}\\[[0-9;]*3[0-7]m", options: .regularExpression) == nil)
+        #expect(plain.range(of: "\u{1B}\\[[0-9;]*7m", options: .regularExpression) != nil, "reverse video marks the header and focus")
+        try console.quitAndCheckRestored()
+    }
+
+    @Test func fallsBackToASCIIWithoutAUTF8Locale() throws {
+        let console = try TmuxConsole()
+        try console.launch(
+            ["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")], environment: ["LC_ALL=C", "LANG=C"])
+        let screen = try console.waitFor("> running")
+        #expect(screen.contains("+-[ Dispatchers ]"))
+        #expect(!screen.contains("│"))
+        try console.quitAndCheckRestored()
+    }
+
     @Test func survivesResize() throws {
         let console = try TmuxConsole()
         try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")])

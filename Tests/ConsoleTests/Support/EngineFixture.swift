@@ -99,9 +99,19 @@ final class EngineFixture {
     }
 
     /// Processes `event` and waits for every batch to end, then moves the clock on.
+    ///
+    /// The event is processed on a thread of its own: called from a test's
+    /// task, the asyncio dispatcher would start a Swift task that the
+    /// blocked cooperative threads could never run.
     func process(_ event: ChangeEvent, advance: Double = 0.5) {
-        engine.process(event)
-        _ = engine.waitUntilIdle(timeout: 10)
+        let engine = self.engine
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            engine.process(event)
+            _ = engine.waitUntilIdle(timeout: 10)
+            finished.signal()
+        }.start()
+        finished.wait()
         clock.advance(by: advance)
     }
 

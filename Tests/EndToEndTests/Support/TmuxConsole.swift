@@ -22,6 +22,9 @@ final class TmuxConsole {
         socket = folder.file("tmux.sock")
         var environment = ProcessInfo.processInfo.environment
         environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
+        // Tests that want NO_COLOR set it on the command line; the test
+        // runner's own setting must not leak into the pane.
+        environment["NO_COLOR"] = nil
         // The shell gets its prompt on its command line: tmux does not hand
         // the client's PS1 to the pane.
         let started = try tmux(
@@ -60,9 +63,11 @@ final class TmuxConsole {
 
     /// Types a command line into the shell: dispatchtop with `arguments`,
     /// then the exit status printed as `EXIT:n`.
-    func launch(_ arguments: [String]) throws {
+    /// - Parameter environment: assignments put before the command, e.g. `LANG=C`.
+    func launch(_ arguments: [String], environment: [String] = []) throws {
         let quoted = ([Self.binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let line = "SWIFT_BACKTRACE=interactive=no " + quoted.joined(separator: " ") + "; echo EXIT:$?"
+        let assignments = (["SWIFT_BACKTRACE=interactive=no"] + environment).joined(separator: " ")
+        let line = assignments + " " + quoted.joined(separator: " ") + "; echo EXIT:$?"
         try tmux(["send-keys", "-t", "e2e", "-l", line])
         try tmux(["send-keys", "-t", "e2e", "Enter"])
     }
@@ -80,6 +85,11 @@ final class TmuxConsole {
     /// The visible screen, or with `history` the scrollback too.
     func screen(history: Bool = false) throws -> String {
         try tmux(["capture-pane", "-p", "-t", "e2e"] + (history ? ["-S", "-"] : [])).stdout
+    }
+
+    /// The visible screen with its SGR escape sequences (attributes and colours).
+    func styledScreen() throws -> String {
+        try tmux(["capture-pane", "-p", "-e", "-t", "e2e"]).stdout
     }
 
     /// Waits until `condition` holds for the screen; returns that screen.
