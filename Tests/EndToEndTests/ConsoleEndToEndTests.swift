@@ -11,7 +11,7 @@ import TestSupport
 @Suite(.serialized) struct ConsoleEndToEndTests {
     static let config = TmuxConsole.inProcessConfig
 
-    /// The live-batch id in a status line such as "Triggered ...: 1 batches #123."
+    /// Reads the batch id from a status line such as "Triggered ...: 1 batches #123."
     static func batchID(inStatus screen: String) -> String? {
         guard let line = screen.split(separator: "\n").first(where: { $0.contains("Triggered") }),
             let hash = line.lastIndex(of: "#")
@@ -194,6 +194,17 @@ import TestSupport
         try console.type("echo restored-$((40+2))")
         try console.press("Enter")
         try console.waitFor("restored-42", history: true)
+    }
+
+    @Test func unknownTerminalTypeFailsCleanly() throws {
+        let console = try TmuxConsole()
+        try console.launch(
+            ["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")], environment: ["TERM=no-such-terminal"])
+        let screen = try console.waitFor("EXIT:1")
+        #expect(screen.replacingOccurrences(of: "\n", with: "").contains("terminal type 'no-such-terminal'"))
+        try console.type("echo restored-$((40+2))")
+        try console.press("Enter")
+        try console.waitFor("restored-42")
     }
 
     @Test func missingConfigFailsBeforeCurses() throws {

@@ -28,19 +28,20 @@ int ts_columns(void);
 int ts_locale_is_utf8(void);
 
 /// Installs SIGINT and SIGTERM handlers that only record the signal number.
-/// Without SA_RESTART, a blocking read returns early so the loop sees it at once.
+/// They are installed without SA_RESTART, so a blocking read returns early
+/// and the loop checks the flag at once.
 void ts_install_quit_handlers(void);
 
 /// The signal recorded by the quit handlers, or 0; clears it.
 int ts_take_quit_signal(void);
 
-/// Installs handlers for SIGSEGV, SIGILL, SIGABRT, SIGBUS, SIGFPE and SIGTRAP
-/// that restore the terminal (endwin), point standard error back at
-/// `saved_stderr` when it is not -1, put back the handler that was there
-/// before and raise the signal again, so the runtime's own crash report
-/// still runs. A kernel fault is raised again by returning to the faulting
-/// instruction; a signal sent by kill() is raised at once and then ends the
-/// process with the default action.
+/// Installs handlers for SIGSEGV, SIGILL, SIGABRT, SIGBUS, SIGFPE and SIGTRAP.
+/// Each restores the terminal (endwin) and points standard error back at
+/// `saved_stderr` when it is not -1. It then puts back the handler that was
+/// there before and raises the signal again, so the runtime's own crash
+/// report still runs. A kernel fault is raised again by returning to the
+/// faulting instruction. A signal sent by kill() is raised at once, and the
+/// default action then ends the process.
 void ts_install_crash_handlers(int saved_stderr);
 
 /// Puts back the handlers that were there before ts_install_crash_handlers.

@@ -2,7 +2,7 @@ import Engine
 import Foundation
 
 extension ConsoleApp {
-    /// Carries out one effect; returns true when it asks to quit.
+    /// Carries out one effect and returns true when it requests quitting.
     func perform(_ effect: ConsoleEffect, now: Double) -> Bool {
         switch effect {
         case .quit:

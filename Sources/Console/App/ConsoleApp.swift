@@ -9,11 +9,11 @@ import Synchronization
 #endif
 
 /// The interactive console: takes over the terminal, draws the panes from
-/// engine snapshots and carries out what the keys ask for.
+/// engine snapshots and carries out the effects the keys request.
 ///
-/// The terminal is restored on every way out: `q`, an error, SIGINT and
-/// SIGTERM (a C handler sets a flag that the loop checks), and a crash (a
-/// C handler restores it before the runtime's crash report).
+/// The terminal is restored on every way out: `q`, any return from the
+/// loop, SIGINT and SIGTERM (a C handler sets a flag that the loop checks),
+/// and a crash (a C handler restores it before the runtime's crash report).
 public final class ConsoleApp {
     let session: ConsoleSession
     let options: ConsoleOptions
@@ -51,21 +51,30 @@ public final class ConsoleApp {
             Self.printError("\(error)")
             return 1
         }
-        let savedStandardError = redirectStandardError()
+        defer { session.pump?.stop() }
         let environmentNoColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
-        let terminal = Terminal(useColor: !(options.noColor || environmentNoColor), keyboard: keyboard)
+        let terminal: Terminal
+        do {
+            terminal = try Terminal(useColor: !(options.noColor || environmentNoColor), keyboard: keyboard)
+        } catch {
+            Self.printError(error.description)
+            return 1
+        }
+        let savedStandardError = redirectStandardError()
         ts_install_quit_handlers()
         ts_install_crash_handlers(savedStandardError)
         let sampler = QueueSampler(engine: session.engine)
         logger.info("Console started", [("ascii", String(ascii))])
+        // Every way out of the loop passes here, so the terminal is always restored.
+        defer {
+            replayJob?.requestStop()
+            replayJob?.wait(seconds: 2)
+            sampler.stop()
+            terminal.restore()
+            ts_remove_crash_handlers()
+            restoreStandardError(savedStandardError)
+        }
         let status = loop(terminal: terminal, ascii: ascii)
-        replayJob?.requestStop()
-        replayJob?.wait(seconds: 2)
-        sampler.stop()
-        session.pump?.stop()
-        terminal.restore()
-        ts_remove_crash_handlers()
-        restoreStandardError(savedStandardError)
         logger.info("Console stopped", [("status", String(status))])
         return status
     }
@@ -104,7 +113,7 @@ public final class ConsoleApp {
         return 128 + signal
     }
 
-    /// Applies one key; returns true when it asks to quit.
+    /// Applies one key and returns true when it requests quitting.
     private func handle(_ key: Key, snapshot: EngineSnapshot, now: Double) -> Bool {
         if key == .resize { forceRedraw = true }
         let views = PaneViews(snapshot: snapshot, state: state, cache: cache)

@@ -1,13 +1,13 @@
 import Brokers
 import Engine
 
-/// What the console watches and acts on, set up by the executable.
+/// The engine, event source, replayer and broker the console watches and acts on, set up by the executable.
 public struct ConsoleSession: Sendable {
     public var engine: Engine
     /// The event source; the console starts it when it starts and stops it on exit.
     public var pump: EventPump?
     public var replayer: Replayer
-    /// The broker broker dispatchers send to, when one is configured.
+    /// The broker that broker dispatchers send to, when one is configured.
     public var broker: (any MessageBroker)?
     /// Header labels, e.g. `embedded` or a Redis URL without its password.
     public var brokerLabel: String
@@ -28,7 +28,7 @@ public struct ConsoleSession: Sendable {
     }
 }
 
-/// How the console runs: refresh delay, colours, glyphs and the log file.
+/// The console's run settings: refresh delay, colours, glyphs and the log file.
 public struct ConsoleOptions: Sendable, Equatable {
     /// Time between refreshes in tenths of a second, as htop's `-d`.
     public var refreshTenths: Int
@@ -36,7 +36,7 @@ public struct ConsoleOptions: Sendable, Equatable {
     public var noColor: Bool
     /// Use ASCII for borders, sparklines and markers.
     public var ascii: Bool
-    /// Where standard error goes while the console owns the terminal; nil leaves it alone.
+    /// The file standard error goes to while the console owns the terminal; nil leaves it alone.
     public var logPath: String?
 
     public init(refreshTenths: Int = 10, noColor: Bool = false, ascii: Bool = false, logPath: String? = nil) {

@@ -1,9 +1,8 @@
 import Engine
 
 extension ConsoleState {
-    /// Applies one key and returns the work it asks for. The scope (panes,
-    /// a dialog, the filter line) decides what the key means, through
-    /// ``KeyMap``.
+    /// Applies one key and returns the effects it requests. The scope (panes,
+    /// a dialog, the filter line) selects the key's meaning in ``KeyMap``.
     public mutating func handle(_ key: Key, views: PaneViews, context: ControlContext) -> [ConsoleEffect] {
         if key == .resize { return [] }
         if filterDraft != nil { return handleFilterKey(key, context: context) }
@@ -157,8 +156,13 @@ extension ConsoleState {
         let count = views.columnCount(focus)
         guard count > 0 else { return }
         let current = sort(of: focus).column
-        // The live list starts in the engine's own order (column -1).
-        let next = current < 0 ? (step > 0 ? 0 : count - 1) : (current + step + count) % count
+        let next: Int
+        if current < 0 {
+            // The live list starts in the engine's own order (column -1).
+            next = step > 0 ? 0 : count - 1
+        } else {
+            next = (current + step + count) % count
+        }
         sorts[focus] = SortOrder(column: next, descending: views.startsDescending(focus, column: next))
     }
 

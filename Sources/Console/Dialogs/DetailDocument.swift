@@ -30,7 +30,7 @@ struct DetailDocument {
         lines.append(.text(value, style))
     }
 
-    /// The lines as styled rows of at most `width` cells.
+    /// Lays the lines out as styled rows of at most `width` cells.
     func rows(width: Int, ascii: Bool) -> [(String, CellStyle)] {
         let labelWidth = 14
         var rows: [(String, CellStyle)] = []

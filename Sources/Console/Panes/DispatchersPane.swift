@@ -69,7 +69,7 @@ enum DispatchersPane: TablePane {
     }
 
     static func matches(_ row: DispatcherSnapshot, _ filter: FilterQuery) -> Bool {
-        // A model or state qualifier says nothing about a dispatcher, so it does not hide one.
+        // A model or state qualifier does not apply to a dispatcher, so it does not hide one.
         var relevant = filter
         relevant.model = []
         relevant.state = []

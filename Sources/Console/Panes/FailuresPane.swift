@@ -42,7 +42,7 @@ enum FailuresPane: TablePane {
         }
     }
 
-    /// The status word the `state:` qualifier matches.
+    /// Returns the status words the `state:` qualifier matches.
     static func stateWord(_ row: FailureSummary) -> String {
         row.status == .open && row.deadLettered ? "dead open" : row.status.rawValue
     }

@@ -25,7 +25,8 @@ enum QueuesPane: TablePane {
 
     static func key(_ row: QueueSnapshot) -> RowKey { .queue(row.depth.name) }
 
-    /// The sparkline cell is filled in by the renderer, which knows its width.
+    /// Returns the cell texts. The sparkline cell is left empty because the
+    /// renderer fills it once the column width is known.
     static func cells(_ row: QueueSnapshot, _ context: CellContext) -> [String] {
         let depth = row.depth
         return [
@@ -34,7 +35,7 @@ enum QueuesPane: TablePane {
         ]
     }
 
-    /// A reading, or `?` when the probe cannot read it (never a made-up 0).
+    /// Formats a reading, or `?` when the probe cannot read it (never a made-up 0).
     static func figure(_ value: Int?) -> String {
         value.map { Format.count($0) } ?? "?"
     }

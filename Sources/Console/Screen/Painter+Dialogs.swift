@@ -126,7 +126,8 @@ extension Painter {
                    limit: box.width, style: .dim)
     }
 
-    /// Which rules of the model the event runs, with the dispatcher each goes to, or why it is skipped.
+    /// Lists the rules of the model: those the event runs with their
+    /// dispatcher and arguments, and those it skips with the reason.
     private func triggerPreview(_ form: TriggerForm) -> [(String, CellStyle)] {
         guard let rules = input.context.rules else { return [("The rules are not available for a preview.", .dim)] }
         let event: ChangeEvent

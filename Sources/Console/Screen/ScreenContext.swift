@@ -29,9 +29,9 @@ public enum WriteMode: Sendable, Equatable {
     }
 }
 
-/// What the screen shows besides the engine snapshot: labels for the
-/// header, the glyph set and the rules (for the trigger preview and rule
-/// names in detail views).
+/// The screen's inputs besides the engine snapshot: labels for the header,
+/// the glyph set and the rules (for the trigger preview and rule names in
+/// detail views).
 public struct ScreenContext: Sendable {
     public var brokerLabel: String
     public var cacheLabel: String

@@ -13,7 +13,7 @@ public struct RenderedFrame: Sendable {
 /// terminal size. Pure: the same input gives the same grid, so frames are
 /// tested as text without a terminal.
 public enum ScreenModel {
-    /// Below this size the console says so instead of drawing.
+    /// The smallest size drawn; below it the console shows a message instead of the panes.
     public static let minimumWidth = 60
     public static let minimumHeight = 15
 
@@ -52,8 +52,8 @@ public enum ScreenModel {
     }
 }
 
-/// Where each pane sits: the header on row 0, boxes sharing borders, then
-/// the status line and the footer on the last two rows.
+/// The position of each pane: the header on row 0, boxes sharing borders,
+/// then the status line and the footer on the last two rows.
 struct PaneLayout {
     var width: Int
     var height: Int
@@ -72,16 +72,29 @@ struct PaneLayout {
         self.height = height
         let paneRows = height - 3
         let bodyRows = paneRows - 4
-        // Dispatchers get a row each when the other two boxes keep at least
-        // a header and two rows; the rest is shared 45:55 between the
-        // middle boxes and the failures.
-        let wanted = 1 + max(1, dispatcherCount)
-        let dispatcherRows = max(2, min(wanted, bodyRows - (bodyRows < 12 ? 4 : 6)))
+        // Dispatchers get a row each while the boxes below keep a header and
+        // two rows each (one each on small screens). The middle boxes and
+        // the failures share the rest 45:55.
+        let needed = 1 + max(1, dispatcherCount)
+        let reserved = bodyRows < 12 ? 4 : 6
+        let dispatcherRows = max(2, min(needed, bodyRows - reserved))
         let rest = bodyRows - dispatcherRows
         let middleRows = max(2, rest * 45 / 100)
         let failureRows = rest - middleRows
+
         let inner = width - 2
-        splitColumn = 1 + (inner - 1) * (width >= 120 ? 50 : width >= 100 ? 53 : 56) / 100
+        // Narrow screens give the live batches more of the width, because
+        // their columns cannot shrink as far as the queues' can.
+        let livePercent: Int
+        if width >= 120 {
+            livePercent = 50
+        } else if width >= 100 {
+            livePercent = 53
+        } else {
+            livePercent = 56
+        }
+        splitColumn = 1 + (inner - 1) * livePercent / 100
+
         dispatchers = Rect(row: 2, column: 1, width: inner, height: dispatcherRows)
         middleBorder = dispatchers.bottom
         live = Rect(row: middleBorder + 1, column: 1, width: splitColumn - 1, height: middleRows)

@@ -1,5 +1,6 @@
 @preconcurrency import CNcursesw
 import CTermShim
+import Foundation
 
 #if canImport(Glibc)
     @preconcurrency import Glibc
@@ -23,13 +24,15 @@ final class Terminal {
     ///
     /// - Parameter keyboard: where keys come from when standard input is
     ///   not the terminal (events piped in): the opened `/dev/tty`.
-    init(useColor: Bool, keyboard: UnsafeMutablePointer<FILE>? = nil) {
-        if let keyboard {
-            screen = newterm(nil, stdout, keyboard)
-            set_term(screen)
-        } else {
-            _ = initscr()
+    /// - Throws: ``TerminalError`` when curses cannot drive the terminal
+    ///   named by `TERM`; nothing has been drawn then.
+    init(useColor: Bool, keyboard: UnsafeMutablePointer<FILE>? = nil) throws(TerminalError) {
+        // newterm, unlike initscr, returns an error instead of exiting the process.
+        guard let created = newterm(nil, stdout, keyboard ?? stdin) else {
+            throw TerminalError(terminalType: ProcessInfo.processInfo.environment["TERM"])
         }
+        screen = created
+        set_term(created)
         active = true
         cbreak()
         noecho()
@@ -168,5 +171,15 @@ final class Terminal {
         case KEY_RESIZE: return .resize
         default: return nil
         }
+    }
+}
+
+/// A terminal that curses cannot drive.
+struct TerminalError: Error, CustomStringConvertible {
+    var terminalType: String?
+
+    var description: String {
+        let name = terminalType.map { "'\($0)'" } ?? "(TERM is not set)"
+        return "Cannot start the console on the terminal type \(name). Set TERM to a type terminfo knows, such as xterm-256color."
     }
 }

@@ -115,9 +115,9 @@ final class EngineFixture {
         clock.advance(by: advance)
     }
 
-    /// A busy shop: saves and creates on every dispatcher, inline failures
-    /// from an injected fault, one of them resolved by a replay, and two
-    /// queues with a minute of history.
+    /// Builds a busy shop: saves and creates on every dispatcher, inline
+    /// failures from an injected fault, one of them resolved by a replay,
+    /// and two queues with a minute of history.
     static func busyShop() throws -> EngineFixture {
         let fixture = try EngineFixture()
         for pk in Int64(1)...12 {

@@ -9,8 +9,8 @@ import TestSupport
 /// A tmux server on its own socket with one pane running a shell, for
 /// driving the real dispatchtop binary as an operator would.
 ///
-/// Every wait polls the screen every 20 ms for a marker and dumps the
-/// screen when the marker does not appear in time; nothing sleeps blindly.
+/// Every wait polls the screen every 20 ms for a marker. When the marker
+/// does not appear in time, the wait dumps the screen. No step sleeps blindly.
 final class TmuxConsole {
     let folder: TemporaryDirectory
     let socket: String
@@ -82,12 +82,12 @@ final class TmuxConsole {
         try tmux(["send-keys", "-t", "e2e", "-l", text])
     }
 
-    /// The visible screen, or with `history` the scrollback too.
+    /// Returns the visible screen, or with `history` the scrollback too.
     func screen(history: Bool = false) throws -> String {
         try tmux(["capture-pane", "-p", "-t", "e2e"] + (history ? ["-S", "-"] : [])).stdout
     }
 
-    /// The visible screen with its SGR escape sequences (attributes and colours).
+    /// Returns the visible screen with its SGR escape sequences (attributes and colours).
     func styledScreen() throws -> String {
         try tmux(["capture-pane", "-p", "-e", "-t", "e2e"]).stdout
     }
@@ -115,7 +115,7 @@ final class TmuxConsole {
         try waitUntil("'\(marker)'", timeout: timeout, history: history) { $0.contains(marker) }
     }
 
-    /// The pid of the program running in the pane's shell, once there is one.
+    /// Waits for a program to run in the pane's shell and returns its pid.
     func applicationPID() throws -> pid_t {
         let shell = try tmux(["display-message", "-p", "-t", "e2e", "#{pane_pid}"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
