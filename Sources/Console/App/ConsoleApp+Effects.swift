@@ -20,7 +20,7 @@ extension ConsoleApp {
         case .setFault(let name, let setting):
             session.engine.faults.set(setting, for: name)
             let text = setting.isActive ? "\(name): \(DispatchersPane.faultText(setting))" : "\(name): fault turned off"
-            logger.info("Fault setting changed", [(LogKey.dispatcher, name), ("fault", DispatchersPane.faultText(setting))])
+            logger.info("Fault setting changed", [(LogKey.dispatcher, name), (ConsoleLogKey.fault, DispatchersPane.faultText(setting))])
             state.post(text, now: now)
         case .togglePause:
             guard let pump = session.pump else {
@@ -57,7 +57,7 @@ extension ConsoleApp {
             let text = result.batchIDs.isEmpty
                 ? "Triggered \(event.model) pk \(pk): no rule ran (see the preview)."
                 : "Triggered \(event.model) pk \(pk): \(result.batchIDs.count) batches \(ids)."
-            logger.info("Dispatch triggered", [(LogKey.model, event.model), (LogKey.pk, pk), ("batches", ids)])
+            logger.info("Dispatch triggered", [(LogKey.model, event.model), (LogKey.pk, pk), (ConsoleLogKey.batchIDs, ids)])
             messages.post(text, level: .info)
         }
     }

@@ -64,7 +64,7 @@ public final class ConsoleApp {
         ts_install_quit_handlers()
         ts_install_crash_handlers(savedStandardError)
         let sampler = QueueSampler(engine: session.engine)
-        logger.info("Console started", [("ascii", String(ascii))])
+        logger.info("Console started", [(ConsoleLogKey.ascii, String(ascii))])
         // Every way out of the loop passes here, so the terminal is always restored.
         defer {
             replayJob?.requestStop()
@@ -75,7 +75,7 @@ public final class ConsoleApp {
             restoreStandardError(savedStandardError)
         }
         let status = loop(terminal: terminal, ascii: ascii)
-        logger.info("Console stopped", [("status", String(status))])
+        logger.info("Console stopped", [(ConsoleLogKey.exitStatus, String(status))])
         return status
     }
 
@@ -109,7 +109,7 @@ public final class ConsoleApp {
     private func quitSignalStatus() -> Int32? {
         let signal = ts_take_quit_signal()
         guard signal != 0 else { return nil }
-        logger.info("Console received a signal", [("signal", String(signal))])
+        logger.info("Console received a signal", [(ConsoleLogKey.signal, String(signal))])
         return 128 + signal
     }
 

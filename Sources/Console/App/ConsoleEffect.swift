@@ -1,6 +1,6 @@
 import Engine
 
-/// Work a key asks for that reaches outside the screen state: the engine,
+/// Work a key requests that reaches outside the screen state: the engine,
 /// the event source, the journal. ``ConsoleApp`` carries it out.
 public enum ConsoleEffect: Sendable, Equatable {
     case quit
@@ -15,7 +15,7 @@ public enum ConsoleEffect: Sendable, Equatable {
     case redraw
 }
 
-/// What the key handler needs to know about the world outside the screen.
+/// The facts about the world outside the screen that the key handler needs.
 public struct ControlContext: Sendable {
     public var now: Double
     /// Whether actions that write (replay, trigger) are allowed.

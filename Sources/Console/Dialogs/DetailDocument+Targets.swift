@@ -1,8 +1,8 @@
 import Engine
 
 extension DetailDocument {
-    /// The detail view of a journalled failure: arguments, timings, the
-    /// error, rule ids with their functions, and the replay history.
+    /// Builds the detail view of a journalled failure: arguments, timings,
+    /// the error, rule ids with their functions, and the replay history.
     static func failure(_ detail: FailureDetail, rules: RuleSet?, fullValues: Bool, glyphs: Glyphs) -> DetailDocument {
         let record = detail.record
         let batch = record.batch

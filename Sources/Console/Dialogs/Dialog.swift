@@ -20,7 +20,7 @@ public enum Dialog: Sendable {
     }
 }
 
-/// What a detail view shows.
+/// The subject of a detail view.
 public enum DetailTarget: Sendable {
     /// Looked up in each snapshot by name, so its figures stay live.
     case dispatcher(String)

@@ -21,7 +21,7 @@ public struct FaultForm: Sendable, Equatable {
     public var latency: String
     public var focus = Field.dispatcher
 
-    /// A form on `selected` (or the first dispatcher), prefilled from `current`.
+    /// Creates a form on `selected` (or the first dispatcher), prefilled from `current`.
     public init(dispatchers: [String], selected: String?, current: [String: FaultSetting]) {
         self.dispatchers = dispatchers
         index = selected.flatMap { dispatchers.firstIndex(of: $0) } ?? 0
@@ -53,7 +53,7 @@ public struct FaultForm: Sendable, Equatable {
         }
     }
 
-    /// The setting the form describes, or a message saying what to fix.
+    /// Returns the setting the form describes, or a message saying what to fix.
     public func setting() -> Result<FaultSetting, TriggerInputError> {
         guard let percent = Int(failurePercent.trimmingSpaces()), (0...100).contains(percent) else {
             return .failure(TriggerInputError(message: "The failure share '\(failurePercent)' is not a whole number from 0 to 100."))

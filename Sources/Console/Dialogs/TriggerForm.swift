@@ -47,7 +47,7 @@ public struct TriggerForm: Sendable, Equatable {
 
     public var model: String { models.isEmpty ? "" : models[modelIndex % models.count] }
 
-    /// The text of a text field.
+    /// Returns the text a field shows.
     func text(_ field: Field) -> String {
         switch field {
         case .pk: return pk
@@ -86,7 +86,7 @@ public struct TriggerForm: Sendable, Equatable {
         return .string(trimmed)
     }
 
-    /// The event the form describes, or a message saying what to fix.
+    /// Returns the event the form describes, or a message saying what to fix.
     public func event() -> Result<ChangeEvent, TriggerInputError> {
         guard !models.isEmpty else { return .failure(TriggerInputError(message: "No rules are loaded, so there is no model to trigger.")) }
         guard !pk.trimmingSpaces().isEmpty else {

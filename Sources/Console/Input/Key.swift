@@ -1,4 +1,4 @@
-/// A key press as the console sees it, independent of curses key codes.
+/// A key press as the console reads it, independent of curses key codes.
 public enum Key: Hashable, Sendable {
     case character(Character)
     case up, down, left, right
@@ -9,7 +9,7 @@ public enum Key: Hashable, Sendable {
     /// The terminal changed size.
     case resize
 
-    /// How the key is written in the help screen and the footer.
+    /// The key's name in the help screen and the footer.
     public var label: String {
         switch self {
         case .character(" "): return "Space"

@@ -1,4 +1,4 @@
-/// Where a key binding applies.
+/// The part of the screen a key binding applies to.
 public enum KeyScope: String, Sendable, CaseIterable {
     /// The panes, with no dialog open.
     case panes = "Panes"
@@ -87,7 +87,7 @@ public enum KeyMap {
         KeyBinding([.character("n")], .close, [.prompt], "Answer no"),
     ]
 
-    /// The action bound to `key` in `scope`, if any.
+    /// Returns the action bound to `key` in `scope`, if any.
     public static func action(for key: Key, in scope: KeyScope) -> ConsoleAction? {
         bindings.first { $0.scopes.contains(scope) && $0.keys.contains(key) }?.action
     }
@@ -103,7 +103,7 @@ public enum KeyMap {
         }
     }
 
-    /// The help screen's lines, grouped by scope.
+    /// Returns the help screen's lines, grouped by scope.
     public static func helpLines(ascii: Bool) -> [(keys: String, description: String, isHeading: Bool)] {
         var lines: [(String, String, Bool)] = []
         for scope in KeyScope.allCases {

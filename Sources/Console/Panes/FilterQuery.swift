@@ -35,7 +35,7 @@ public struct FilterQuery: Sendable, Equatable {
 
     public var isEmpty: Bool { dispatcher.isEmpty && model.isEmpty && state.isEmpty && words.isEmpty }
 
-    /// Whether a row matches. `fields` are the row's other texts, searched by free words.
+    /// Returns whether a row matches. `fields` are the row's other texts, searched by free words.
     public func matches(dispatcher rowDispatcher: String?, model rowModel: String?, state rowState: String?, fields: [String]) -> Bool {
         if !Self.all(dispatcher, in: rowDispatcher) { return false }
         if !Self.all(model, in: rowModel) { return false }
@@ -48,7 +48,7 @@ public struct FilterQuery: Sendable, Equatable {
         return true
     }
 
-    /// Whether every needle is in `field`; a row without the field fails any needle.
+    /// Returns whether every needle is in `field`. A row without the field fails any needle.
     private static func all(_ needles: [String], in field: String?) -> Bool {
         guard !needles.isEmpty else { return true }
         guard let field = field?.lowercased() else { return false }

@@ -42,7 +42,7 @@ public struct PaneViews: Sendable {
         }
     }
 
-    /// The identity of the row at `index` (in view order) of `pane`.
+    /// Returns the identity of the row at `index` (in view order) of `pane`.
     public func key(_ pane: PaneID, at index: Int) -> RowKey? {
         guard index >= 0, index < count(pane) else { return nil }
         switch pane {
@@ -53,7 +53,7 @@ public struct PaneViews: Sendable {
         }
     }
 
-    /// The view position of the row with `key` in `pane`, if it is shown.
+    /// Returns the view position of the row with `key` in `pane`, if it is shown.
     public func index(of key: RowKey, in pane: PaneID) -> Int? {
         switch (pane, key) {
         case (.dispatchers, .dispatcher(let name)): return dispatcherOrder.firstIndex { dispatchers[$0].name == name }
@@ -64,7 +64,7 @@ public struct PaneViews: Sendable {
         }
     }
 
-    /// The number of columns a pane defines, for moving the sort column.
+    /// Returns the number of columns a pane defines, for moving the sort column.
     public func columnCount(_ pane: PaneID) -> Int {
         switch pane {
         case .dispatchers: return DispatchersPane.columns(dispatchers).count
@@ -74,7 +74,7 @@ public struct PaneViews: Sendable {
         }
     }
 
-    /// Whether sorting `pane` by `column` starts descending.
+    /// Returns whether sorting `pane` by `column` starts descending.
     public func startsDescending(_ pane: PaneID, column: Int) -> Bool {
         switch pane {
         case .dispatchers: return DispatchersPane.startsDescending(column)
@@ -106,8 +106,8 @@ public final class PaneOrderCache: @unchecked Sendable {
             firstID = listing.rows.first?.id
             lastID = listing.rows.last?.id
             // NOTE: a retry that changes only an error text keeps this
-            // signature, so a sort by ERROR can lag until the next change;
-            // the cells always show the current text.
+            // signature, so a sort by ERROR can lag until the next change.
+            // The cells always show the current text.
             replays = listing.rows.last?.replayCount ?? 0
             self.filter = filter.text
             self.sort = sort

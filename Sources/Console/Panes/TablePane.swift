@@ -1,6 +1,6 @@
 import Engine
 
-/// What a row's cells need besides the row itself.
+/// The inputs of a row's cells besides the row itself.
 public struct CellContext: Sendable {
     public var now: Double
     public var glyphs: Glyphs
@@ -21,12 +21,12 @@ protocol TablePane {
     static var pane: PaneID { get }
     static func columns(_ rows: [Row]) -> [TableColumn]
     static var defaultSort: SortOrder { get }
-    /// Whether sorting by `column` starts descending (numbers and times) or ascending (text).
+    /// Returns whether sorting by `column` starts descending (numbers and times) or ascending (text).
     static func startsDescending(_ column: Int) -> Bool
     static func key(_ row: Row) -> RowKey
     static func cells(_ row: Row, _ context: CellContext) -> [String]
     static func style(_ row: Row, _ context: CellContext) -> CellStyle
-    /// Whether `left` comes before `right` when sorting ascending by `column`.
+    /// Returns whether `left` comes before `right` when sorting ascending by `column`.
     static func precedes(_ left: Row, _ right: Row, column: Int) -> Bool
     static func matches(_ row: Row, _ filter: FilterQuery) -> Bool
 }

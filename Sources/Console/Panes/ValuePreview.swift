@@ -2,27 +2,27 @@ import Engine
 
 /// Bounded, safe previews of values for list rows and detail views.
 ///
-/// List rows never hold more than a preview, so a huge payload costs no
-/// more to draw than a small one; a detail view shows the full value on
+/// List rows never contain more than a preview, so a huge payload costs no
+/// more to draw than a small one. A detail view shows the full value on
 /// demand. Text is escaped, so control characters in data cannot reach
 /// the terminal.
 public enum ValuePreview {
     /// The limit, in characters, of previews in detail views.
     public static let detailLimit = 240
 
-    /// A JSON value in compact form, cut to `limit` characters.
+    /// Formats a JSON value in compact form, cut to `limit` characters.
     public static func json(_ value: JSONValue, limit: Int?) -> String {
         if case .string(let text) = value { return bounded(text, limit: limit) }
         return bounded(JSONWriter.string(value), limit: limit)
     }
 
-    /// A rule-argument or option object in compact form.
+    /// Formats a rule-argument or option object in compact form.
     public static func object(_ object: JSONObject, limit: Int?) -> String {
         bounded(JSONWriter.string(.object(object)), limit: limit)
     }
 
-    /// A stored payload: JSON is shown as JSON; anything else is shown as
-    /// text or hex, with its type and size, never as raw bytes.
+    /// Formats a stored payload. JSON is shown as JSON. Anything else is
+    /// shown as text or hex, with its type and size, never as raw bytes.
     public static func payload(_ bytes: [UInt8], limit: Int?) -> String {
         let size = "\(bytes.count) bytes"
         if let text = String(validating: bytes, as: UTF8.self) {
@@ -49,7 +49,11 @@ public enum ValuePreview {
                 break
             }
             if let ascii = character.asciiValue, ascii < 0x20 || ascii == 0x7F {
-                result += ascii == 0x0A ? "\\n" : ascii == 0x09 ? "\\t" : "\\u{\(String(ascii, radix: 16))}"
+                switch ascii {
+                case 0x0A: result += "\\n"
+                case 0x09: result += "\\t"
+                default: result += "\\u{\(String(ascii, radix: 16))}"
+                }
             } else {
                 result.append(character)
             }

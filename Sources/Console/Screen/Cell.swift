@@ -10,8 +10,8 @@ public struct CellAttributes: OptionSet, Sendable, Hashable {
 }
 
 /// What a cell's colour means; the terminal maps each role to a colour
-/// pair, or to nothing when colours are off. A role only reinforces what the
-/// text and attributes already say, so no state depends on colour alone.
+/// pair, or to nothing when colours are off. A role only repeats what the
+/// text and attributes already show, so no state depends on colour alone.
 public enum ColorRole: UInt8, Sendable, CaseIterable {
     case normal
     case title
@@ -47,7 +47,7 @@ public struct CellStyle: Sendable, Hashable {
 /// One terminal cell.
 ///
 /// A wide character occupies its own cell (width 2) and the cell to its
-/// right, which holds a continuation (width 0) so columns stay aligned.
+/// right, which contains a continuation (width 0) so columns stay aligned.
 public struct Cell: Sendable, Hashable {
     public var character: Character
     /// 1 for a normal cell, 2 for the left half of a wide character, 0 for its right half.
@@ -62,7 +62,7 @@ public struct Cell: Sendable, Hashable {
 
     public static let blank = Cell(" ")
 
-    /// The right half of a wide character.
+    /// Makes the right half of a wide character.
     public static func continuation(_ style: CellStyle) -> Cell {
         Cell(" ", width: 0, style: style)
     }

@@ -6,9 +6,9 @@
 /// does not expose the East Asian Width property itself, so the wide blocks
 /// are listed by range.
 ///
-/// - Note: Terminals disagree about a few ambiguous characters (some
-///   symbols, emoji written with a text-style base plus U+FE0F); this
-///   follows what xterm-derived terminals and tmux do for the common cases.
+/// - Note: Terminals disagree about a few ambiguous characters, such as
+///   some symbols and emoji written as a text-style base plus U+FE0F. A
+///   terminal may draw those one cell wider or narrower than computed here.
 public enum DisplayWidth {
     /// Cells taken by one grapheme cluster: 0, 1 or 2.
     @inline(__always)

@@ -36,7 +36,7 @@ public struct Glyphs: Sendable, Equatable {
         resolved: "ok", marked: "*", sortDescending: "v", sortAscending: "^", progressFull: "#", progressEmpty: ".",
         ellipsis: "~")
 
-    /// A sparkline of `values` scaled to their maximum, one glyph per value,
+    /// Draws a sparkline of `values` scaled to their maximum, one glyph per value,
     /// right-aligned in `width` cells (older values are dropped first).
     public func sparkline(_ values: [Int], width: Int) -> String {
         guard width > 0 else { return "" }
@@ -54,7 +54,7 @@ public struct Glyphs: Sendable, Equatable {
         return line
     }
 
-    /// A progress bar `width` cells wide, `fraction` (0...1) of it full.
+    /// Draws a progress bar `width` cells wide, `fraction` (0...1) of it full.
     public func progressBar(_ fraction: Double, width: Int) -> String {
         guard width > 0 else { return "" }
         let full = Int((min(1, max(0, fraction)) * Double(width)).rounded(.down))

@@ -181,8 +181,9 @@ struct HeaderSegment {
     var priority: Int
     var style: CellStyle = .plain
 
-    /// The texts that fit in `width` with two spaces between them: long forms
-    /// first, then short forms, then dropping, least important first.
+    /// Returns the texts that fit in `width` with two spaces between them.
+    /// Long forms come first, then short forms, then the least important
+    /// segments are dropped.
     static func fit(_ segments: [HeaderSegment], width: Int) -> [(String, CellStyle)] {
         var texts = segments.map { $0.long }
         var alive = Array(repeating: true, count: segments.count)

@@ -21,7 +21,7 @@ public struct Rect: Sendable, Equatable {
         Rect(row: row + amount, column: column + amount, width: width - 2 * amount, height: height - 2 * amount)
     }
 
-    /// A rectangle of `width` by `height` centred in this one (clamped to it).
+    /// Returns a rectangle of `width` by `height` centred in this one (clamped to it).
     public func centred(width: Int, height: Int) -> Rect {
         let fittedWidth = min(width, self.width)
         let fittedHeight = min(height, self.height)

@@ -1,7 +1,7 @@
 /// A frame of the console: a fixed grid of cells that panes draw into.
 ///
 /// Every write is clipped to the grid and to an optional width limit, so
-/// nothing can land outside it; text is placed by display cells, so wide
+/// nothing can land outside it. Text is placed by display cells, so wide
 /// characters keep columns aligned. Control characters in text are shown
 /// as a replacement glyph and never reach the terminal; in ASCII mode every
 /// non-ASCII character is shown as `?`.
@@ -93,8 +93,8 @@ public struct ScreenGrid: Sendable, Equatable {
         write(fitted, row: row, column: column, limit: fieldWidth, style: style)
     }
 
-    /// The character to draw for `character` and its width; zero-width
-    /// characters on their own are dropped.
+    /// Returns the character to draw for `character` and its width. A
+    /// zero-width character on its own gets width 0 and is dropped.
     @inline(__always)
     private func displayable(_ character: Character) -> (Character, Int) {
         if let ascii = character.asciiValue {
@@ -117,7 +117,7 @@ public struct ScreenGrid: Sendable, Equatable {
 
     // MARK: - Text form
 
-    /// One row as text; the right halves of wide characters add nothing.
+    /// Returns one row as text. The right halves of wide characters add nothing.
     public func text(row: Int) -> String {
         var line = ""
         line.reserveCapacity(width)

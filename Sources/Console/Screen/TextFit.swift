@@ -1,4 +1,4 @@
-/// How text sits in a field wider than itself.
+/// The side of a wider field that text is placed against.
 public enum TextAlignment: Sendable {
     case left, right
 }
