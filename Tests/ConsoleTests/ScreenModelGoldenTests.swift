@@ -1,3 +1,4 @@
+import Brokers
 @testable import Console
 @testable import Engine
 import Foundation
@@ -130,6 +131,27 @@ import Testing
         Golden.check(grid, "failure-detail-100x40")
         #expect(grid.text.contains("shop.views.product_detail"))
         #expect(grid.text.contains("Replay history (1)"))
+    }
+
+    @Test func queueDetailWithBrokerFailures() throws {
+        let fixture = try EngineFixture.busyShop()
+        let pickle: [UInt8] = [0x80, 0x04, 0x95, 0x2A, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x8C, 0x08] + Array("shop.Product".utf8)
+        let messages = [
+            FailedMessage(
+                system: .celery, queue: "cache-invalidation", messageID: "5f1c0c2e-celery", body: pickle,
+                error: "ConnectionError: cache unreachable", failedAt: EngineFixture.start + 30, attempts: 3,
+                undecodableReason: "a pickle body, which only Python can read"),
+            FailedMessage(
+                system: .celery, queue: "cache-invalidation", messageID: "77aa-celery", body: Array(#"{"args": [1, 2]}"#.utf8),
+                error: "TimeoutError", failedAt: EngineFixture.start + 31, attempts: 1),
+        ]
+        var state = ConsoleState()
+        state.dialog = .detail(.queue("celery:cache-invalidation", brokerFailures: .loaded(messages)), scroll: 0, fullValues: false)
+        let grid = frame(fixture.engine.snapshot(), state: state, width: 100, height: 40)
+        Golden.check(grid, "queue-detail-100x40")
+        #expect(grid.text.contains("binary (not JSON), 25 bytes: 80 04 95"))
+        #expect(grid.text.contains("JSON, 16 bytes: {\"args\":[1,2]}"))
+        #expect(grid.text.contains("from embedded, read 2s ago"))
     }
 
     @Test func replayProgressDialog() throws {

@@ -35,6 +35,8 @@ extension ConsoleApp {
             state.post("Demo rate \(Format.rate(rate)) events/s.", now: now)
         case .loadFailureDetail(let id):
             loadFailureDetail(id, now: now)
+        case .loadBrokerFailures(let queue):
+            loadBrokerFailures(queue)
         }
         return false
     }
@@ -59,6 +61,24 @@ extension ConsoleApp {
                 : "Triggered \(event.model) pk \(pk): \(result.batchIDs.count) batches \(ids)."
             logger.info("Dispatch triggered", [(LogKey.model, event.model), (LogKey.pk, pk), (ConsoleLogKey.batchIDs, ids)])
             messages.post(text, level: .info)
+        }
+    }
+
+    /// Reads the broker's failed messages for a queue's detail view. Queue
+    /// names read `system:queue`, as the broker probes report them.
+    private func loadBrokerFailures(_ queue: String) {
+        let failures: BrokerFailures
+        if let broker = session.broker {
+            // NOTE: the broker returns its newest failed messages across all
+            // queues; a queue with older failures than the newest 500 shows
+            // fewer than it has.
+            let messages = broker.failedMessages(limit: 500).filter { "\($0.system.rawValue):\($0.queue)" == queue }
+            failures = .loaded(messages)
+        } else {
+            failures = .noBroker
+        }
+        if case .detail(.queue(queue, .loading), let scroll, let full)? = state.dialog {
+            state.dialog = .detail(.queue(queue, brokerFailures: failures), scroll: scroll, fullValues: full)
         }
     }
 

@@ -12,6 +12,8 @@ public enum ConsoleEffect: Sendable, Equatable {
     case togglePause
     case adjustRate(faster: Bool)
     case loadFailureDetail(Int64)
+    /// Reads the broker's failed messages of the queue with this name.
+    case loadBrokerFailures(String)
     case redraw
 }
 

@@ -65,7 +65,9 @@ extension ConsoleState {
         }
         switch key {
         case .dispatcher(let name): dialog = .detail(.dispatcher(name), scroll: 0, fullValues: false)
-        case .queue(let name): dialog = .detail(.queue(name), scroll: 0, fullValues: false)
+        case .queue(let name):
+            dialog = .detail(.queue(name, brokerFailures: .loading), scroll: 0, fullValues: false)
+            return [.loadBrokerFailures(name)]
         case .batch(let id):
             guard let batch = views.live.first(where: { $0.id == id }) else { return [] }
             dialog = .detail(.batch(batch), scroll: 0, fullValues: false)

@@ -107,10 +107,13 @@ extension DetailDocument {
         return document
     }
 
-    static func queue(_ queue: QueueSnapshot?, name: String, now: Double, glyphs: Glyphs) -> DetailDocument {
+    static func queue(
+        _ queue: QueueSnapshot?, name: String, failures: BrokerFailures, now: Double, glyphs: Glyphs, fullValues: Bool
+    ) -> DetailDocument {
         var document = DetailDocument(title: "Queue \(name)")
         guard let queue else {
             document.text("The queue is no longer reported by any probe.", style: .dim)
+            document.addBrokerFailures(failures, fullValues: fullValues)
             return document
         }
         let depth = queue.depth
@@ -123,6 +126,34 @@ extension DetailDocument {
         document.heading("Ready, last \(queue.history.count) s")
         document.text(glyphs.sparkline(queue.history, width: 60))
         document.text("min \(queue.history.min() ?? 0)  max \(queue.history.max() ?? 0)", style: .dim)
+        document.addBrokerFailures(failures, fullValues: fullValues)
         return document
+    }
+}
+
+extension DetailDocument {
+    /// Adds the broker's failed messages of a queue, each body previewed
+    /// safely whatever its format (JSON, pickle, or anything else).
+    mutating func addBrokerFailures(_ failures: BrokerFailures, fullValues: Bool) {
+        let limit = fullValues ? nil : ValuePreview.detailLimit
+        switch failures {
+        case .loading:
+            heading("Failed messages at the broker")
+            text("Reading the broker…", style: .dim)
+        case .noBroker:
+            heading("Failed messages at the broker")
+            text("No broker is configured; the Failures pane lists the journal.", style: .dim)
+        case .loaded(let messages):
+            heading("Failed messages at the broker (\(messages.count))")
+            if messages.isEmpty { text("None.", style: .dim) }
+            for message in messages {
+                let time = message.failedAt.map { Format.clock($0) } ?? "time unknown"
+                let attempts = message.attempts.map { ", \($0) attempts" } ?? ""
+                text("\(message.messageID)  \(time)\(attempts)", style: .bold)
+                if let error = message.error { text("    error \(ValuePreview.bounded(error, limit: limit))") }
+                if let reason = message.undecodableReason { text("    not decodable: \(reason)") }
+                text("    body \(ValuePreview.payload(message.body, limit: limit))")
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Brokers
 import Engine
 
 /// A window over the panes that takes the keys while it is open.
@@ -26,10 +27,20 @@ public enum DetailTarget: Sendable {
     case dispatcher(String)
     /// A copy taken when the view opened: the batch may leave the live list.
     case batch(LiveBatch)
-    case queue(String)
+    /// Looked up in each snapshot by name, with the broker's failed
+    /// messages of that queue read once when the view opens.
+    case queue(String, brokerFailures: BrokerFailures)
     /// A journal entry being read.
     case loadingFailure(Int64)
     case failure(FailureDetail)
+}
+
+/// The failed messages a broker keeps for one queue, as far as they are read.
+public enum BrokerFailures: Sendable {
+    case loading
+    /// No broker is configured, so only the journal knows of failures.
+    case noBroker
+    case loaded([FailedMessage])
 }
 
 /// A journal entry with its replay history, read when its detail view opens.

@@ -30,8 +30,10 @@ extension Painter {
         switch target {
         case .dispatcher(let name):
             return .dispatcher(input.snapshot.dispatchers.first { $0.name == name }, name: name, ascii: ascii)
-        case .queue(let name):
-            return .queue(input.snapshot.queues.first { $0.depth.name == name }, name: name, now: input.now, glyphs: glyphs)
+        case .queue(let name, let failures):
+            return .queue(
+                input.snapshot.queues.first { $0.depth.name == name }, name: name, failures: failures, now: input.now,
+                glyphs: glyphs, fullValues: fullValues)
         case .batch(let batch):
             return .batch(batch, rules: rules, now: input.now)
         case .loadingFailure(let id):
