@@ -45,9 +45,11 @@ extension Painter {
         }
     }
 
-    /// Draws a bordered box centred on the screen, cleared, and returns its inside.
+    /// Draws a bordered box centred on the screen, cleared, and returns its
+    /// inside. The box leaves the header, the status line and the footer
+    /// free, so a form's error message stays readable.
     private mutating func openBox(title: String, width boxWidth: Int, height boxHeight: Int) -> Rect {
-        let area = Rect(row: 1, column: 0, width: width, height: height - 2)
+        let area = Rect(row: 1, column: 0, width: width, height: height - 3)
         let box = area.centred(width: boxWidth, height: boxHeight)
         grid.fill(box)
         let style = CellStyle(.bold, role: .accent)

@@ -39,7 +39,7 @@ struct Painter {
             segments.append(HeaderSegment(long: "rejected \(snapshot.events.rejected)", short: "rej \(snapshot.events.rejected)", priority: 0, style: .bold))
         }
         let run = context.sourceFinished ? "■ source ended" : (context.paused ? glyphs.paused : glyphs.running)
-        segments.append(HeaderSegment(long: ascii ? run.replacingOccurrences(of: "■", with: "#") : run, short: run, priority: 1, style: .bold))
+        segments.append(HeaderSegment(long: run, short: run, priority: 1, style: .bold))
         if snapshot.outboxWaiting > 0 {
             segments.append(HeaderSegment(long: "outbox \(snapshot.outboxWaiting)", short: "ob \(snapshot.outboxWaiting)", priority: 1))
         }
