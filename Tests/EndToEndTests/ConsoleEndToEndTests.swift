@@ -227,6 +227,19 @@ import TestSupport
         #expect(!screen.contains("Dispatchers"))
     }
 
+    /// Events piped into standard input leave the keys to the terminal (/dev/tty).
+    @Test func eventsFromStandardInputKeepTheKeyboard() throws {
+        let console = try TmuxConsole()
+        let good = #"{"model": "shop.Order", "pk": 1, "signal": "post_save", "created": true, "fields": {"id": 1}}"#
+        let events = try console.folder.write("events.jsonl", good + "\n" + good + "\n")
+        let arguments = ["--config", Self.config, "--journal", console.folder.file("journal.sqlite3"), "--events", "-"]
+        let command = ([TmuxConsole.binary] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        try console.run("cat '\(events)' | SWIFT_BACKTRACE=interactive=no \(command)")
+        try console.waitFor("events 2 read")
+        try console.waitFor("source ended")
+        try console.quitAndCheckRestored()
+    }
+
     @Test func brokenEventLineIsCountedWhileRunning() throws {
         let console = try TmuxConsole()
         let good = #"{"model": "shop.Order", "pk": 1, "signal": "post_save", "created": true, "fields": {"id": 1}}"#

@@ -67,7 +67,12 @@ final class TmuxConsole {
     func launch(_ arguments: [String], environment: [String] = []) throws {
         let quoted = ([Self.binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         let assignments = (["SWIFT_BACKTRACE=interactive=no"] + environment).joined(separator: " ")
-        let line = assignments + " " + quoted.joined(separator: " ") + "; echo EXIT:$?"
+        try run(assignments + " " + quoted.joined(separator: " "))
+    }
+
+    /// Types `command` into the shell, followed by `; echo EXIT:$?`.
+    func run(_ command: String) throws {
+        let line = command + "; echo EXIT:$?"
         try tmux(["send-keys", "-t", "e2e", "-l", line])
         try tmux(["send-keys", "-t", "e2e", "Enter"])
     }
