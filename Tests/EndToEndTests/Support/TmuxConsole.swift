@@ -100,7 +100,7 @@ final class TmuxConsole {
     /// Waits until `condition` holds for the screen; returns that screen.
     @discardableResult
     func waitUntil(
-        _ description: String, timeout: Double = 10, history: Bool = false, _ condition: (String) -> Bool
+        _ description: String, timeout: Double = 20, history: Bool = false, _ condition: (String) -> Bool
     ) throws -> String {
         var last = ""
         let found = TestSupport.waitFor(timeout: timeout) {
@@ -116,7 +116,7 @@ final class TmuxConsole {
 
     /// Waits until `marker` is on the screen; returns the screen.
     @discardableResult
-    func waitFor(_ marker: String, timeout: Double = 10, history: Bool = false) throws -> String {
+    func waitFor(_ marker: String, timeout: Double = 20, history: Bool = false) throws -> String {
         try waitUntil("'\(marker)'", timeout: timeout, history: history) { $0.contains(marker) }
     }
 
