@@ -25,8 +25,10 @@ let package = Package(
         .executableTarget(name: "dispatchtop", dependencies: ["Engine", "Brokers", "Console"]),
         .executableTarget(name: "dispatchtop-bench", dependencies: ["Engine", "Brokers", "Console"]),
         .target(name: "TestSupport", dependencies: ["Engine"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
-        .testTarget(name: "BrokersTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
+        // Writes failures to a journal until it is killed; EngineTests kills it with SIGKILL.
+        .executableTarget(name: "journal-crash-helper", dependencies: ["Engine"], path: "Tests/JournalCrashHelper"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport", "journal-crash-helper"]),
+        .testTarget(name: "BrokersTests", dependencies: ["Brokers", "Engine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "Engine", "Brokers", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "InteropTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Engine"], exclude: ["Fixtures"]),

@@ -26,10 +26,12 @@ enum ConsoleCommand {
         let kind: EventSourceKind = arguments.value("--events").map { .file(path: $0, follow: arguments.has("--follow")) }
             ?? .demo(rate: rate, seed: UInt64(Date().timeIntervalSince1970))
         let pump = EventPump(engine: setup.engine, kind: kind)
-        if setup.broker == nil, let probe = ThreadPoolQueueProbe(rules: setup.engine.rules) {
+        // The in-process pool's backlog is a queue too, beside the broker's.
+        if let probe = ThreadPoolQueueProbe(rules: setup.engine.rules) {
             setup.engine.addQueueProbe(probe)
         }
-        let writeMode: WriteMode = options.brokerURL == nil ? .embedded : (options.writeMode ? .write : .readOnly)
+        let embedded = options.brokerURL == nil || options.brokerURL == "embedded"
+        let writeMode: WriteMode = embedded ? .embedded : (options.writeMode ? .write : .readOnly)
         let session = ConsoleSession(
             engine: setup.engine, pump: pump, broker: setup.broker, brokerLabel: setup.broker?.label ?? "embedded",
             cacheLabel: setup.cacheLabel, writeMode: writeMode)

@@ -78,13 +78,13 @@ final class EngineSetup {
     let journalPath: String
     let logPath: String
     let logger: Logger
-    let broker: (any MessageBroker)?
+    let broker: any MessageBroker
     let cacheLabel: String
     private var stopActions: [() -> Void] = []
 
     private init(
         engine: Engine, configuration: EngineConfiguration, configPath: String, journalPath: String, logPath: String,
-        logger: Logger, broker: (any MessageBroker)?, cacheLabel: String
+        logger: Logger, broker: any MessageBroker, cacheLabel: String
     ) {
         self.engine = engine
         self.configuration = configuration
@@ -127,8 +127,9 @@ final class EngineSetup {
             DispatcherRegistration(name: AsyncTaskDispatcher.registeredName) { options throws(DispatcherConfigurationError) in
                 try AsyncTaskDispatcher(options: options, logger: logger.child("asyncio"))
             })
-        let cache = try makeCacheStore(options)
-        let broker = try BrokerSetup.register(in: registry, options: options, logger: logger)
+        let cache = try makeCacheStore(options, logger: logger)
+        let brokerSetup = try BrokerSetup.make(options, configuration: configuration, logger: logger)
+        brokerSetup.register(in: registry, journal: journal, logger: logger)
         let rules = try RuleSet.compile(configuration, registry: registry)
         let engine = Engine(
             rules: rules, registry: registry,
@@ -137,11 +138,11 @@ final class EngineSetup {
         logger.info(
             "Engine started",
             [(LogKey.path, configPath), ("journal", journalPath), ("rules", String(configuration.rules.count)),
-             ("broker", broker?.label ?? "none"), ("cache", cache.label)])
+             ("broker", brokerSetup.broker.label), ("cache", cache.label)])
         let setup = EngineSetup(
             engine: engine, configuration: configuration, configPath: configPath, journalPath: journalPath,
-            logPath: logPath, logger: logger, broker: broker, cacheLabel: cache.label)
-        BrokerSetup.start(broker, engine: engine, setup: setup)
+            logPath: logPath, logger: logger, broker: brokerSetup.broker, cacheLabel: cache.label)
+        brokerSetup.start(engine: engine, setup: setup)
         return setup
     }
 
@@ -169,9 +170,9 @@ final class EngineSetup {
         return folder
     }
 
-    private static func makeCacheStore(_ options: EngineOptions) throws -> any CacheStore {
+    private static func makeCacheStore(_ options: EngineOptions, logger: Logger) throws -> any CacheStore {
         guard let url = options.cacheURL, url != "memory" else { return MemoryCacheStore() }
-        return try CacheSetup.makeStore(url: url)
+        return try CacheSetup.makeStore(url: url, logger: logger)
     }
 }
 

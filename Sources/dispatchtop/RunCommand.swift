@@ -52,7 +52,7 @@ enum RunCommand {
         let tally = output.tally
         printError(
             "events read \(counts.read), rejected lines \(counts.rejected), skipped (empty update_fields) \(counts.skipped), "
-                + "dispatches \(tally.total) (done \(tally.done), failed \(tally.failed), sent \(tally.sent)), "
+                + "dispatches \(tally.total) (done \(tally.done), failed \(tally.failed), sent \(tally.sent), in the outbox \(tally.outbox)), "
                 + String(format: "%.2f s", elapsed))
         printError("journal \(setup.journalPath), log \(setup.logPath)")
         if !finished {
@@ -71,6 +71,7 @@ final class DispatchOutput: Sendable {
         var done = 0
         var failed = 0
         var sent = 0
+        var outbox = 0
     }
 
     private struct State {
@@ -91,6 +92,7 @@ final class DispatchOutput: Sendable {
             case .done: state.tally.done += 1
             case .failed: state.tally.failed += 1
             case .sent: state.tally.sent += 1
+            case .outbox: state.tally.outbox += 1
             }
             state.waiting[finished.batch.id] = line
             while let next = state.waiting.removeValue(forKey: state.nextID) {

@@ -17,6 +17,7 @@ public enum BrokerSystem: String, Sendable, CaseIterable {
 public struct TaskMessage: Sendable, Equatable {
     public var system: BrokerSystem
     /// Celery queue, RQ queue, Dramatiq queue, or django-q cluster name.
+    /// Empty means the system's default (the deployment's own django-q cluster).
     public var queue: String
     /// Celery task name, RQ / django-q function path, or Dramatiq actor name.
     public var taskName: String
@@ -85,10 +86,13 @@ public struct FailedMessage: Sendable, Equatable {
     public var attempts: Int?
     /// Why the body could not be decoded, when it could not.
     public var undecodableReason: String?
+    /// The options the message was sent with (django-q `group` and `cluster`,
+    /// Dramatiq message options), unchanged by a requeue.
+    public var options: JSONObject
 
     public init(
         system: BrokerSystem, queue: String, messageID: String, body: [UInt8], batch: Batch? = nil, error: String? = nil,
-        failedAt: Double? = nil, attempts: Int? = nil, undecodableReason: String? = nil
+        failedAt: Double? = nil, attempts: Int? = nil, undecodableReason: String? = nil, options: JSONObject = JSONObject()
     ) {
         self.system = system
         self.queue = queue
@@ -99,6 +103,7 @@ public struct FailedMessage: Sendable, Equatable {
         self.failedAt = failedAt
         self.attempts = attempts
         self.undecodableReason = undecodableReason
+        self.options = options
     }
 }
 
@@ -122,4 +127,30 @@ public protocol MessageBroker: Sendable {
     func requeue(_ message: FailedMessage) throws(BrokerError)
     /// Reachability, for the header.
     var status: BrokerStatus { get }
+
+    // Requirements with default implementations in the extension below, so
+    // a broker without in-process consumers need not implement them.
+    var reportsOutcomes: Bool { get }
+    func enqueue(_ task: TaskMessage, reportingTo executor: BatchExecutor) throws(BrokerError) -> [UInt8]
+    func enqueueStored(_ body: [UInt8], task: TaskMessage, reportingTo executor: BatchExecutor) throws(BrokerError)
+}
+
+extension MessageBroker {
+    /// Whether this broker's consumers run in this process and report every
+    /// batch's outcome through the executor. False for brokers whose workers
+    /// run elsewhere, so a dispatcher marks the batch sent once it is stored.
+    public var reportsOutcomes: Bool { false }
+
+    /// Encodes and stores `task`, naming the executor that has the batch
+    /// queued. Brokers with in-process consumers report to it; the others
+    /// store the task as ``enqueue(_:)`` does.
+    public func enqueue(_ task: TaskMessage, reportingTo executor: BatchExecutor) throws(BrokerError) -> [UInt8] {
+        try enqueue(task)
+    }
+
+    /// Stores already-encoded bytes again, unchanged, naming the executor
+    /// that has the batch queued (see ``enqueue(_:reportingTo:)``).
+    public func enqueueStored(_ body: [UInt8], task: TaskMessage, reportingTo executor: BatchExecutor) throws(BrokerError) {
+        try enqueueStored(body, task: task)
+    }
 }

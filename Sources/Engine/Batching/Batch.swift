@@ -98,12 +98,16 @@ public enum BatchOutcome: Sendable, Equatable {
     case failed(BatchError)
     /// Handed to an external broker whose workers report nowhere we read.
     case sent
+    /// The broker was unreachable; the batch waits in the journal's outbox
+    /// and is sent when the broker is back.
+    case outbox
 
     public var label: String {
         switch self {
         case .done: return "done"
         case .failed: return "failed"
         case .sent: return "sent"
+        case .outbox: return "outbox"
         }
     }
 
@@ -115,7 +119,7 @@ public enum BatchOutcome: Sendable, Equatable {
 
 /// The state of a batch in the console's Live batches pane.
 public enum BatchState: String, Sendable, CaseIterable {
-    case queued, running, retrying, done, failed, sent
+    case queued, running, retrying, done, failed, sent, outbox
     /// A broker gave up after its retries and moved the message to its dead-letter list.
     case dead
 }

@@ -21,7 +21,9 @@ public final class BatchExecutor: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Double
     let observer: (@Sendable (FinishedBatch) -> Void)?
-    /// Entered when a batch is queued, left when it ends.
+    /// Entered when a batch is queued, left when it ends. Only batches that
+    /// the tracker keeps as live are counted, so enters and leaves stay
+    /// paired even for a batch run without being queued or reported twice.
     let pending = DispatchGroup()
     /// Journal ids of batches that failed and will be delivered again.
     private let retryEntries = Mutex<[UInt64: Int64]>([:])
@@ -47,7 +49,9 @@ public final class BatchExecutor: Sendable {
     /// the batch to its dispatcher.
     func queued(_ batch: Batch) {
         pending.enter()
-        tracker.queued(batch, at: batch.createdAt)
+        if !tracker.queued(batch, at: batch.createdAt) {
+            pending.leave()
+        }
     }
 
     /// Runs the batch's rules on the calling thread and records the outcome.
@@ -66,6 +70,31 @@ public final class BatchExecutor: Sendable {
         return .failed(error)
     }
 
+    /// Runs a batch that was not recorded as queued, on the calling thread,
+    /// for dispatchers whose ``Dispatcher/runsOnCallingThread`` is true.
+    ///
+    /// A plain success is recorded with one update (figures and the recent
+    /// list); a failure, a replay, or a batch with an injected fault takes
+    /// the full path, so it shows as running and is journalled as usual.
+    @discardableResult
+    public func runOnCallingThread(_ batch: Batch) -> BatchOutcome {
+        if batch.replayOf != nil || faults.setting(for: batch.dispatcher) != nil {
+            queued(batch)
+            return run(batch)
+        }
+        let started = clock()
+        if let error = runner.run(batch) {
+            queued(batch)
+            tracker.started(batch, at: started)
+            fail(batch, error: error, willRetry: false)
+            return .failed(error)
+        }
+        let finished = clock()
+        tracker.ranOnCallingThread(batch, startedAt: started, finishedAt: finished)
+        observer?(FinishedBatch(batch: batch, outcome: .done, finishedAt: finished))
+        return .done
+    }
+
     /// Records that the batch was handed to an external broker that reports
     /// no outcome back to this process.
     public func markSent(_ batch: Batch) {
@@ -73,6 +102,12 @@ public final class BatchExecutor: Sendable {
             try? journal?.markResolved(replayOf, resolution: "sent", at: clock())
         }
         finish(batch, .sent, error: nil)
+    }
+
+    /// Records that the broker was unreachable and the batch now waits in
+    /// the journal's outbox; the caller has already stored it there.
+    public func markInOutbox(_ batch: Batch) {
+        finish(batch, .outbox, error: nil)
     }
 
     /// Records a failure that happened outside the rules: a broker that
@@ -149,13 +184,21 @@ public final class BatchExecutor: Sendable {
 
     private func finish(_ batch: Batch, _ state: BatchState, error: BatchError?) {
         let time = clock()
-        tracker.finished(batch, state: state, error: error, at: time)
-        let outcome: BatchOutcome = error.map { .failed($0) } ?? (state == .sent ? .sent : .done)
+        let wasLive = tracker.finished(batch, state: state, error: error, at: time)
+        let outcome: BatchOutcome
+        switch (error, state) {
+        case (let error?, _): outcome = .failed(error)
+        case (nil, .sent): outcome = .sent
+        case (nil, .outbox): outcome = .outbox
+        default: outcome = .done
+        }
         observer?(FinishedBatch(batch: batch, outcome: outcome, finishedAt: time))
         if let waiter = waiters.withLock({ $0.removeValue(forKey: batch.id) }) {
             waiter.deliver(outcome)
         }
-        pending.leave()
+        if wasLive {
+            pending.leave()
+        }
     }
 
     // MARK: - Waiting

@@ -11,7 +11,7 @@ import Synchronization
 public final class MemoryCacheStore: CacheStore {
     private final class Node {
         var value: [UInt8]?
-        var children: [Substring: Node] = [:]
+        var children: [String: Node] = [:]
         /// Entries in this subtree, this node's own included.
         var count = 0
     }
@@ -62,7 +62,7 @@ public final class MemoryCacheStore: CacheStore {
     public func delete(_ key: String) throws(CacheStoreError) -> Bool {
         let segments = Self.segments(of: key)
         return root.withLock { root in
-            var path: [(Node, Substring)] = []
+            var path: [(Node, String)] = []
             var node = root
             for segment in segments {
                 guard let child = node.children[segment] else { return false }
@@ -80,13 +80,13 @@ public final class MemoryCacheStore: CacheStore {
 
     @discardableResult
     public func deletePrefix(_ prefix: String) throws(CacheStoreError) -> Int {
-        if prefix.hasSuffix(":") && !prefix.hasSuffix("::") {
-            return deletePrefixByScan(prefix)
-        }
         var segments = Self.segments(of: prefix)
         let partial = segments.removeLast()
+        if partial.hasSuffix(":") {
+            return deletePrefixByScan(prefix)
+        }
         return root.withLock { root in
-            var path: [(Node, Substring)] = []
+            var path: [(Node, String)] = []
             var node = root
             for segment in segments {
                 guard let child = node.children[segment] else { return 0 }
@@ -114,8 +114,10 @@ public final class MemoryCacheStore: CacheStore {
 
     /// Deletes by testing each key under the deepest complete segment.
     ///
-    /// A prefix ending in a single ':' may end halfway through a "::"
-    /// separator, so its last piece cannot be matched segment-wise.
+    /// A prefix whose last piece ends in ':' may end halfway through a "::"
+    /// separator of a matching key: "a:" matches "a::b", and "a:::" (pieces
+    /// "a" and ":") matches "a::::b" (pieces "a", "" and "b"). Such a last
+    /// piece cannot be matched segment-wise.
     private func deletePrefixByScan(_ prefix: String) -> Int {
         var segments = Self.segments(of: prefix)
         segments.removeLast()
@@ -137,7 +139,7 @@ public final class MemoryCacheStore: CacheStore {
 
     /// Appends the key of every entry in the subtree; a node's key is its
     /// path of segments joined by "::".
-    private static func collectKeys(_ node: Node, path: [Substring], into keys: inout [String]) {
+    private static func collectKeys(_ node: Node, path: [String], into keys: inout [String]) {
         if node.value != nil { keys.append(path.joined(separator: "::")) }
         for (segment, child) in node.children {
             collectKeys(child, path: path + [segment], into: &keys)
@@ -145,7 +147,7 @@ public final class MemoryCacheStore: CacheStore {
     }
 
     /// Removes nodes on `path` left with no entries, deepest first.
-    private static func prune(_ path: [(Node, Substring)]) {
+    private static func prune(_ path: [(Node, String)]) {
         for (parent, segment) in path.reversed() {
             guard let child = parent.children[segment], child.count == 0 else { return }
             parent.children[segment] = nil
@@ -153,25 +155,24 @@ public final class MemoryCacheStore: CacheStore {
     }
 
     /// Splits on "::". A key ending in "::" yields a final empty segment.
-    static func segments(of key: String) -> [Substring] {
-        var result: [Substring] = []
-        let utf8 = key.utf8
-        var start = utf8.startIndex
-        var index = start
-        var previousWasColon = false
-        while index != utf8.endIndex {
-            let isColon = utf8[index] == UInt8(ascii: ":")
-            if isColon && previousWasColon {
-                let separatorStart = utf8.index(before: index)
-                result.append(Substring(key[start..<separatorStart]))
-                start = utf8.index(after: index)
-                previousWasColon = false
-            } else {
-                previousWasColon = isColon
+    static func segments(of key: String) -> [String] {
+        var text = key
+        return text.withUTF8 { bytes in
+            var result: [String] = []
+            result.reserveCapacity(5)
+            var start = 0
+            var index = 0
+            while index < bytes.count {
+                if bytes[index] == UInt8(ascii: ":") && index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: ":") {
+                    result.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                    index += 2
+                    start = index
+                } else {
+                    index += 1
+                }
             }
-            index = utf8.index(after: index)
+            result.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]), as: UTF8.self))
+            return result
         }
-        result.append(Substring(key[start...]))
-        return result
     }
 }

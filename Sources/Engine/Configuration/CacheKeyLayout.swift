@@ -26,30 +26,32 @@ public struct CacheKeyLayout: Sendable, Equatable {
     /// `name:value`; an absent one contributes an empty piece, and trailing
     /// separators are stripped as restflow strips them.
     public func prefix(function: String, arguments: JSONObject) -> String {
+        let scope = scope(arguments: arguments)
+        return scope.isEmpty ? head(function: function) : head(function: function) + scope + "::"
+    }
+
+    /// The part of every key before the partition: `[namespace::]identifier::`.
+    public func head(function: String) -> String {
+        let name = identifier ?? function
+        return namespace.isEmpty ? name + "::" : namespace + "::" + name + "::"
+    }
+
+    /// The partition part of a prefix, without its trailing `::`; empty when
+    /// no partition argument is present.
+    public func scope(arguments: JSONObject) -> String {
         var scope = ""
         for name in partition.count > 1 ? partition.sorted() : partition {
             if let value = arguments[name] {
-                scope += "\(name):\(RestflowKeyText.string(value))"
+                scope += name
+                scope += ":"
+                scope += RestflowKeyText.string(value)
             }
             scope += "::"
         }
         while scope.hasSuffix("::") {
             scope.removeLast(2)
         }
-        let name = identifier ?? function
-        var key = ""
-        key.reserveCapacity(namespace.utf8.count + name.utf8.count + scope.utf8.count + 6)
-        if !namespace.isEmpty {
-            key += namespace
-            key += "::"
-        }
-        key += name
-        key += "::"
-        if !scope.isEmpty {
-            key += scope
-            key += "::"
-        }
-        return key
+        return scope
     }
 
     /// The full key of one entry: the prefix followed by the non-partition

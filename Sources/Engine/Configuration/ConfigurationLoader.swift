@@ -7,7 +7,7 @@ import Foundation
 /// the rules are compiled, see ``RuleSet``.
 public enum ConfigurationLoader {
     static let topKeys = ["settings", "functions", "description"]
-    static let settingsKeys = ["default_dispatcher", "raise_exception", "dispatchers", "cache_key_prefix"]
+    static let settingsKeys = ["default_dispatcher", "raise_exception", "dispatchers", "cache_key_prefix", "brokers"]
     static let functionKeys = ["name", "key", "recompute", "rules", "description"]
     static let keyKeys = ["namespace", "version", "partition", "identifier"]
     static let ruleKeys = [
@@ -48,8 +48,24 @@ public enum ConfigurationLoader {
         let reader = ConfigReader(file: file, locations: locations)
         var configuration = try Document(reader: reader).read(root)
         configuration.source = file
-        configuration.locations = locations
+        configuration.locations = locations.merging(lowercasedBlockLocations(root, locations)) { written, _ in written }
         return configuration
+    }
+
+    /// Lines of settings-block keys under their lowercased paths.
+    ///
+    /// Dispatcher options name a key by its lowercased spelling
+    /// (`settings.dispatchers.threadpool.max_workers`), so an error about
+    /// `MAX_WORKERS` needs the line recorded under that path.
+    static func lowercasedBlockLocations(_ root: JSONValue, _ locations: [String: Int]) -> [String: Int] {
+        var aliases: [String: Int] = [:]
+        for block in root["settings"]?["dispatchers"]?.objectValue ?? JSONObject() {
+            let base = "settings.dispatchers.\(block.key)."
+            for member in block.value.objectValue ?? JSONObject() where member.key != member.key.lowercased() {
+                aliases[base + member.key.lowercased()] = locations[base + member.key]
+            }
+        }
+        return aliases
     }
 }
 
@@ -98,6 +114,10 @@ private struct Document {
         }
         if let value = object["cache_key_prefix"] {
             settings.cacheKeyPrefix = try reader.string(value, at: "settings.cache_key_prefix")
+        }
+        if let value = object["brokers"] {
+            // Checked by whoever builds the broker, which knows its keys.
+            settings.brokers = try reader.object(value, at: "settings.brokers")
         }
         if let value = object["dispatchers"] {
             let blocks = try reader.object(value, at: "settings.dispatchers")

@@ -43,6 +43,9 @@ public struct EngineSettings: Sendable {
     public var dispatchers: [String: JSONObject]
     /// Django's cache `KEY_PREFIX`; keys are stored as `KEY_PREFIX:version:key`.
     public var cacheKeyPrefix: String
+    /// Settings of the task systems behind a real broker (key prefixes,
+    /// serializers, the django-q secret), by system name, as written.
+    public var brokers: JSONObject = JSONObject()
 
     public init(
         defaultDispatcher: String = "inline", raiseException: Bool = false, dispatchers: [String: JSONObject] = [:],

@@ -126,7 +126,9 @@ public final class Engine: Sendable {
     /// dispatcher raised under the error policy.
     @discardableResult
     public func dispatch(_ batch: Batch, via dispatcher: any Dispatcher, redeliver: Bool = false) -> BatchError? {
-        executor.queued(batch)
+        if !dispatcher.runsOnCallingThread {
+            executor.queued(batch)
+        }
         do {
             if redeliver {
                 try dispatcher.redeliver(batch, executor: executor)

@@ -15,7 +15,9 @@ public struct AsyncTaskDispatcher: RegistrableDispatcher {
     public let runsInProcess = true
     public let resolvedOptions: JSONObject
     public let raiseException: Bool?
-    let logger: Logger
+    /// The logger given at construction. When nil, the engine's batch logger
+    /// is used, because a dispatcher built by the registry gets no logger.
+    let logger: Logger?
 
     private static let pending = Atomic<Int>(0)
 
@@ -23,10 +25,14 @@ public struct AsyncTaskDispatcher: RegistrableDispatcher {
     public static var pendingTasks: Int { pending.load(ordering: .relaxed) }
 
     public init(options: DispatcherOptions) throws(DispatcherConfigurationError) {
-        try self.init(options: options, logger: .disabled)
+        try self.init(options: options, logger: nil)
     }
 
     public init(options: DispatcherOptions, logger: Logger) throws(DispatcherConfigurationError) {
+        try self.init(options: options, logger: .some(logger))
+    }
+
+    private init(options: DispatcherOptions, logger: Logger?) throws(DispatcherConfigurationError) {
         try options.rejectUnknownKeys(allowed: [])
         raiseException = try options.raiseException()
         resolvedOptions = options.values
@@ -41,7 +47,8 @@ public struct AsyncTaskDispatcher: RegistrableDispatcher {
 
     public func dispatch(_ batch: Batch, executor: BatchExecutor) throws(BatchError) {
         guard Self.isInsideTask else {
-            logger.debug("No current task, running the batch inline", [(LogKey.batchID, String(batch.id))])
+            let log = logger ?? executor.logger
+            log.debug("No current task, running the batch inline", [(LogKey.batchID, String(batch.id))])
             if case .failed(let error) = executor.run(batch), batch.raiseException {
                 throw error
             }

@@ -19,6 +19,10 @@ public protocol Dispatcher: Sendable {
     var resolvedOptions: JSONObject { get }
     /// The settings block's `raise_exception`, the middle step of the error policy.
     var raiseException: Bool? { get }
+    /// True when `dispatch` always runs the batch before returning, through
+    /// ``BatchExecutor/runOnCallingThread(_:)``. The engine then skips
+    /// recording the batch as queued, which such a batch never is for long.
+    var runsOnCallingThread: Bool { get }
 
     /// Hands one batch over. The dispatcher runs it through `executor`
     /// (here, or later on another thread) or passes it to a broker whose
@@ -35,6 +39,8 @@ public protocol Dispatcher: Sendable {
 }
 
 extension Dispatcher {
+    public var runsOnCallingThread: Bool { false }
+
     public func redeliver(_ batch: Batch, executor: BatchExecutor) throws(BatchError) {
         try dispatch(batch, executor: executor)
     }

@@ -24,7 +24,9 @@ public struct DispatcherConfigurationError: Error, Sendable, Equatable, CustomSt
 }
 
 /// The options a dispatcher is built from: its settings block with the rule's
-/// `dispatcher_config` merged over it, keys lowercased.
+/// `dispatcher_config` merged over it. Settings-block keys arrive lowercased,
+/// so `MAX_WORKERS` is read as `max_workers`. Keys of `dispatcher_config`
+/// are taken as written, as restflow 2.0.1 reads them, so they must be lowercase.
 ///
 /// Accessors validate as they read, so a dispatcher's initializer states its
 /// options once and every bad value fails with the key, the value and what

@@ -9,6 +9,7 @@ public struct InlineDispatcher: RegistrableDispatcher {
     public let runsInProcess = true
     public let resolvedOptions: JSONObject
     public let raiseException: Bool?
+    public let runsOnCallingThread = true
 
     public init(options: DispatcherOptions) throws(DispatcherConfigurationError) {
         try options.rejectUnknownKeys(allowed: [])
@@ -18,7 +19,7 @@ public struct InlineDispatcher: RegistrableDispatcher {
     }
 
     public func dispatch(_ batch: Batch, executor: BatchExecutor) throws(BatchError) {
-        if case .failed(let error) = executor.run(batch), batch.raiseException {
+        if case .failed(let error) = executor.runOnCallingThread(batch), batch.raiseException {
             throw error
         }
     }

@@ -68,7 +68,7 @@ public enum JSONValue: Sendable, Hashable {
     /// Compares two values the way invalidation conditions do.
     ///
     /// Numbers compare by value (`1` equals `1.0`), booleans never equal
-    /// numbers, strings compare exactly, and lists and objects compare member
+    /// numbers, strings compare exactly (Unicode scalar by scalar), and lists and objects compare member
     /// by member (objects regardless of member order).
     public func matches(_ other: JSONValue) -> Bool {
         switch (self, other) {
@@ -78,7 +78,10 @@ public enum JSONValue: Sendable, Hashable {
         case (.int(let left), .double(let right)): return Double(left) == right
         case (.double(let left), .int(let right)): return left == Double(right)
         case (.double(let left), .double(let right)): return left == right
-        case (.string(let left), .string(let right)): return left == right
+        case (.string(let left), .string(let right)):
+            // Swift's `==` treats canonically equivalent strings ("é" and
+            // "e" + U+0301) as equal. Python compares code points, and so does this.
+            return left.unicodeScalars.elementsEqual(right.unicodeScalars)
         case (.array(let left), .array(let right)):
             return left.count == right.count && zip(left, right).allSatisfy { $0.matches($1) }
         case (.object(let left), .object(let right)):

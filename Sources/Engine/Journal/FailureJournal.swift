@@ -118,11 +118,16 @@ public final class FailureJournal: Sendable {
         }
     }
 
-    /// Records another failed attempt of a journalled batch.
+    /// Records another failed attempt of a journalled batch. An unknown id changes nothing.
     public func recordAttempt(
         _ id: Int64, error: BatchError, attempts: Int, status: FailureStatus, at time: Double, deadLettered: Bool = false
     ) throws(JournalError) {
         try state.withLock { state throws(JournalError) in
+            // The open count follows the stored status: the entry may be older
+            // than the newest rows kept in memory.
+            let rows = try state.database.query("SELECT status FROM failures WHERE id = ?", [.integer(id)])
+            guard let stored = rows.first?.first?.text else { return }
+            let wasOpen = stored != FailureStatus.resolved.rawValue
             try state.database.query(
                 """
                 UPDATE failures SET error_kind = ?, error_message = ?, error_rule_id = ?, attempts = ?,
@@ -133,9 +138,9 @@ public final class FailureJournal: Sendable {
                     .integer(Int64(attempts)), .real(time), .text(status.rawValue), .integer(deadLettered ? 1 : 0),
                     .integer(id),
                 ])
-            var reopened = false
+            let isOpen = status != .resolved
+            if isOpen != wasOpen { state.open += isOpen ? 1 : -1 }
             Self.updateRow(&state, id) { row in
-                reopened = row.status == .resolved && status != .resolved
                 row.error = error.description
                 row.errorKind = error.kind
                 row.attempts = attempts
@@ -143,7 +148,6 @@ public final class FailureJournal: Sendable {
                 row.status = status
                 row.deadLettered = row.deadLettered || deadLettered
             }
-            if reopened { state.open += 1 }
         }
     }
 

@@ -86,7 +86,8 @@ public struct FailureListing: Sendable, Equatable {
     public var total: Int
     /// Failures not resolved.
     public var open: Int
-    /// Newest first, at most the journal's in-memory cap.
+    /// The newest entries, at most the journal's in-memory cap, in journal id
+    /// order (oldest of them first).
     public var rows: [FailureSummary]
 
     public init(total: Int = 0, open: Int = 0, rows: [FailureSummary] = []) {

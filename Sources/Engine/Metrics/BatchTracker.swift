@@ -31,18 +31,43 @@ final class BatchTracker: Sendable {
 
     private let state = Mutex(State())
 
-    func queued(_ batch: Batch, at time: Double) {
+    /// Records a batch as queued; returns false, changing nothing, when a
+    /// batch with its id is already live.
+    @discardableResult
+    func queued(_ batch: Batch, at time: Double) -> Bool {
         let record = LiveBatch(
             id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
             ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
             replayOf: batch.replayOf, eventIndex: batch.eventIndex)
-        state.withLock { state in
+        return state.withLock { state in
+            guard state.live[batch.id] == nil else { return false }
             Self.update(&state, batch.dispatcher) { figures in
                 figures.dispatched += 1
                 figures.queued += 1
                 if batch.replayOf != nil { figures.replayed += 1 }
             }
             state.live[batch.id] = record
+            return true
+        }
+    }
+
+    /// Records a batch that ran and succeeded on the calling thread without
+    /// being queued: counted as dispatched and done in one update.
+    func ranOnCallingThread(_ batch: Batch, startedAt: Double, finishedAt: Double) {
+        let record = LiveBatch(
+            id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
+            ruleIDs: batch.ruleIDs, state: .done, createdAt: batch.createdAt, startedAt: startedAt,
+            finishedAt: finishedAt, attempt: batch.attempt, replayOf: batch.replayOf, eventIndex: batch.eventIndex)
+        state.withLock { state in
+            Self.update(&state, batch.dispatcher) { figures in
+                figures.dispatched += 1
+                figures.done += 1
+                let second = Int64(finishedAt)
+                figures.queueWait.record(microseconds: UInt64(max(0, startedAt - batch.createdAt) * 1_000_000), atSecond: second)
+                figures.runTime.record(microseconds: UInt64(max(0, finishedAt - startedAt) * 1_000_000), atSecond: second)
+                figures.completions.add(atSecond: second)
+            }
+            Self.remember(record, in: &state)
         }
     }
 
@@ -86,9 +111,15 @@ final class BatchTracker: Sendable {
     }
 
     /// Records the final state of a batch and moves it to the recent ring.
-    func finished(_ batch: Batch, state final: BatchState, error: BatchError?, at time: Double) {
+    ///
+    /// A batch that is not live (never queued here, or already finished)
+    /// still counts its final state, but leaves the in-flight counts alone.
+    /// - Returns: whether the batch was live until now.
+    @discardableResult
+    func finished(_ batch: Batch, state final: BatchState, error: BatchError?, at time: Double) -> Bool {
         state.withLock { state in
-            var record = state.live.removeValue(forKey: batch.id) ?? LiveBatch(
+            let tracked = state.live.removeValue(forKey: batch.id)
+            var record = tracked ?? LiveBatch(
                 id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
                 ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
                 replayOf: batch.replayOf, eventIndex: batch.eventIndex)
@@ -98,26 +129,33 @@ final class BatchTracker: Sendable {
             record.error = error?.description
             record.attempt = batch.attempt
             Self.update(&state, batch.dispatcher) { figures in
-                Self.leave(previous, &figures)
+                if tracked != nil { Self.leave(previous, &figures) }
                 switch final {
                 case .done: figures.done += 1
                 case .failed: figures.failed += 1
                 case .dead: figures.failed += 1; figures.deadLettered += 1
                 case .sent: figures.sent += 1
-                case .queued, .running, .retrying: break
+                // The journal's outbox count is the figure for these.
+                case .queued, .running, .retrying, .outbox: break
                 }
-                if let started = record.startedAt, final != .sent {
+                if let started = record.startedAt, final != .sent, final != .outbox {
                     figures.runTime.record(microseconds: UInt64(max(0, time - started) * 1_000_000), atSecond: Int64(time))
                 }
                 figures.completions.add(atSecond: Int64(time))
             }
-            if state.recent.count < Self.recentCapacity {
-                state.recent.append(record)
-            } else {
-                state.recent[state.recentNext] = record
-            }
-            state.recentNext = (state.recentNext + 1) % Self.recentCapacity
+            Self.remember(record, in: &state)
+            return tracked != nil
         }
+    }
+
+    /// Puts a finished batch in the ring of recent ones, over the oldest.
+    private static func remember(_ record: LiveBatch, in state: inout State) {
+        if state.recent.count < recentCapacity {
+            state.recent.append(record)
+        } else {
+            state.recent[state.recentNext] = record
+        }
+        state.recentNext = (state.recentNext + 1) % recentCapacity
     }
 
     private static func update(_ state: inout State, _ name: String, _ body: (inout DispatcherFigures) -> Void) {

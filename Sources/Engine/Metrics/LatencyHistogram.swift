@@ -78,7 +78,7 @@ public struct WindowedHistogram: Sendable {
 
     public mutating func record(microseconds value: UInt64, atSecond second: Int64) {
         let period = second / Self.slotSeconds
-        let index = Int(period % Int64(Self.slotCount))
+        let index = Int(euclideanRemainder(period, Int64(Self.slotCount)))
         if slotStart[index] != period {
             slots[index].reset()
             slotStart[index] = period
@@ -86,7 +86,8 @@ public struct WindowedHistogram: Sendable {
         slots[index].record(microseconds: value)
     }
 
-    /// The histogram of values recorded in the last 60 seconds (plus the current slot).
+    /// Returns the values recorded in the current 10-second slot and the five
+    /// before it, so a value stays in for 50 to 60 seconds.
     public func lastMinute(atSecond second: Int64) -> LatencyHistogram {
         let period = second / Self.slotSeconds
         var merged = LatencyHistogram()
@@ -106,7 +107,7 @@ public struct RateCounter: Sendable {
     public init() {}
 
     public mutating func add(_ amount: UInt32 = 1, atSecond second: Int64) {
-        let index = Int(second % Int64(Self.capacity))
+        let index = Self.slot(of: second)
         if seconds[index] != second {
             seconds[index] = second
             counts[index] = 0
@@ -120,7 +121,7 @@ public struct RateCounter: Sendable {
         var total: UInt64 = 0
         for offset in 1...Int64(window) {
             let target = second - offset
-            let index = Int(target % Int64(Self.capacity))
+            let index = Self.slot(of: target)
             if seconds[index] == target { total += UInt64(counts[index]) }
         }
         return Double(total) / Double(window)
@@ -130,8 +131,20 @@ public struct RateCounter: Sendable {
     public func series(window: Int, atSecond second: Int64) -> [UInt32] {
         (1...Int64(window)).reversed().map { offset in
             let target = second - offset
-            let index = Int(target % Int64(Self.capacity))
+            let index = Self.slot(of: target)
             return seconds[index] == target ? counts[index] : 0
         }
     }
+
+    /// Returns the ring index of `second`, never negative, also for a second
+    /// before the clock's zero (a window reaching back past 0).
+    private static func slot(of second: Int64) -> Int {
+        Int(euclideanRemainder(second, Int64(capacity)))
+    }
+}
+
+/// Returns the remainder of `value / divisor` in `0..<divisor`, also for a negative `value`.
+func euclideanRemainder(_ value: Int64, _ divisor: Int64) -> Int64 {
+    let remainder = value % divisor
+    return remainder < 0 ? remainder + divisor : remainder
 }

@@ -30,6 +30,8 @@ public enum ReplayOutcome: Sendable, Equatable {
     case skipped(String)
     /// Still running when the wait ended; its outcome goes to the journal when it ends.
     case pending
+    /// The broker was unreachable; the batch waits in the outbox.
+    case outbox
 
     public var label: String {
         switch self {
@@ -38,6 +40,7 @@ public enum ReplayOutcome: Sendable, Equatable {
         case .sent: return "sent"
         case .skipped: return "skipped"
         case .pending: return "pending"
+        case .outbox: return "outbox"
         }
     }
 
@@ -79,6 +82,7 @@ public struct ReplaySummary: Sendable, Equatable {
         var parts = ["\(succeeded) done", "\(failed) failed"]
         if sent > 0 { parts.append("\(sent) sent") }
         if pending > 0 { parts.append("\(pending) pending") }
+        if count("outbox") > 0 { parts.append("\(count("outbox")) in the outbox") }
         parts.append("\(skipped) skipped")
         return "\(items.count) replayed: " + parts.joined(separator: ", ")
     }
@@ -194,6 +198,7 @@ public final class Replayer: Sendable {
             switch result {
             case .done: outcome = .done
             case .sent: outcome = .sent
+            case .outbox: outcome = .outbox
             case .failed(let error): outcome = .failed(error.description)
             }
         } else {

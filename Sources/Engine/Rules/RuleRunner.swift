@@ -4,11 +4,19 @@ public struct RuleRunner: Sendable {
     public let rules: RuleSet
     public let cache: CacheContext
     let logger: Logger
+    /// The storage key up to the partition for each rule, by rule index:
+    /// `KEY_PREFIX:version:[namespace::]identifier::`, built once.
+    private let storageHeads: [String]
 
     public init(rules: RuleSet, cache: CacheContext, logger: Logger) {
         self.rules = rules
         self.cache = cache
         self.logger = logger
+        storageHeads = rules.compiled.map { compiled in
+            DjangoCacheKey.make(
+                prefix: cache.keyPrefix, version: compiled.function.key.version,
+                key: compiled.function.key.head(function: compiled.function.name))
+        }
     }
 
     /// Runs every rule of the batch, going on past a failing rule so one bad
@@ -28,11 +36,11 @@ public struct RuleRunner: Sendable {
     }
 
     private func runRule(_ ruleID: String, arguments: JSONObject, batch: Batch, position: Int) -> BatchError? {
-        guard let rule = rules.rule(id: ruleID) else {
+        guard let compiled = rules.compiledRule(id: ruleID) else {
             return BatchError(kind: .ruleMissing, message: "the configuration has no rule '\(ruleID)'", ruleID: ruleID)
         }
-        let function = rules.function(of: rule)
-        if let name = rule.invalidator {
+        let function = compiled.function
+        if let name = compiled.rule.invalidator {
             guard let invalidator = rules.invalidators.invalidator(named: name) else {
                 return BatchError(kind: .ruleMissing, message: "no invalidator named '\(name)'", ruleID: ruleID)
             }
@@ -43,11 +51,14 @@ public struct RuleRunner: Sendable {
                 return BatchError(kind: .invalidator, message: "invalidator '\(name)' failed: \(error)", ruleID: ruleID)
             }
         }
-        if rule.rewarm, rewarm(rule, function: function, arguments: arguments, batch: batch) {
+        if compiled.rule.rewarm, rewarm(compiled.rule.id, function: function, arguments: arguments, batch: batch) {
             return nil
         }
         do {
-            try cache.store.deletePrefix(cache.storagePrefix(of: function, arguments: arguments))
+            // Equal to cache.storagePrefix(of:arguments:), with the constant head built once.
+            let scope = function.key.scope(arguments: arguments)
+            let head = storageHeads[compiled.index]
+            try cache.store.deletePrefix(scope.isEmpty ? head : head + scope + "::")
             return nil
         } catch {
             return BatchError(kind: .cache, message: "dropping entries of \(function.name) failed: \(error)", ruleID: ruleID)
@@ -56,8 +67,8 @@ public struct RuleRunner: Sendable {
 
     /// Recomputes the entry; returns false (after logging why) when the
     /// caller should drop it instead.
-    private func rewarm(_ rule: InvalidationRule, function: CachedFunction, arguments: JSONObject, batch: Batch) -> Bool {
-        let metadata = [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, rule.id), (LogKey.function, function.name)]
+    private func rewarm(_ ruleID: String, function: CachedFunction, arguments: JSONObject, batch: Batch) -> Bool {
+        let metadata = [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, ruleID), (LogKey.function, function.name)]
         guard let name = function.recompute, let recomputer = rules.recomputers.recomputer(named: name) else {
             logger.info("Rewarm not possible, dropping instead: the function has no recomputer", metadata)
             return false

@@ -1,0 +1,186 @@
+import Engine
+import Foundation
+import Synchronization
+
+/// Resends the dispatches that waited in the failure journal's outbox while
+/// Redis was down, oldest first, once Redis is reachable again.
+///
+/// An entry whose batch carries its encoded payload is sent byte for byte;
+/// one without is encoded now from the task that ``taskForBatch`` rebuilds.
+/// A pass stops at the first `unavailable` error and the background loop
+/// waits before the next one, doubling the wait from
+/// ``Options/initialDelay`` up to ``Options/maximumDelay``. An entry that
+/// Redis rejects for another reason, or that cannot be rebuilt, is moved to
+/// the failure journal so that one bad entry does not block the rest.
+public final class OutboxDrainer: Sendable {
+    /// Delays in seconds.
+    public struct Options: Sendable {
+        public var initialDelay: Double
+        public var maximumDelay: Double
+        /// The wait between passes while the outbox is empty.
+        public var idleInterval: Double
+        /// Entries read from the journal per pass.
+        public var batchLimit: Int
+
+        public init(initialDelay: Double = 0.5, maximumDelay: Double = 30, idleInterval: Double = 1, batchLimit: Int = 100) {
+            self.initialDelay = initialDelay
+            self.maximumDelay = maximumDelay
+            self.idleInterval = idleInterval
+            self.batchLimit = batchLimit
+        }
+    }
+
+    /// The outcome of one pass.
+    public struct Pass: Sendable, Equatable {
+        public var sent = 0
+        /// Entries moved to the failure journal.
+        public var rejected = 0
+        /// True when the pass stopped because Redis was unreachable.
+        public var stoppedByOutage = false
+        /// Entries still in the outbox after the pass.
+        public var remaining = 0
+    }
+
+
+    public let options: Options
+    private let journal: FailureJournal
+    private let broker: RedisBroker
+    private let taskForBatch: @Sendable (Batch) -> TaskMessage?
+    private let fingerprints: @Sendable (Batch) -> [String: String]
+    private let logger: Logger
+    private let clock: @Sendable () -> Double
+    private let running = Mutex(false)
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// - Parameters:
+    ///   - taskForBatch: rebuilds the task a broker dispatcher would send for a batch; nil when it cannot.
+    ///   - fingerprints: the rule fingerprints to journal with a rejected batch.
+    public init(
+        journal: FailureJournal, broker: RedisBroker, options: Options = Options(), logger: Logger = .disabled,
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        fingerprints: @escaping @Sendable (Batch) -> [String: String] = { _ in [:] },
+        taskForBatch: @escaping @Sendable (Batch) -> TaskMessage?
+    ) {
+        self.journal = journal
+        self.broker = broker
+        self.options = options
+        self.logger = logger
+        self.clock = clock
+        self.fingerprints = fingerprints
+        self.taskForBatch = taskForBatch
+    }
+
+    /// Entries waiting in the outbox.
+    public var waiting: Int { journal.outboxCount() }
+
+    // MARK: - One pass
+
+    /// Sends up to ``Options/batchLimit`` entries, oldest first, and stops at the first outage.
+    @discardableResult
+    public func drainOnce() -> Pass {
+        var pass = Pass()
+        let entries: [(id: Int64, batch: Batch)]
+        do {
+            entries = try journal.outboxEntries(limit: options.batchLimit)
+        } catch {
+            logger.info("Outbox read failed", [(LogKey.error, error.description)])
+            pass.remaining = journal.outboxCount()
+            return pass
+        }
+        for entry in entries {
+            do throws(BrokerError) {
+                try send(entry.batch)
+                try? journal.removeFromOutbox(entry.id)
+                pass.sent += 1
+            } catch where error.kind == .unavailable {
+                pass.stoppedByOutage = true
+                break
+            } catch {
+                reject(entry, error: error.message)
+                pass.rejected += 1
+            }
+        }
+        pass.remaining = journal.outboxCount()
+        if pass.sent > 0 {
+            logger.info("Outbox entries sent", [(LogKey.count, String(pass.sent)), ("outbox.remaining", String(pass.remaining))])
+        }
+        return pass
+    }
+
+    private func send(_ batch: Batch) throws(BrokerError) {
+        guard let task = taskForBatch(batch) else {
+            throw BrokerError(.rejected, "The batch names dispatcher '\(batch.dispatcher)', which has no broker task to rebuild.")
+        }
+        if let payload = batch.payload {
+            try broker.deliverStored(payload, task: task)
+        } else {
+            _ = try broker.enqueue(task)
+        }
+    }
+
+    private func reject(_ entry: (id: Int64, batch: Batch), error message: String) {
+        let error = BatchError(kind: .broker, message: "Outbox resend failed: \(message)")
+        do {
+            try journal.record(
+                entry.batch, error: error, attempts: entry.batch.attempt, ruleFingerprints: fingerprints(entry.batch),
+                at: clock())
+            try journal.removeFromOutbox(entry.id)
+        } catch {
+            logger.info("Outbox entry could not be journalled", [(LogKey.journalID, String(entry.id)), (LogKey.error, error.description)])
+            return
+        }
+        logger.info(
+            "Outbox entry rejected and journalled",
+            [(LogKey.batchID, String(entry.batch.id)), (LogKey.error, message)])
+    }
+
+    // MARK: - Background loop
+
+    /// Starts draining on a background thread; does nothing when already started.
+    public func start() {
+        let thread = Thread { [self] in
+            runLoop()
+            finished.signal()
+        }
+        thread.name = "dispatchtop.outbox"
+        let started = running.withLock { running -> Bool in
+            guard !running else { return false }
+            running = true
+            return true
+        }
+        if started { thread.start() }
+    }
+
+    /// Stops the background thread and waits for its current pass to end.
+    public func stop() {
+        let wasRunning = running.withLock { running -> Bool in
+            defer { running = false }
+            return running
+        }
+        guard wasRunning else { return }
+        wakeUp.signal()
+        finished.wait()
+    }
+
+    private var isRunning: Bool { running.withLock { $0 } }
+
+    private func runLoop() {
+        var delay = options.initialDelay
+        while isRunning {
+            let pass = drainOnce()
+            let wait: Double
+            if pass.stoppedByOutage {
+                logger.debug("Outbox waiting for Redis", [(LogKey.delay, String(Int(delay * 1000)))])
+                wait = delay
+                delay = min(delay * 2, options.maximumDelay)
+            } else {
+                delay = options.initialDelay
+                wait = pass.remaining > 0 && pass.sent + pass.rejected > 0 ? 0 : options.idleInterval
+            }
+            if wait > 0 {
+                _ = wakeUp.wait(timeout: .now() + wait)
+            }
+        }
+    }
+}

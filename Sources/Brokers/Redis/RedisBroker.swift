@@ -1,0 +1,218 @@
+import Engine
+import Foundation
+import Synchronization
+
+/// A message broker that writes the real Redis formats of Celery, RQ,
+/// Dramatiq and django-q2, so their Python workers run the tasks.
+///
+/// Producing uses one connection, probes and failure listings another, so
+/// a slow probe never delays a dispatch. When Redis is down, ``enqueue(_:)``
+/// throws ``BrokerError`` `unavailable`, so the dispatcher can put the batch
+/// in the outbox. A refused connection fails at once; an unreachable host
+/// fails after the connect timeout (1 s by default) on the first attempt,
+/// and the connection's backoff makes the attempts after it fail at once.
+///
+/// What ``enqueue(_:)`` returns, and ``enqueueStored(_:task:)`` sends again:
+/// the Celery envelope, the RQ job's `data` field, the Dramatiq message
+/// JSON, or the django-q signed package. A replay of an RQ job gets a new
+/// job id, because the id is not part of `data` and the original job may
+/// still sit in the failed registry. The other formats carry their ids.
+public final class RedisBroker: MessageBroker {
+    public let settings: RedisBrokerSettings
+    let producer: RedisConnection
+    let reader: RedisConnection
+    let logger: Logger
+    let clock: @Sendable () -> Double
+    let makeID: @Sendable () -> String
+    private let knownQueues: Mutex<Set<QueueReference>>
+
+    /// - Parameters:
+    ///   - clock: seconds since the Unix epoch; injected so tests get fixed timestamps.
+    ///   - makeID: returns a new lowercase UUID string; injected so tests get fixed ids.
+    public init(
+        settings: RedisBrokerSettings, logger: Logger = .disabled,
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
+    ) {
+        self.settings = settings
+        self.logger = logger
+        self.clock = clock
+        self.makeID = makeID
+        producer = RedisConnection(url: settings.url, options: settings.connection, logger: logger.child("redis.producer"))
+        reader = RedisConnection(url: settings.url, options: settings.connection, logger: logger.child("redis.probe"))
+        knownQueues = Mutex(Set(settings.watchedQueues))
+    }
+
+    public var label: String { settings.url.description }
+
+    /// The queues probes and failure listings cover: the watched ones and every queue enqueued to.
+    public var queues: [QueueReference] { knownQueues.withLock { $0.sorted() } }
+
+    /// Adds a queue to those probes cover.
+    public func watch(_ queue: QueueReference) {
+        _ = knownQueues.withLock { $0.insert(queue) }
+    }
+
+    // MARK: - Enqueue
+
+    public func enqueue(_ task: TaskMessage) throws(BrokerError) -> [UInt8] {
+        let encoded = try encode(task)
+        try send([encoded.write])
+        watch(encoded.queue)
+        return encoded.stored
+    }
+
+    /// Enqueues many tasks in one pipeline on the producer connection and
+    /// returns their stored bytes in order.
+    ///
+    /// - Important: each task's write is atomic, but the batch is not: when
+    ///   one fails, the tasks before it stay enqueued.
+    public func enqueue(contentsOf tasks: [TaskMessage]) throws(BrokerError) -> [[UInt8]] {
+        var encoded: [EncodedTask] = []
+        encoded.reserveCapacity(tasks.count)
+        for task in tasks { encoded.append(try encode(task)) }
+        try send(encoded.map(\.write))
+        for queue in Set(encoded.map(\.queue)) { watch(queue) }
+        return encoded.map(\.stored)
+    }
+
+    /// Replays stored bytes unchanged. Needs write mode.
+    ///
+    /// Celery and Dramatiq messages go where their own bytes name (routing
+    /// key and priority, `queue_name`), because their workers acknowledge by
+    /// those values; RQ and django-q use the task's queue or cluster.
+    public func enqueueStored(_ body: [UInt8], task: TaskMessage) throws(BrokerError) {
+        try requireWriteMode("replay a stored message")
+        try deliverStored(body, task: task)
+    }
+
+    /// Sends stored bytes without the write-mode check: the outbox resends
+    /// the engine's own dispatches, which is not an operator's write.
+    func deliverStored(_ body: [UInt8], task: TaskMessage) throws(BrokerError) {
+        let route = try storedWrite(body, task: task)
+        try send([route.write])
+        watch(route.queue)
+    }
+
+    /// Whether the reader connection reaches Redis now.
+    public var status: BrokerStatus {
+        do {
+            try reader.ping()
+            return BrokerStatus(label: label, isUp: true)
+        } catch {
+            return BrokerStatus(label: label, isUp: false, detail: error.message)
+        }
+    }
+
+    // MARK: - Encoding per system
+
+    struct EncodedTask {
+        var stored: [UInt8]
+        var write: RedisWrite
+        var queue: QueueReference
+    }
+
+    func encode(_ task: TaskMessage) throws(BrokerError) -> EncodedTask {
+        let now = nowMicroseconds()
+        switch task.system {
+        case .celery:
+            let stamp = CeleryMessage.Stamp(
+                taskID: makeID(), deliveryTag: makeID(), replyTo: makeID(), origin: Self.origin)
+            let envelope = CeleryMessage.encode(task, stamp: stamp)
+            let queue = CeleryMessage.queue(of: task)
+            let key = CeleryMessage.queueKey(queue, priority: CeleryMessage.priority(of: task), keyPrefix: settings.celeryKeyPrefix)
+            return EncodedTask(
+                stored: envelope, write: RedisWrite([RedisCommand("LPUSH", key, envelope)], atomic: false),
+                queue: QueueReference(.celery, queue))
+        case .rq:
+            let data = RQJob.data(task, serializer: settings.rqSerializer)
+            return EncodedTask(stored: data, write: rqWrite(task, data: data, now: now), queue: QueueReference(.rq, RQJob.queue(of: task)))
+        case .dramatiq:
+            let stamp = DramatiqMessage.Stamp(messageID: makeID(), redisMessageID: makeID(), timestampMillis: now / 1000)
+            let message = DramatiqMessage.encode(task, stamp: stamp)
+            let queue = DramatiqMessage.queue(of: task)
+            let commands = DramatiqMessage.enqueueCommands(
+                queue: queue, redisMessageID: stamp.redisMessageID, message: message, namespace: settings.dramatiqNamespace)
+            return EncodedTask(stored: message, write: RedisWrite(commands, atomic: true), queue: QueueReference(.dramatiq, queue))
+        case .djangoQ:
+            let signer = try settings.djangoQ.requireSigner()
+            let id = makeID().replacingOccurrences(of: "-", with: "")
+            let stamp = DjangoQPackage.Stamp(id: id, name: "dispatchtop-" + id.prefix(12), startedAt: now)
+            let package = Array(DjangoQPackage.encode(task, stamp: stamp, signer: signer, compress: settings.djangoQ.compress).utf8)
+            let cluster = djangoQCluster(of: task)
+            return EncodedTask(
+                stored: package,
+                write: RedisWrite([RedisCommand("RPUSH", DjangoQPackage.listKey(cluster: cluster), package)], atomic: false),
+                queue: QueueReference(.djangoQ, cluster))
+        }
+    }
+
+    private func rqWrite(_ task: TaskMessage, data: [UInt8], now: Int64) -> RedisWrite {
+        let jobID = makeID()
+        let fields = RQJob.fields(task, data: data, enqueuedAt: now, timeout: settings.rqTimeout)
+        let commands = RQJob.enqueueCommands(
+            jobID: jobID, queue: RQJob.queue(of: task), fields: fields, keyPrefix: settings.rqKeyPrefix)
+        return RedisWrite(commands, atomic: true)
+    }
+
+    private func storedWrite(_ body: [UInt8], task: TaskMessage) throws(BrokerError) -> EncodedTask {
+        do {
+            switch task.system {
+            case .celery:
+                let route = try CeleryMessage.route(body)
+                let key = CeleryMessage.queueKey(route.queue, priority: route.priority, keyPrefix: settings.celeryKeyPrefix)
+                return EncodedTask(
+                    stored: body, write: RedisWrite([RedisCommand("LPUSH", key, body)], atomic: false),
+                    queue: QueueReference(.celery, route.queue))
+            case .rq:
+                return EncodedTask(
+                    stored: body, write: rqWrite(task, data: body, now: nowMicroseconds()),
+                    queue: QueueReference(.rq, RQJob.queue(of: task)))
+            case .dramatiq:
+                let stored = try DramatiqMessage.decode(body)
+                let commands = DramatiqMessage.enqueueCommands(
+                    queue: stored.queueName, redisMessageID: stored.redisMessageID, message: body,
+                    namespace: settings.dramatiqNamespace)
+                return EncodedTask(
+                    stored: body, write: RedisWrite(commands, atomic: true),
+                    queue: QueueReference(.dramatiq, DramatiqMessage.canonicalQueue(stored.queueName)))
+            case .djangoQ:
+                let cluster = djangoQCluster(of: task)
+                return EncodedTask(
+                    stored: body,
+                    write: RedisWrite([RedisCommand("RPUSH", DjangoQPackage.listKey(cluster: cluster), body)], atomic: false),
+                    queue: QueueReference(.djangoQ, cluster))
+            }
+        } catch {
+            throw BrokerError(.undecodable, "Cannot replay the stored \(task.system.rawValue) message: \(error)")
+        }
+    }
+
+    /// Returns the django-q cluster a task goes to: its queue, or the `Q_CLUSTER` name.
+    func djangoQCluster(of task: TaskMessage) -> String {
+        task.queue.isEmpty ? settings.djangoQ.name : task.queue
+    }
+
+    // MARK: - Helpers
+
+    func send(_ writes: [RedisWrite]) throws(BrokerError) {
+        do {
+            try producer.perform(writes)
+        } catch {
+            throw error.brokerError
+        }
+    }
+
+    func requireWriteMode(_ action: String) throws(BrokerError) {
+        guard settings.writeMode else {
+            throw BrokerError(.readOnly, "Cannot \(action) on '\(label)' without write mode. Restart with --write to allow it.")
+        }
+    }
+
+    func nowMicroseconds() -> Int64 {
+        Int64((clock() * 1_000_000).rounded(.down))
+    }
+
+    /// Celery's producer identity, `gen<pid>@<host>`.
+    static let origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
+}

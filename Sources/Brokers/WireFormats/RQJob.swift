@@ -1,0 +1,170 @@
+import Engine
+
+/// RQ 2.x and 3.0 jobs as `Queue.enqueue` stores them (django-rq uses the same).
+///
+/// A job is the hash `rq:job:<id>`, whose only required field is `data`:
+/// the zlib-compressed serialization of `(func_name, None, args, kwargs)`.
+/// Enqueueing writes the hash and pushes the id in one MULTI/EXEC, so a
+/// worker never pops an id whose hash is missing (RQ skips those silently).
+public enum RQJob {
+    /// The serializer of `data`, which producer and worker must share.
+    public enum Serializer: String, Sendable {
+        /// RQ's default: Python pickle.
+        case pickle
+        /// `rq.serializers.JSONSerializer`: `[func, null, [args], {kwargs}]`.
+        case json
+    }
+
+    /// RQ's key prefix; rq 3.0 can change it with `RQ_KEY_PREFIX`.
+    public static let defaultKeyPrefix = "rq"
+    /// django-rq's default job timeout in seconds.
+    public static let defaultTimeout = 180
+
+    // MARK: - Keys
+
+    public static func jobKey(_ id: String, keyPrefix: String = defaultKeyPrefix) -> String { "\(keyPrefix):job:\(id)" }
+    public static func queueKey(_ queue: String, keyPrefix: String = defaultKeyPrefix) -> String {
+        "\(keyPrefix):queue:\(queue)"
+    }
+    public static func queuesKey(keyPrefix: String = defaultKeyPrefix) -> String { "\(keyPrefix):queues" }
+    /// Returns the key of a queue's registry sorted set: `wip`, `failed`, `finished`, `scheduled`, `deferred` or `canceled`.
+    public static func registryKey(_ registry: String, queue: String, keyPrefix: String = defaultKeyPrefix) -> String {
+        "\(keyPrefix):\(registry):\(queue)"
+    }
+    public static func resultsKey(_ id: String, keyPrefix: String = defaultKeyPrefix) -> String {
+        "\(keyPrefix):results:\(id)"
+    }
+
+    // MARK: - Encoding
+
+    /// Returns the serialized job call, before compression.
+    public static func serializedCall(_ task: TaskMessage, serializer: Serializer) -> [UInt8] {
+        switch serializer {
+        case .pickle:
+            let call = PickleValue.tuple([
+                .string(task.taskName), .none, .tuple(task.args.map(PickleValue.init(json:))),
+                PickleValue(json: .object(task.kwargs)),
+            ])
+            return PickleEncoder.encode(call)
+        case .json:
+            let call: JSONValue = [.string(task.taskName), nil, .array(task.args), .object(task.kwargs)]
+            return PythonJSON.bytes(call, separators: .spaced)
+        }
+    }
+
+    /// Returns the `data` field: the zlib-compressed serialized call.
+    public static func data(_ task: TaskMessage, serializer: Serializer) -> [UInt8] {
+        Zlib.compress(serializedCall(task, serializer: serializer))
+    }
+
+    /// Returns the job hash fields, in the order HGETALL lists a job that django-rq enqueued.
+    /// - Parameters:
+    ///   - data: the stored `data` bytes (``data(_:serializer:)``, or a replayed copy).
+    ///   - enqueuedAt: microseconds since the Unix epoch, used for `created_at` and `enqueued_at`.
+    ///   - timeout: the job timeout in seconds.
+    public static func fields(
+        _ task: TaskMessage, data: [UInt8], enqueuedAt: Int64, timeout: Int = defaultTimeout
+    ) -> [(String, [UInt8])] {
+        let time = Array(UTCTime.iso8601Micro(microsecondsSinceEpoch: enqueuedAt).utf8)
+        let description = PythonRepr.call(task.taskName, args: task.args, kwargs: task.kwargs)
+        return [
+            ("status", Array("queued".utf8)), ("origin", Array(queue(of: task).utf8)), ("enqueued_at", time),
+            ("data", data), ("ended_at", []), ("last_heartbeat", []), ("created_at", time), ("group_id", []),
+            ("started_at", []), ("worker_name", []), ("timeout", Array(String(timeout).utf8)),
+            ("failure_callback_name", []), ("stopped_callback_name", []), ("success_callback_name", []),
+            ("description", Array(description.utf8)),
+        ]
+    }
+
+    /// Returns the commands of one enqueue, to run as a MULTI/EXEC transaction:
+    /// SADD rq:queues, HSET rq:job:<id>, RPUSH rq:queue:<q>.
+    public static func enqueueCommands(
+        jobID: String, queue: String, fields: [(String, [UInt8])], keyPrefix: String = defaultKeyPrefix
+    ) -> [RedisCommand] {
+        var hset: [any RedisArgument] = [jobKey(jobID, keyPrefix: keyPrefix)]
+        for (name, value) in fields {
+            hset.append(name)
+            hset.append(value)
+        }
+        return [
+            RedisCommand("SADD", queuesKey(keyPrefix: keyPrefix), queueKey(queue, keyPrefix: keyPrefix)),
+            RedisCommand("HSET", hset),
+            RedisCommand("RPUSH", queueKey(queue, keyPrefix: keyPrefix), jobID),
+        ]
+    }
+
+    /// Returns the commands that move a failed job back to its queue, as
+    /// `FailedJobRegistry.requeue` does, to run as one MULTI/EXEC.
+    /// - Parameter enqueuedAt: microseconds since the Unix epoch.
+    public static func requeueCommands(
+        jobID: String, queue: String, enqueuedAt: Int64, keyPrefix: String = defaultKeyPrefix
+    ) -> [RedisCommand] {
+        let time = UTCTime.iso8601Micro(microsecondsSinceEpoch: enqueuedAt)
+        return [
+            RedisCommand("ZREM", registryKey("failed", queue: queue, keyPrefix: keyPrefix), jobID),
+            RedisCommand(
+                "HSET", jobKey(jobID, keyPrefix: keyPrefix), "status", "queued", "started_at", "", "ended_at", "",
+                "enqueued_at", time),
+            RedisCommand("SADD", queuesKey(keyPrefix: keyPrefix), queueKey(queue, keyPrefix: keyPrefix)),
+            RedisCommand("RPUSH", queueKey(queue, keyPrefix: keyPrefix), jobID),
+        ]
+    }
+
+    /// Returns the queue a task goes to: its own, or `default`.
+    public static func queue(of task: TaskMessage) -> String {
+        task.queue.isEmpty ? "default" : task.queue
+    }
+
+    // MARK: - Decoding
+
+    /// Reads a job back from its `data` field and its hash's `origin`.
+    ///
+    /// The serializer is detected: a pickle starts with the PROTO opcode,
+    /// JSON with `[`. Uncompressed data is accepted too, as RQ stores the
+    /// raw bytes when compression fails.
+    public static func decode(id: String, data: [UInt8], origin: String?) throws(WireFormatError) -> DecodedTask {
+        let raw = (try? Zlib.decompress(data)) ?? data
+        let function: String
+        let args: [JSONValue]
+        let kwargs: JSONObject
+        if raw.first == Opcode.proto {
+            let call = try PickleDecoder.decode(raw)
+            guard let parts = call.items, parts.count == 4, let name = parts[0].stringValue,
+                case .object(let keywordArguments) = try parts[3].json(), case .array(let positional) = try parts[2].json()
+            else {
+                throw WireFormatError(format: "RQ job", "data is not a pickled (func, instance, args, kwargs) tuple")
+            }
+            (function, args, kwargs) = (name, positional, keywordArguments)
+        } else {
+            let parsed: JSONValue
+            do {
+                parsed = try JSONParser.parse(String(decoding: raw, as: UTF8.self))
+            } catch {
+                throw WireFormatError(format: "RQ job", "data is neither a pickle nor JSON: \(error)")
+            }
+            guard let parts = parsed.arrayValue, parts.count == 4, let name = parts[0].stringValue,
+                let positional = parts[2].arrayValue, let keywordArguments = parts[3].objectValue
+            else {
+                throw WireFormatError(format: "RQ job", "data is not a JSON [func, instance, args, kwargs] list")
+            }
+            (function, args, kwargs) = (name, positional, keywordArguments)
+        }
+        return DecodedTask(system: .rq, id: id, queue: origin, taskName: function, args: args, kwargs: kwargs)
+    }
+
+    /// Parses RQ's `%Y-%m-%dT%H:%M:%S[.%f]Z` times; nil for anything else.
+    public static func parseTime(_ text: String) -> Double? {
+        TimeText.parse(text)
+    }
+
+    /// Reads the error text of a failed execution from an `rq:results` stream entry's `exc_string`:
+    /// base64 of zlib-compressed text, or plain text from older writers.
+    public static func errorText(excString: [UInt8]) -> String {
+        if let decoded = Base64Text.decode(String(decoding: excString, as: UTF8.self)),
+            let text = try? Zlib.decompress(decoded)
+        {
+            return String(decoding: text, as: UTF8.self)
+        }
+        return String(decoding: excString, as: UTF8.self)
+    }
+}

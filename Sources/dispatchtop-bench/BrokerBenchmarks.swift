@@ -1,0 +1,132 @@
+import Brokers
+import Engine
+import Foundation
+
+/// Broker figures: the embedded broker end to end, and each Redis wire
+/// format's enqueue rate beside `redis-benchmark` LPUSH of the same size.
+enum BrokerBenchmarks {
+    static func embedded() throws {
+        for system in BrokerSystem.allCases {
+            let result = try EmbeddedBrokerBenchmark.measure(batches: 20_000, system: system)
+            print(
+                String(
+                    format: "embedded broker %@: %.0f batches/s enqueue to done (%d batches, %.2f s wall, %d consumers); latency p50 %@, p99 %@, max %@",
+                    system.rawValue, result.batchesPerSecond, result.batches, result.seconds, result.consumersPerSystem,
+                    SnapshotFormat.micros(result.latencyP50), SnapshotFormat.micros(result.latencyP99),
+                    SnapshotFormat.micros(result.latencyMax)))
+        }
+    }
+
+    static func redis() throws {
+        let server = try PrivateRedis.start()
+        defer { server.stop() }
+        let url = RedisURL(host: "127.0.0.1", port: server.port)
+        for system in BrokerSystem.allCases {
+            let figures = try EnqueueRun.measure(url: url, system: system)
+            let reference = try server.lpushRate(valueSize: figures.messageBytes)
+            print(
+                String(
+                    format: "redis enqueue %@: %.0f messages/s (%d messages of %d bytes, %d per pipeline, one connection); redis-benchmark LPUSH -d %d -P 16 -c 1: %.0f/s; ratio %.2f",
+                    system.rawValue, figures.messagesPerSecond, figures.messages, figures.messageBytes, figures.pipelineDepth,
+                    figures.messageBytes, reference, figures.messagesPerSecond / reference))
+        }
+        for threads in [1, 4, 16] {
+            let drops = try DropRun.measure(url: url, threads: threads)
+            print(
+                String(
+                    format: "redis cache prefix drop, %d keys, %d threads: %.0f drops/s (%d drops in %.2f s, %d SCAN passes, %d keys deleted)",
+                    drops.keys, drops.threads, drops.dropsPerSecond, drops.drops, drops.seconds, drops.passes, drops.keysDeleted))
+        }
+    }
+}
+
+/// Wraps the typed-throws measurement so the caller can use plain `try`.
+private enum EnqueueRun {
+    static func measure(url: RedisURL, system: BrokerSystem) throws -> RedisBenchmarks.EnqueueFigures {
+        do {
+            return try RedisBenchmarks.enqueueThroughput(url: url, system: system, messages: 50_000, pipelineDepth: 100)
+        } catch {
+            throw BenchError(message: "enqueue \(system.rawValue): \(error)")
+        }
+    }
+}
+
+private enum DropRun {
+    static func measure(url: RedisURL, threads: Int) throws -> RedisBenchmarks.DropFigures {
+        do {
+            return try RedisBenchmarks.prefixDropRate(url: url, keys: 10_000, functions: 1000, drops: 400, threads: threads)
+        } catch {
+            throw BenchError(message: "prefix drop: \(error)")
+        }
+    }
+}
+
+/// A redis-server on a free loopback port for the benchmark, stopped by its pid.
+struct PrivateRedis {
+    let port: Int
+    let folder: String
+    let process: Process
+
+    static func start() throws -> PrivateRedis {
+        let folder = NSTemporaryDirectory() + "dispatchtop-bench-redis-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let port = Int.random(in: 40_000...60_000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let server = PrivateRedis(port: port, folder: folder, process: process)
+        for _ in 0..<100 {
+            if (try? server.cli(["PING"])) == "PONG" { return server }
+            usleep(50_000)
+        }
+        server.stop()
+        throw BenchError(message: "redis-server on port \(port) did not answer PING")
+    }
+
+    func stop() {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    func cli(_ arguments: [String]) throws -> String {
+        try run("/usr/bin/redis-cli", ["-p", String(port)] + arguments)
+    }
+
+    /// `redis-benchmark -t lpush -d SIZE -P 16 -c 1`, requests per second.
+    func lpushRate(valueSize: Int) throws -> Double {
+        let output = try run(
+            "/usr/bin/redis-benchmark",
+            ["-p", String(port), "-t", "lpush", "-d", String(valueSize), "-P", "16", "-c", "1", "-n", "200000", "-q"])
+        // "LPUSH: 123456.79 requests per second, p50=0.063 msec"
+        guard let range = output.range(of: "LPUSH: ", options: .backwards),
+            let rate = Double(output[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+        else { throw BenchError(message: "cannot read redis-benchmark output: \(output)") }
+        _ = try cli(["DEL", "mylist"])
+        return rate
+    }
+
+    private func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Formatting shared by the benchmark lines.
+enum SnapshotFormat {
+    static func micros(_ value: UInt64) -> String {
+        if value < 1000 { return "\(value) µs" }
+        if value < 1_000_000 { return String(format: "%.1f ms", Double(value) / 1000) }
+        return String(format: "%.2f s", Double(value) / 1_000_000)
+    }
+}

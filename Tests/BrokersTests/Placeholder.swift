@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderBrokersTests() { #expect(Bool(true)) }

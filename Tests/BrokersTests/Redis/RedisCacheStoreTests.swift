@@ -1,0 +1,131 @@
+import Engine
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+@testable import Brokers
+
+@Suite(.redisServer()) struct RedisCacheStoreTests {
+    private func store(database: Int, gatherWindow: Double = 0.002) throws -> RedisCacheStore {
+        let server = try suiteServer()
+        let store = RedisCacheStore(
+            url: try RedisURL(parsing: server.url(database: database)),
+            options: RedisCacheStore.Options(scanCount: 100, gatherWindow: gatherWindow))
+        try store.connection.execute(RedisCommand("FLUSHDB"))
+        return store
+    }
+
+    @Test func setGetDelete() throws {
+        let cache = try store(database: 1)
+        let key = DjangoCacheKey.make(prefix: "site", version: 1, key: "ns::profile::pk:1")
+        try cache.set(key, [0, 0xFF, 0x0A])
+        #expect(key == "site:1:ns::profile::pk:1")
+        #expect(try cache.get(key) == [0, 0xFF, 0x0A])
+        #expect(try cache.delete(key))
+        #expect(try !cache.delete(key))
+        #expect(try cache.get(key) == nil)
+    }
+
+    @Test func dropDeletesExactlyThePrefix() throws {
+        let cache = try store(database: 2)
+        let keys = [
+            "site:1:ns::profile::team:7::pk:1", "site:1:ns::profile::team:7::pk:2", "site:1:ns::profile::team:70::pk:3",
+            "site:1:ns::profile::team:8::pk:4", "site:2:ns::profile::team:7::pk:5", "other:1:ns::profile::team:7::pk:6",
+        ]
+        for key in keys { try cache.set(key, [1]) }
+
+        let removed = try cache.deletePrefix("site:1:ns::profile::team:7::")
+
+        #expect(removed == 2)
+        for key in keys {
+            let shouldRemain = !key.hasPrefix("site:1:ns::profile::team:7::")
+            #expect(try (cache.get(key) != nil) == shouldRemain, "\(key)")
+        }
+        #expect(cache.entryCount == 4)
+    }
+
+    @Test func dropEscapesGlobCharacters() throws {
+        let cache = try store(database: 3)
+        let keys = ["p:1:f::q:[a]*?\\::x", "p:1:f::q:a::x", "p:1:f::q:[a]*?\\::y", "p:1:f::q:b::x"]
+        for key in keys { try cache.set(key, [1]) }
+        #expect(try cache.deletePrefix("p:1:f::q:[a]*?\\::") == 2)
+        #expect(try cache.get("p:1:f::q:a::x") != nil)
+        #expect(try cache.get("p:1:f::q:b::x") != nil)
+        #expect(try cache.get("p:1:f::q:[a]*?\\::x") == nil)
+    }
+
+    @Test func concurrentDropsShareScanPasses() throws {
+        let cache = try store(database: 4, gatherWindow: 0.05)
+        var writes: [RedisCommand] = []
+        for rule in 0..<16 {
+            for entry in 0..<50 { writes.append(RedisCommand("SET", "site:1:fn\(rule)::pk:\(entry)", "v")) }
+        }
+        for entry in 0..<200 { writes.append(RedisCommand("SET", "site:1:keep::pk:\(entry)", "v")) }
+        try cache.connection.perform([RedisWrite(writes, atomic: false)])
+
+        let counts = Counts()
+        runOnThreads(16) { rule in
+            let removed = (try? cache.deletePrefix("site:1:fn\(rule)::")) ?? -1
+            counts.record(rule, removed)
+        }
+
+        #expect(counts.all == [Int](repeating: 50, count: 16))
+        let figures = cache.dropStatistics
+        #expect(figures.drops == 16)
+        #expect(figures.keysDeleted == 800)
+        #expect(figures.passes < 16, "16 drops used \(figures.passes) passes")
+        #expect(cache.entryCount == 200)
+    }
+
+    @Test func overlappingPrefixesBothCount() throws {
+        let cache = try store(database: 5, gatherWindow: 0.05)
+        for key in ["s:1:f::a:1", "s:1:f::a:2", "s:1:f::b:1"] { try cache.set(key, [1]) }
+        let counts = Counts()
+        runOnThreads(2) { index in
+            let prefix = index == 0 ? "s:1:f::" : "s:1:f::a:"
+            counts.record(index, (try? cache.deletePrefix(prefix)) ?? -1)
+        }
+        #expect(counts.all == [3, 2])
+        #expect(cache.entryCount == 0)
+    }
+
+    @Test func dropOnUnreachableServerThrows() throws {
+        let port = try freeLoopbackPort()
+        let cache = RedisCacheStore(url: try RedisURL(parsing: "redis://127.0.0.1:\(port)/0"))
+        #expect {
+            try cache.deletePrefix("site:1:")
+        } throws: { error in
+            (error as? CacheStoreError)?.message.contains("Cannot connect to Redis") == true
+        }
+        #expect(cache.entryCount == nil)
+    }
+}
+
+/// Runs `body` on `count` threads at once, as a thread-pool dispatcher
+/// would (concurrentPerform runs only as many at once as there are cores),
+/// and waits for all of them.
+private func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        Thread {
+            body(index)
+            group.leave()
+        }.start()
+    }
+    group.wait()
+}
+
+/// Results recorded from concurrent threads, by index.
+private final class Counts: Sendable {
+    private let values = Mutex<[Int: Int]>([:])
+
+    func record(_ index: Int, _ value: Int) {
+        values.withLock { $0[index] = value }
+    }
+
+    var all: [Int] {
+        values.withLock { values in values.keys.sorted().map { values[$0]! } }
+    }
+}
