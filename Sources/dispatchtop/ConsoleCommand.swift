@@ -33,7 +33,7 @@ enum ConsoleCommand {
         let embedded = options.brokerURL == nil || options.brokerURL == "embedded"
         let writeMode: WriteMode = embedded ? .embedded : (options.writeMode ? .write : .readOnly)
         let session = ConsoleSession(
-            engine: setup.engine, pump: pump, broker: setup.broker, brokerLabel: setup.broker?.label ?? "embedded",
+            engine: setup.engine, pump: pump, broker: setup.broker, brokerLabel: setup.broker.label,
             cacheLabel: setup.cacheLabel, writeMode: writeMode)
         let consoleOptions = ConsoleOptions(
             refreshTenths: tenths, noColor: arguments.has("--no-color"), ascii: arguments.has("--ascii"), logPath: setup.logPath)

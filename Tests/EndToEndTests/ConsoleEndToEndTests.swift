@@ -63,13 +63,25 @@ import TestSupport
     static func setInlineFailures(_ console: TmuxConsole, percent: String) throws {
         try console.press("f")
         try console.waitFor("Inject faults")
-        // The form opens on the selected dispatcher (asyncio, the first); inline is next.
-        try console.press("Right")
+        // The form opens on the selected dispatcher; Right steps through the
+        // registered names in order until inline is chosen.
+        for _ in 0..<12 {
+            let current = try Self.chosenDispatcher(console.screen())
+            if current == "inline" { break }
+            try console.press("Right")
+            try console.waitUntil("the next dispatcher after \(current ?? "none")") { Self.chosenDispatcher($0) != current }
+        }
         try console.waitFor("◀ inline ▶")
         try console.press("Tab")
         try console.press("BSpace", "BSpace", "BSpace")
         try console.type(percent)
         try console.press("Enter")
+    }
+
+    /// Reads the dispatcher a form's choice field shows, as in "◀ inline ▶".
+    static func chosenDispatcher(_ screen: String) -> String? {
+        guard let range = screen.range(of: #"◀ \S+ ▶"#, options: .regularExpression) else { return nil }
+        return String(screen[range].dropFirst(2).dropLast(2))
     }
 
     @Test func injectedFaultProducesFailures() throws {

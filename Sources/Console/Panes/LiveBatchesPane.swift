@@ -41,7 +41,7 @@ enum LiveBatchesPane: TablePane {
     static func style(_ row: LiveBatch, _ context: CellContext) -> CellStyle {
         switch row.state {
         case .failed, .dead: return CellStyle(.bold, role: .bad)
-        case .retrying: return CellStyle(role: .warning)
+        case .retrying, .outbox: return CellStyle(role: .warning)
         case .done, .sent: return CellStyle(.dim, role: .muted)
         case .queued, .running: return CellStyle(role: .good)
         }
