@@ -90,6 +90,17 @@ import Testing
         #expect(placed.last.map { $0.offset + $0.width } == 40)
     }
 
+    @Test func preferredWidthComesBeforeDroppableColumns() {
+        let columns = [
+            TableColumn("NAME", minimum: 4, preferred: 12),
+            TableColumn("EXTRA", minimum: 6, dropPriority: 1),
+        ]
+        #expect(TableLayout.fit(columns, width: 16).map(\.index) == [0])
+        #expect(TableLayout.fit(columns, width: 16).first?.width == 12)
+        #expect(TableLayout.fit(columns, width: 19).map(\.width) == [12, 6])
+        #expect(TableLayout.fit(columns, width: 8).first?.width == 8)
+    }
+
     @Test func neverExceedsTheWidth() {
         for width in 0...30 {
             let placed = TableLayout.fit(columns, width: width)

@@ -29,13 +29,16 @@ import TestSupport
         try journal.record(
             batch, error: BatchError(kind: .cache, message: "seeded cache outage"), attempts: 1, ruleFingerprints: [:],
             at: Date().timeIntervalSince1970)
-        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3"), "-d", "2"])
+        // The bundled demo: its configuration, demo events and the embedded broker.
+        try console.launch(["--journal", console.folder.file("journal.sqlite3"), "-d", "2"])
         let screen = try console.waitUntil("a row in every pane") { screen in
-            screen.contains("threadpool:pool") && screen.contains("seeded cache outage")
-                && screen.range(of: #"#\d+ +(inline|threadpool|asyncio)"#, options: .regularExpression) != nil
+            screen.contains("celery:cache-inv") && screen.contains("threadpool:pool") && screen.contains("seeded cache outage")
+                && screen.range(of: #"#\d+ +(inline|threadpool|asyncio|celery|django_q|django_rq|dramatiq) "#, options: .regularExpression) != nil
         }
-        #expect(screen.contains("asyncio"))
-        #expect(screen.contains("pool of 2 threads") || screen.contains("pool of 2 t"))
+        for dispatcher in ["asyncio", "celery", "django_q", "django_rq", "dramatiq", "inline", "threadpool"] {
+            #expect(screen.contains("│ \(dispatcher) "), "Dispatchers lacks \(dispatcher)")
+        }
+        #expect(screen.contains("broker: embedded"))
         #expect(screen.contains("1 open of 1"))
         try console.quitAndCheckRestored()
     }

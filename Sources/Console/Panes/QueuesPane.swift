@@ -10,14 +10,14 @@ enum QueuesPane: TablePane {
 
     static func columns(_ rows: [QueueSnapshot]) -> [TableColumn] {
         [
-            TableColumn("QUEUE", minimum: 14, maximum: 34, growth: 6),
+            TableColumn("QUEUE", minimum: 14, preferred: 26, maximum: 34, growth: 1),
             TableColumn("READY", minimum: 5, alignment: .right),
             TableColumn("INFL", minimum: 4, alignment: .right, dropPriority: 4),
             TableColumn("DELAY", minimum: 5, alignment: .right, dropPriority: 3),
             TableColumn("FAIL", minimum: 4, alignment: .right),
-            TableColumn("LAST 60 S", minimum: 6, maximum: 60, growth: 1, dropPriority: 2),
+            TableColumn("LAST 60 S", minimum: 6, maximum: 60, growth: 4, dropPriority: 2),
             TableColumn("SOURCE", minimum: 8, maximum: 18, growth: 1, dropPriority: 5),
-            TableColumn("AGE", minimum: 3, alignment: .right, dropPriority: 1),
+            TableColumn("AGE", minimum: 3, alignment: .right),
         ]
     }
 

@@ -3,6 +3,9 @@ public struct TableColumn: Sendable {
     public var title: String
     /// The narrowest the column is drawn; below that it is dropped.
     public var minimumWidth: Int
+    /// The width the column keeps before columns with a drop priority are
+    /// drawn at all; nil means its minimum.
+    public var preferredWidth: Int?
     /// The widest it grows to; nil grows without bound.
     public var maximumWidth: Int?
     /// Share of spare width it takes, relative to the other growing columns.
@@ -12,11 +15,12 @@ public struct TableColumn: Sendable {
     public var dropPriority: Int
 
     public init(
-        _ title: String, minimum: Int, maximum: Int? = nil, growth: Int = 0, alignment: TextAlignment = .left,
-        dropPriority: Int = 0
+        _ title: String, minimum: Int, preferred: Int? = nil, maximum: Int? = nil, growth: Int = 0,
+        alignment: TextAlignment = .left, dropPriority: Int = 0
     ) {
         self.title = title
         minimumWidth = max(1, minimum)
+        preferredWidth = preferred.map { max(max(1, minimum), $0) }
         maximumWidth = maximum
         self.growth = growth
         self.alignment = alignment
@@ -38,7 +42,8 @@ public enum TableLayout {
     public static func fit(_ columns: [TableColumn], width: Int, gap: Int = 1) -> [Placed] {
         var kept = Array(columns.indices)
         func required(_ indices: [Int]) -> Int {
-            indices.reduce(0) { $0 + columns[$1].minimumWidth } + max(0, indices.count - 1) * gap
+            let cells = indices.reduce(0) { $0 + (columns[$1].preferredWidth ?? columns[$1].minimumWidth) }
+            return cells + max(0, indices.count - 1) * gap
         }
         while required(kept) > width, kept.count > 1 {
             guard let victim = kept.filter({ columns[$0].dropPriority > 0 }).max(by: {
@@ -46,8 +51,16 @@ public enum TableLayout {
             }) else { break }
             kept.removeAll { $0 == victim }
         }
-        var widths = kept.map { columns[$0].minimumWidth }
-        var spare = width - required(kept)
+        var widths = kept.map { columns[$0].preferredWidth ?? columns[$0].minimumWidth }
+        // When even the columns that are never dropped miss their preferred
+        // widths, those shrink back towards their minimums.
+        var excess = required(kept) - width
+        for position in widths.indices where excess > 0 {
+            let give = min(excess, widths[position] - columns[kept[position]].minimumWidth)
+            widths[position] -= give
+            excess -= give
+        }
+        var spare = width - (widths.reduce(0, +) + max(0, kept.count - 1) * gap)
         // Hand out spare cells one round at a time so growth weights are honoured
         // and maximum widths cap each column.
         while spare > 0 {
