@@ -38,7 +38,7 @@ public enum DetailTarget: Sendable {
 /// The failed messages a broker keeps for one queue, as far as they are read.
 public enum BrokerFailures: Sendable {
     case loading
-    /// No broker is configured, so only the journal knows of failures.
+    /// No broker is configured, so the journal is the only record of failures.
     case noBroker
     case loaded([FailedMessage])
 }
