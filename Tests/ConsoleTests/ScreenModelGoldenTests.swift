@@ -11,8 +11,20 @@ import Testing
     func frame(_ snapshot: EngineSnapshot, state: ConsoleState = ConsoleState(), context: ScreenContext = context,
                replay: ReplayJobStatus? = nil, width: Int, height: Int) -> ScreenGrid {
         ScreenModel.render(
-            FrameInput(snapshot: snapshot, state: state, context: context, replay: replay), width: width, height: height
+            FrameInput(snapshot: Self.pinPoolSize(snapshot), state: state, context: context, replay: replay),
+            width: width, height: height
         ).grid
+    }
+
+    /// Pins the thread pool's "runs on" text. The pool is process-wide and
+    /// sized by whichever test in the process used it first, so its size
+    /// would make frames depend on the order tests run in.
+    static func pinPoolSize(_ snapshot: EngineSnapshot) -> EngineSnapshot {
+        var pinned = snapshot
+        for index in pinned.dispatchers.indices where pinned.dispatchers[index].name == "threadpool" {
+            pinned.dispatchers[index].runsOn = "pool of N threads"
+        }
+        return pinned
     }
 
     @Test func busyShopAt80x24() throws {
