@@ -1,4 +1,3 @@
-@preconcurrency import CNcursesw
 import CTermShim
 import Engine
 import Foundation
