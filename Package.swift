@@ -18,7 +18,7 @@ let package = Package(
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
-        .target(name: "CTermShim"),
+        .target(name: "CTermShim", linkerSettings: [.linkedLibrary("ncursesw")]),
         .target(name: "Engine", dependencies: ["CSQLite"]),
         .target(name: "Brokers", dependencies: ["Engine", "CHiredis", "CZlib", "CCrypto", "CSQLite"]),
         .target(name: "Console", dependencies: ["Engine", "Brokers", "CNcursesw", "CTermShim"]),
@@ -29,8 +29,8 @@ let package = Package(
         .executableTarget(name: "journal-crash-helper", dependencies: ["Engine"], path: "Tests/JournalCrashHelper"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport", "journal-crash-helper"]),
         .testTarget(name: "BrokersTests", dependencies: ["Brokers", "Engine", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["Console", "Engine", "Brokers", "TestSupport"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "Engine", "Brokers", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "InteropTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Engine"], exclude: ["Fixtures"]),
     ]
 )

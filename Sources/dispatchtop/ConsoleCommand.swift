@@ -1,7 +1,12 @@
-/// `dispatchtop [options]`: the console.
+import Console
+import Foundation
+import Engine
+
+/// `dispatchtop [options]`: the interactive console.
 ///
-/// NOTE: the console front end is not wired in yet; this entry point
-/// reports that and exits with status 1.
+/// Everything that can fail (arguments, configuration, journal, event file)
+/// is checked before the console takes over the terminal, so errors reach
+/// standard error with a non-zero status.
 enum ConsoleCommand {
     static func run(_ raw: [String]) throws -> Int32 {
         let arguments = try Arguments(
@@ -11,7 +16,27 @@ enum ConsoleCommand {
             print(HelpText.console)
             return 0
         }
-        printError("The console is not available in this build yet; use 'dispatchtop run' or 'dispatchtop --once'.")
-        return 1
+        try arguments.rejectPositional()
+        let tenths = try arguments.integer("-d", range: 1...100) ?? 10
+        let rate = try arguments.double("--rate", range: EventPump.minimumRate...EventPump.maximumRate) ?? 40
+        let options = try EngineOptions(arguments)
+        let setup = try EngineSetup.make(options)
+        defer { setup.shutdown() }
+
+        let kind: EventSourceKind = arguments.value("--events").map { .file(path: $0, follow: arguments.has("--follow")) }
+            ?? .demo(rate: rate, seed: UInt64(Date().timeIntervalSince1970))
+        let pump = EventPump(engine: setup.engine, kind: kind)
+        // The in-process pool's backlog is a queue too, beside the broker's.
+        if let probe = ThreadPoolQueueProbe(rules: setup.engine.rules) {
+            setup.engine.addQueueProbe(probe)
+        }
+        let embedded = options.brokerURL == nil || options.brokerURL == "embedded"
+        let writeMode: WriteMode = embedded ? .embedded : (options.writeMode ? .write : .readOnly)
+        let session = ConsoleSession(
+            engine: setup.engine, pump: pump, broker: setup.broker, brokerLabel: setup.broker.label,
+            cacheLabel: setup.cacheLabel, writeMode: writeMode)
+        let consoleOptions = ConsoleOptions(
+            refreshTenths: tenths, noColor: arguments.has("--no-color"), ascii: arguments.has("--ascii"), logPath: setup.logPath)
+        return ConsoleApp(session: session, options: consoleOptions).run()
     }
 }

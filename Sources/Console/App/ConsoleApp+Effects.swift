@@ -1,0 +1,108 @@
+import Engine
+import Foundation
+
+extension ConsoleApp {
+    /// Carries out one effect and returns true when it requests quitting.
+    func perform(_ effect: ConsoleEffect, now: Double) -> Bool {
+        switch effect {
+        case .quit:
+            return true
+        case .redraw:
+            forceRedraw = true
+        case .replay(let ids):
+            startReplay(.ids(ids))
+        case .replayAll:
+            startReplay(.allOpen)
+        case .stopReplay:
+            replayJob?.requestStop()
+        case .trigger(let event):
+            trigger(event)
+        case .setFault(let name, let setting):
+            session.engine.faults.set(setting, for: name)
+            let text = setting.isActive ? "\(name): \(DispatchersPane.faultText(setting))" : "\(name): fault turned off"
+            logger.info("Fault setting changed", [(LogKey.dispatcher, name), (ConsoleLogKey.fault, DispatchersPane.faultText(setting))])
+            state.post(text, now: now)
+        case .togglePause:
+            guard let pump = session.pump else {
+                state.post("There is no event source to pause.", level: .warning, now: now)
+                return false
+            }
+            pump.setPaused(!pump.isPaused)
+            state.post(pump.isPaused ? "Event source paused." : "Event source resumed.", now: now)
+        case .adjustRate(let faster):
+            guard let pump = session.pump else { return false }
+            let rate = pump.adjustRate(faster: faster)
+            state.post("Demo rate \(Format.rate(rate)) events/s.", now: now)
+        case .loadFailureDetail(let id):
+            loadFailureDetail(id, now: now)
+        case .loadBrokerFailures(let queue):
+            loadBrokerFailures(queue)
+        }
+        return false
+    }
+
+    private func startReplay(_ scope: ReplayJob.Scope) {
+        replayAnnounced = false
+        replayJob = ReplayJob(scope: scope, replayer: session.replayer)
+    }
+
+    /// Dispatches on a background thread: an inline dispatcher with added
+    /// latency must not freeze the screen.
+    private func trigger(_ event: ChangeEvent) {
+        let engine = session.engine
+        let messages = self.messages
+        let logger = self.logger
+        DispatchQueue.global().async {
+            let result = engine.process(event)
+            let ids = result.batchIDs.map { "#\($0)" }.joined(separator: ", ")
+            let pk = ValuePreview.json(event.pk, limit: 24)
+            let text = result.batchIDs.isEmpty
+                ? "Triggered \(event.model) pk \(pk): no rule ran (see the preview)."
+                : "Triggered \(event.model) pk \(pk): \(result.batchIDs.count) batches \(ids)."
+            logger.info("Dispatch triggered", [(LogKey.model, event.model), (LogKey.pk, pk), (ConsoleLogKey.batchIDs, ids)])
+            messages.post(text, level: .info)
+        }
+    }
+
+    /// Reads the broker's failed messages for a queue's detail view. Queue
+    /// names read `system:queue`, as the broker probes report them.
+    private func loadBrokerFailures(_ queue: String) {
+        let failures: BrokerFailures
+        if let broker = session.broker {
+            // NOTE: the broker returns its newest failed messages across all
+            // queues; a queue with older failures than the newest 500 shows
+            // fewer than it has.
+            let messages = broker.failedMessages(limit: 500).filter { "\($0.system.rawValue):\($0.queue)" == queue }
+            failures = .loaded(messages)
+        } else {
+            failures = .noBroker
+        }
+        if case .detail(.queue(queue, .loading), let scroll, let full)? = state.dialog {
+            state.dialog = .detail(.queue(queue, brokerFailures: failures), scroll: scroll, fullValues: full)
+        }
+    }
+
+    private func loadFailureDetail(_ id: Int64, now: Double) {
+        guard let journal = session.engine.journal else {
+            state.dialog = nil
+            state.post("No failure journal is open.", level: .error, now: now)
+            return
+        }
+        do {
+            guard let record = try journal.entry(id) else {
+                state.dialog = nil
+                state.post("Journal entry \(id) no longer exists.", level: .error, now: now)
+                return
+            }
+            let replays = try journal.replays(of: id).map {
+                ReplayRecord(at: $0.at, dispatcher: $0.dispatcher, outcome: $0.outcome, error: $0.error)
+            }
+            if case .detail(.loadingFailure(id), let scroll, let full)? = state.dialog {
+                state.dialog = .detail(.failure(FailureDetail(record: record, replays: replays)), scroll: scroll, fullValues: full)
+            }
+        } catch {
+            state.dialog = nil
+            state.post("Cannot read journal entry \(id): \(error)", level: .error, now: now)
+        }
+    }
+}

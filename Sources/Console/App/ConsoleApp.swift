@@ -1,0 +1,230 @@
+import CTermShim
+import Engine
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
+
+/// The interactive console: takes over the terminal, draws the panes from
+/// engine snapshots and carries out the effects the keys request.
+///
+/// The terminal is restored on every way out: `q`, any return from the
+/// loop, SIGINT and SIGTERM (a C handler sets a flag that the loop checks),
+/// and a crash (a C handler restores it before the runtime's crash report).
+public final class ConsoleApp {
+    let session: ConsoleSession
+    let options: ConsoleOptions
+    let logger: Logger
+    var state = ConsoleState()
+    let cache = PaneOrderCache()
+    var replayJob: ReplayJob?
+    var replayAnnounced = false
+    let messages = StatusMailbox()
+    var forceRedraw = false
+
+    public init(session: ConsoleSession, options: ConsoleOptions) {
+        self.session = session
+        self.options = options
+        logger = session.engine.logger.child("console")
+    }
+
+    /// Runs until the operator quits or a signal arrives; returns the exit
+    /// status: 0 after `q`, 128 + the signal number after SIGINT or SIGTERM,
+    /// 1 when the console could not start or failed.
+    public func run() -> Int32 {
+        let ascii = Self.prepareLocale(forceASCII: options.ascii)
+        // With events piped into standard input, keys come from /dev/tty.
+        let keyboard = isatty(STDIN_FILENO) == 1 ? nil : fopen("/dev/tty", "r")
+        guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 || keyboard != nil else {
+            Self.printError("The console needs a terminal for its screen and keys. Use '--once' for a one-off snapshot.")
+            return 1
+        }
+        defer { if let keyboard { fclose(keyboard) } }
+        // The event source starts before curses, so an event file that
+        // cannot be opened is reported on a normal screen.
+        do {
+            try session.pump?.start()
+        } catch {
+            Self.printError("\(error)")
+            return 1
+        }
+        defer { session.pump?.stop() }
+        let environmentNoColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+        let terminal: Terminal
+        do {
+            terminal = try Terminal(useColor: !(options.noColor || environmentNoColor), keyboard: keyboard)
+        } catch {
+            Self.printError(error.description)
+            return 1
+        }
+        let savedStandardError = redirectStandardError()
+        ts_install_quit_handlers()
+        ts_install_crash_handlers(savedStandardError)
+        let sampler = QueueSampler(engine: session.engine)
+        logger.info("Console started", [(ConsoleLogKey.ascii, String(ascii))])
+        // Every way out of the loop passes here, so the terminal is always restored.
+        defer {
+            replayJob?.requestStop()
+            replayJob?.wait(seconds: 2)
+            sampler.stop()
+            terminal.restore()
+            ts_remove_crash_handlers()
+            restoreStandardError(savedStandardError)
+        }
+        let status = loop(terminal: terminal, ascii: ascii)
+        logger.info("Console stopped", [(ConsoleLogKey.exitStatus, String(status))])
+        return status
+    }
+
+    // MARK: - Loop
+
+    private func loop(terminal: Terminal, ascii: Bool) -> Int32 {
+        while true {
+            if let code = quitSignalStatus() { return code }
+            let snapshot = session.engine.snapshot()
+            let now = snapshot.time
+            collectMessages(now: now)
+            let size = terminal.size
+            let input = FrameInput(snapshot: snapshot, state: state, context: screenContext(ascii: ascii), replay: replayJob?.status)
+            let frame = ScreenModel.render(input, width: size.width, height: size.height, cache: cache)
+            state.scrolls = frame.scrolls
+            state.pageSizes = frame.pageSizes
+            terminal.draw(frame.grid, force: forceRedraw)
+            forceRedraw = false
+
+            let wait = replayJob?.isRunning == true ? 100 : options.refreshMilliseconds
+            guard var key = terminal.readKey(milliseconds: wait) else { continue }
+            // Handle keys that are already waiting (a paste, key repeat) before drawing again.
+            for _ in 0..<64 {
+                if handle(key, snapshot: snapshot, now: Date().timeIntervalSince1970) { return 0 }
+                guard let next = terminal.readKey(milliseconds: 0) else { break }
+                key = next
+            }
+        }
+    }
+
+    private func quitSignalStatus() -> Int32? {
+        let signal = ts_take_quit_signal()
+        guard signal != 0 else { return nil }
+        logger.info("Console received a signal", [(ConsoleLogKey.signal, String(signal))])
+        return 128 + signal
+    }
+
+    /// Applies one key and returns true when it requests quitting.
+    private func handle(_ key: Key, snapshot: EngineSnapshot, now: Double) -> Bool {
+        if key == .resize { forceRedraw = true }
+        let views = PaneViews(snapshot: snapshot, state: state, cache: cache)
+        state.reconcile(with: views)
+        let effects = state.handle(key, views: views, context: controlContext(snapshot, now: now))
+        for effect in effects {
+            if perform(effect, now: now) { return true }
+        }
+        return false
+    }
+
+    func screenContext(ascii: Bool) -> ScreenContext {
+        ScreenContext(
+            brokerLabel: session.brokerLabel, cacheLabel: session.cacheLabel,
+            eventSourceLabel: session.pump?.label ?? "none", paused: session.pump?.isPaused ?? false,
+            sourceFinished: session.pump?.isFinished ?? false, writeMode: session.writeMode, ascii: ascii,
+            rules: session.engine.rules)
+    }
+
+    private func controlContext(_ snapshot: EngineSnapshot, now: Double) -> ControlContext {
+        ControlContext(
+            now: now, canWrite: session.writeMode.allowsWrites, isDemoSource: session.pump?.isDemo ?? false,
+            replayRunning: replayJob?.isRunning ?? false, models: session.engine.rules.models,
+            dispatcherNames: snapshot.dispatchers.map(\.name), faults: session.engine.faults.all,
+            openFailures: snapshot.failures.open)
+    }
+
+    /// Moves messages from background work into the status line, and
+    /// announces a finished replay once.
+    private func collectMessages(now: Double) {
+        let pending = messages.takeAll()
+        for (text, level) in pending { state.post(text, level: level, now: now) }
+        if let job = replayJob, let summary = job.status.summary, !replayAnnounced {
+            replayAnnounced = true
+            state.post(summary.closingLine, level: summary.failed > 0 ? .warning : .info, now: now)
+        }
+    }
+
+    // MARK: - Terminal setup
+
+    /// Sets the locale from the environment, falling back to C.UTF-8 when
+    /// no locale variable is set; returns whether to draw in ASCII.
+    static func prepareLocale(forceASCII: Bool) -> Bool {
+        setlocale(LC_ALL, "")
+        let environment = ProcessInfo.processInfo.environment
+        let unset = ["LC_ALL", "LC_CTYPE", "LANG"].allSatisfy { (environment[$0] ?? "").isEmpty }
+        if ts_locale_is_utf8() == 0 && unset {
+            setlocale(LC_ALL, "C.UTF-8")
+        }
+        return forceASCII || ts_locale_is_utf8() == 0
+    }
+
+    /// Sends standard error to the log file while curses owns the screen;
+    /// returns a copy of the original, or -1 when nothing was redirected.
+    private func redirectStandardError() -> Int32 {
+        guard let path = options.logPath else { return -1 }
+        let file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard file >= 0 else { return -1 }
+        let saved = dup(STDERR_FILENO)
+        dup2(file, STDERR_FILENO)
+        close(file)
+        return saved
+    }
+
+    private func restoreStandardError(_ saved: Int32) {
+        guard saved >= 0 else { return }
+        dup2(saved, STDERR_FILENO)
+    }
+
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data(("dispatchtop: " + message + "\n").utf8))
+    }
+}
+
+/// Reads the broker probes once a second on its own thread, so queue
+/// sparklines fill while the console waits for keys.
+final class QueueSampler: Sendable {
+    private let stopFlag = StopFlag()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(engine: Engine) {
+        let thread = Thread { [stopFlag, done] in
+            while !stopFlag.isStopped {
+                engine.sampleQueues()
+                for _ in 0..<10 where !stopFlag.isStopped {
+                    usleep(100_000)
+                }
+            }
+            done.signal()
+        }
+        thread.name = "console-queue-sampler"
+        thread.start()
+    }
+
+    func stop() {
+        stopFlag.stop()
+        _ = done.wait(timeout: .now() + 2)
+    }
+}
+
+/// Status-line messages from background work, taken by the loop.
+final class StatusMailbox: Sendable {
+    private let queue = Mutex<[(String, StatusMessage.Level)]>([])
+
+    func post(_ text: String, level: StatusMessage.Level) {
+        queue.withLock { $0.append((text, level)) }
+    }
+
+    func takeAll() -> [(String, StatusMessage.Level)] {
+        queue.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
+        }
+    }
+}

@@ -1,0 +1,8 @@
+/// Metadata keys of the console's own log lines, beside the engine's ``Engine/LogKey``.
+enum ConsoleLogKey {
+    static let ascii = "console.ascii"
+    static let exitStatus = "console.exit_status"
+    static let signal = "signal"
+    static let fault = "fault"
+    static let batchIDs = "batch.ids"
+}

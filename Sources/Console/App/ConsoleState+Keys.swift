@@ -1,0 +1,321 @@
+import Engine
+
+extension ConsoleState {
+    /// Applies one key and returns the effects it requests. The scope (panes,
+    /// a dialog, the filter line) selects the key's meaning in ``KeyMap``.
+    public mutating func handle(_ key: Key, views: PaneViews, context: ControlContext) -> [ConsoleEffect] {
+        if key == .resize { return [] }
+        if filterDraft != nil { return handleFilterKey(key, context: context) }
+        if let dialog { return handleDialogKey(key, dialog: dialog, views: views, context: context) }
+        guard let action = KeyMap.action(for: key, in: .panes) else { return [] }
+        return perform(action, views: views, context: context)
+    }
+
+    // MARK: - Panes
+
+    private mutating func perform(_ action: ConsoleAction, views: PaneViews, context: ControlContext) -> [ConsoleEffect] {
+        let index = selectedIndex(focus)
+        let page = max(1, (pageSizes[focus] ?? 10) - 1)
+        switch action {
+        case .quit: return [.quit]
+        case .redraw: return [.redraw]
+        case .moveUp: select(focus, index: index - 1, views: views)
+        case .moveDown: select(focus, index: index + 1, views: views)
+        case .pageUp: select(focus, index: index - page, views: views)
+        case .pageDown: select(focus, index: index + page, views: views)
+        case .top: select(focus, index: 0, views: views)
+        case .bottom: select(focus, index: views.count(focus) - 1, views: views)
+        case .nextPane: focus = PaneID(rawValue: (focus.rawValue + 1) % PaneID.allCases.count) ?? .dispatchers
+        case .previousPane:
+            focus = PaneID(rawValue: (focus.rawValue + PaneID.allCases.count - 1) % PaneID.allCases.count) ?? .dispatchers
+        case .openDetail: return openDetail(views: views, context: context)
+        case .toggleMark: toggleMark(views: views, context: context)
+        case .clearMarks:
+            post(marked.isEmpty ? "No rows are marked." : "Cleared \(marked.count) marks.", now: context.now)
+            marked = []
+        case .trigger: openTrigger(context: context)
+        case .replaySelected: return replaySelected(views: views, context: context)
+        case .replayAll: return replayAll(context: context)
+        case .filter:
+            filterBeforeEditing = filter
+            filterDraft = filter.text
+        case .sortLeft, .sortRight: moveSort(by: action == .sortLeft ? -1 : 1, views: views)
+        case .invertSort:
+            var order = sort(of: focus)
+            order.descending.toggle()
+            sorts[focus] = order
+        case .togglePause: return [.togglePause]
+        case .faster, .slower:
+            guard context.isDemoSource else {
+                post("The event rate applies to the demo source only.", level: .warning, now: context.now)
+                return []
+            }
+            return [.adjustRate(faster: action == .faster)]
+        case .faults: openFaults(views: views, context: context)
+        case .help: dialog = .help(scroll: 0)
+        default: break
+        }
+        return []
+    }
+
+    private mutating func openDetail(views: PaneViews, context: ControlContext) -> [ConsoleEffect] {
+        guard let key = views.key(focus, at: selectedIndex(focus)) else {
+            post("The \(focus.title) pane has no row to open.", level: .warning, now: context.now)
+            return []
+        }
+        switch key {
+        case .dispatcher(let name): dialog = .detail(.dispatcher(name), scroll: 0, fullValues: false)
+        case .queue(let name):
+            dialog = .detail(.queue(name, brokerFailures: .loading), scroll: 0, fullValues: false)
+            return [.loadBrokerFailures(name)]
+        case .batch(let id):
+            guard let batch = views.live.first(where: { $0.id == id }) else { return [] }
+            dialog = .detail(.batch(batch), scroll: 0, fullValues: false)
+        case .failure(let id):
+            dialog = .detail(.loadingFailure(id), scroll: 0, fullValues: false)
+            return [.loadFailureDetail(id)]
+        }
+        return []
+    }
+
+    private mutating func toggleMark(views: PaneViews, context: ControlContext) {
+        guard focus == .failures else {
+            post("Marks apply to failures: press Tab to reach the Failures pane.", level: .warning, now: context.now)
+            return
+        }
+        guard case .failure(let id)? = views.key(.failures, at: selectedIndex(.failures)) else { return }
+        if marked.contains(id) { marked.remove(id) } else { marked.insert(id) }
+        select(.failures, index: selectedIndex(.failures) + 1, views: views)
+    }
+
+    private mutating func openTrigger(context: ControlContext) {
+        guard !context.models.isEmpty else {
+            post("No rules are loaded, so there is nothing to trigger.", level: .warning, now: context.now)
+            return
+        }
+        guard context.canWrite else {
+            post("Triggering writes to the broker; start with --write to allow it.", level: .error, now: context.now)
+            return
+        }
+        dialog = .trigger(TriggerForm(models: context.models))
+    }
+
+    private mutating func openFaults(views: PaneViews, context: ControlContext) {
+        guard !context.dispatcherNames.isEmpty else {
+            post("No dispatchers are registered.", level: .warning, now: context.now)
+            return
+        }
+        var selected: String?
+        if focus == .dispatchers, case .dispatcher(let name)? = views.key(.dispatchers, at: selectedIndex(.dispatchers)) {
+            selected = name
+        }
+        dialog = .faults(FaultForm(dispatchers: context.dispatcherNames, selected: selected, current: context.faults))
+    }
+
+    private mutating func replaySelected(views: PaneViews, context: ControlContext) -> [ConsoleEffect] {
+        var ids = marked.sorted()
+        if ids.isEmpty, focus == .failures, case .failure(let id)? = views.key(.failures, at: selectedIndex(.failures)) {
+            ids = [id]
+        }
+        if ids.isEmpty, case .detail(.failure(let detail), _, _)? = dialog {
+            ids = [detail.record.id]
+        }
+        guard !ids.isEmpty else {
+            post("Select or mark a failure to replay (Tab to the Failures pane).", level: .warning, now: context.now)
+            return []
+        }
+        return startReplay(.replay(ids), context: context)
+    }
+
+    private mutating func replayAll(context: ControlContext) -> [ConsoleEffect] {
+        guard context.openFailures > 0 else {
+            post("There are no open failures to replay.", now: context.now)
+            return []
+        }
+        guard context.canWrite else {
+            post("Replaying writes to the broker; start with --write to allow it.", level: .error, now: context.now)
+            return []
+        }
+        dialog = .confirmReplayAll(open: context.openFailures)
+        return []
+    }
+
+    private mutating func startReplay(_ effect: ConsoleEffect, context: ControlContext) -> [ConsoleEffect] {
+        guard context.canWrite else {
+            post("Replaying writes to the broker; start with --write to allow it.", level: .error, now: context.now)
+            return []
+        }
+        guard !context.replayRunning else {
+            post("A replay is already running; wait for it or press s in its window to stop it.", level: .warning, now: context.now)
+            return []
+        }
+        marked = []
+        dialog = .replayProgress
+        return [effect]
+    }
+
+    private mutating func moveSort(by step: Int, views: PaneViews) {
+        let count = views.columnCount(focus)
+        guard count > 0 else { return }
+        let current = sort(of: focus).column
+        let next: Int
+        if current < 0 {
+            // The live list starts in the engine's own order (column -1).
+            next = step > 0 ? 0 : count - 1
+        } else {
+            next = (current + step + count) % count
+        }
+        sorts[focus] = SortOrder(column: next, descending: views.startsDescending(focus, column: next))
+    }
+
+    // MARK: - Filter line
+
+    private mutating func handleFilterKey(_ key: Key, context: ControlContext) -> [ConsoleEffect] {
+        var draft = filterDraft ?? ""
+        if case .character(let character) = key {
+            draft.append(character)
+        } else {
+            switch KeyMap.action(for: key, in: .filter) {
+            case .confirm?:
+                filterDraft = nil
+                if !filter.unknownQualifiers.isEmpty {
+                    let names = filter.unknownQualifiers.map { "'\($0):'" }.joined(separator: ", ")
+                    post(
+                        "Unknown filter qualifier \(names), matched as plain text; use dispatcher:, model: or state:.",
+                        level: .warning, now: context.now)
+                }
+                return []
+            case .close?:
+                filterDraft = nil
+                filter = filterBeforeEditing
+                return []
+            case .deleteCharacter?:
+                if !draft.isEmpty { draft.removeLast() }
+            default:
+                return []
+            }
+        }
+        filterDraft = draft
+        filter = FilterQuery(draft)
+        return []
+    }
+
+    // MARK: - Dialogs
+
+    private mutating func handleDialogKey(
+        _ key: Key, dialog current: Dialog, views: PaneViews, context: ControlContext
+    ) -> [ConsoleEffect] {
+        switch current {
+        case .help(let scroll):
+            guard let action = KeyMap.action(for: key, in: .detail) else { return [] }
+            if action == .close { dialog = nil } else { dialog = .help(scroll: Self.scrolled(scroll, action)) }
+        case .detail(let target, let scroll, let full):
+            guard let action = KeyMap.action(for: key, in: .detail) else { return [] }
+            switch action {
+            case .close: dialog = nil
+            case .toggleFullValues: dialog = .detail(target, scroll: scroll, fullValues: !full)
+            case .replaySelected:
+                guard case .failure = target else {
+                    post("Only a failure can be replayed.", level: .warning, now: context.now)
+                    return []
+                }
+                return replaySelected(views: views, context: context)
+            default: dialog = .detail(target, scroll: Self.scrolled(scroll, action), fullValues: full)
+            }
+        case .trigger(var form):
+            return handleTriggerKey(key, form: &form, context: context)
+        case .faults(var form):
+            return handleFaultKey(key, form: &form, context: context)
+        case .confirmReplayAll:
+            switch KeyMap.action(for: key, in: .prompt) {
+            case .confirm?:
+                dialog = nil
+                return startReplay(.replayAll, context: context)
+            case .close?: dialog = nil
+            default: break
+            }
+        case .replayProgress:
+            switch KeyMap.action(for: key, in: .prompt) {
+            case .close?: dialog = nil
+            case .stopReplay?: return context.replayRunning ? [.stopReplay] : []
+            default: break
+            }
+        }
+        return []
+    }
+
+    private static func scrolled(_ scroll: Int, _ action: ConsoleAction) -> Int {
+        switch action {
+        case .moveUp: return max(0, scroll - 1)
+        case .moveDown: return scroll + 1
+        case .pageUp: return max(0, scroll - 10)
+        case .pageDown: return scroll + 10
+        case .top: return 0
+        case .bottom: return Int.max / 2
+        default: return scroll
+        }
+    }
+
+    private mutating func handleTriggerKey(_ key: Key, form: inout TriggerForm, context: ControlContext) -> [ConsoleEffect] {
+        if !form.focus.isChoice, case .character(let character) = key {
+            form.edit { $0.append(character) }
+            dialog = .trigger(form)
+            return []
+        }
+        switch KeyMap.action(for: key, in: .form) {
+        case .close?:
+            dialog = nil
+            return []
+        case .confirm?:
+            switch form.event() {
+            case .success(let event):
+                dialog = nil
+                return [.trigger(event)]
+            case .failure(let error):
+                post(error.message, level: .error, now: context.now)
+            }
+        case .nextField?: form.focus = TriggerForm.Field(rawValue: (form.focus.rawValue + 1) % TriggerForm.Field.allCases.count) ?? .model
+        case .previousField?:
+            let count = TriggerForm.Field.allCases.count
+            form.focus = TriggerForm.Field(rawValue: (form.focus.rawValue + count - 1) % count) ?? .model
+        case .nextChoice?: form.cycle(by: 1)
+        case .previousChoice?: form.cycle(by: -1)
+        case .deleteCharacter?: form.edit { if !$0.isEmpty { $0.removeLast() } }
+        default: break
+        }
+        dialog = .trigger(form)
+        return []
+    }
+
+    private mutating func handleFaultKey(_ key: Key, form: inout FaultForm, context: ControlContext) -> [ConsoleEffect] {
+        if form.focus != .dispatcher, case .character(let character) = key {
+            // A field showing the default 0 is replaced by the first digit typed.
+            if character.isNumber { form.edit { $0 = $0 == "0" ? String(character) : $0 + String(character) } }
+            dialog = .faults(form)
+            return []
+        }
+        switch KeyMap.action(for: key, in: .form) {
+        case .close?:
+            dialog = nil
+            return []
+        case .confirm?:
+            switch form.setting() {
+            case .success(let setting):
+                dialog = nil
+                return [.setFault(form.dispatcher, setting)]
+            case .failure(let error):
+                post(error.message, level: .error, now: context.now)
+            }
+        case .nextField?: form.focus = FaultForm.Field(rawValue: (form.focus.rawValue + 1) % FaultForm.Field.allCases.count) ?? .dispatcher
+        case .previousField?:
+            let count = FaultForm.Field.allCases.count
+            form.focus = FaultForm.Field(rawValue: (form.focus.rawValue + count - 1) % count) ?? .dispatcher
+        case .nextChoice?: form.cycle(by: 1, current: context.faults)
+        case .previousChoice?: form.cycle(by: -1, current: context.faults)
+        case .deleteCharacter?: form.edit { if !$0.isEmpty { $0.removeLast() } }
+        default: break
+        }
+        dialog = .faults(form)
+        return []
+    }
+}

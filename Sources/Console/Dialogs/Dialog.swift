@@ -1,0 +1,85 @@
+import Brokers
+import Engine
+
+/// A window over the panes that takes the keys while it is open.
+public enum Dialog: Sendable {
+    case help(scroll: Int)
+    case detail(DetailTarget, scroll: Int, fullValues: Bool)
+    case trigger(TriggerForm)
+    case faults(FaultForm)
+    /// Asks before replaying every open failure.
+    case confirmReplayAll(open: Int)
+    /// The progress of a running (or just finished) replay.
+    case replayProgress
+
+    var scope: KeyScope {
+        switch self {
+        case .help, .detail: return .detail
+        case .trigger, .faults: return .form
+        case .confirmReplayAll, .replayProgress: return .prompt
+        }
+    }
+}
+
+/// The subject of a detail view.
+public enum DetailTarget: Sendable {
+    /// Looked up in each snapshot by name, so its figures stay live.
+    case dispatcher(String)
+    /// A copy taken when the view opened: the batch may leave the live list.
+    case batch(LiveBatch)
+    /// Looked up in each snapshot by name, with the broker's failed
+    /// messages of that queue read once when the view opens.
+    case queue(String, brokerFailures: BrokerFailures)
+    /// A journal entry being read.
+    case loadingFailure(Int64)
+    case failure(FailureDetail)
+}
+
+/// The failed messages a broker keeps for one queue, as far as they are read.
+public enum BrokerFailures: Sendable {
+    case loading
+    /// No broker is configured, so the journal is the only record of failures.
+    case noBroker
+    case loaded([FailedMessage])
+}
+
+/// A journal entry with its replay history, read when its detail view opens.
+public struct FailureDetail: Sendable {
+    public var record: FailureRecord
+    public var replays: [ReplayRecord]
+
+    public init(record: FailureRecord, replays: [ReplayRecord]) {
+        self.record = record
+        self.replays = replays
+    }
+}
+
+/// One replay of a journal entry.
+public struct ReplayRecord: Sendable, Equatable {
+    public var at: Double
+    public var dispatcher: String
+    public var outcome: String
+    public var error: String?
+
+    public init(at: Double, dispatcher: String, outcome: String, error: String?) {
+        self.at = at
+        self.dispatcher = dispatcher
+        self.outcome = outcome
+        self.error = error
+    }
+}
+
+/// A message in the status line, which clears itself.
+public struct StatusMessage: Sendable, Equatable {
+    public enum Level: String, Sendable {
+        case info, warning, error
+    }
+
+    public var text: String
+    public var level: Level
+    /// Seconds since the Unix epoch after which it is no longer shown.
+    public var expiresAt: Double
+
+    /// How long a message stays, in seconds.
+    public static let lifetime = 6.0
+}
