@@ -136,13 +136,14 @@ public final class RedisBroker: MessageBroker {
             return EncodedTask(stored: message, write: RedisWrite(commands, atomic: true), queue: QueueReference(.dramatiq, queue))
         case .djangoQ:
             let signer = try settings.djangoQ.requireSigner()
+            let cluster = djangoQCluster(of: task)
+            let listKey = try settings.djangoQ.listKey(cluster: cluster)
             let id = makeID().replacingOccurrences(of: "-", with: "")
             let stamp = DjangoQPackage.Stamp(id: id, name: "dispatchtop-" + id.prefix(12), startedAt: now)
-            let package = Array(DjangoQPackage.encode(task, stamp: stamp, signer: signer, compress: settings.djangoQ.compress).utf8)
-            let cluster = djangoQCluster(of: task)
+            let package = Array(
+                DjangoQPackage.encode(task, stamp: stamp, signer: signer, compress: settings.djangoQ.compress).utf8)
             return EncodedTask(
-                stored: package,
-                write: RedisWrite([RedisCommand("RPUSH", DjangoQPackage.listKey(cluster: cluster), package)], atomic: false),
+                stored: package, write: RedisWrite([RedisCommand("RPUSH", listKey, package)], atomic: false),
                 queue: QueueReference(.djangoQ, cluster))
         }
     }
@@ -178,11 +179,13 @@ public final class RedisBroker: MessageBroker {
                     queue: QueueReference(.dramatiq, DramatiqMessage.canonicalQueue(stored.queueName)))
             case .djangoQ:
                 let cluster = djangoQCluster(of: task)
+                let listKey = try settings.djangoQ.listKey(cluster: cluster)
                 return EncodedTask(
-                    stored: body,
-                    write: RedisWrite([RedisCommand("RPUSH", DjangoQPackage.listKey(cluster: cluster), body)], atomic: false),
+                    stored: body, write: RedisWrite([RedisCommand("RPUSH", listKey, body)], atomic: false),
                     queue: QueueReference(.djangoQ, cluster))
             }
+        } catch let error as BrokerError {
+            throw error
         } catch {
             throw BrokerError(.undecodable, "Cannot replay the stored \(task.system.rawValue) message: \(error)")
         }
