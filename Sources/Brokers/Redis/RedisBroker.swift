@@ -192,6 +192,12 @@ public final class RedisBroker: MessageBroker {
     }
 
     /// Returns the django-q cluster a task goes to: its queue, or the `Q_CLUSTER` name.
+    ///
+    /// NOTE: django-q2 1.11 sends a task without a cluster to
+    /// `Q_CLUSTER["cluster_name"]`, which defaults to `name`. When a
+    /// deployment sets a different cluster_name, such a task lands here in
+    /// `django_q:<name>:q`, which its qcluster does not read. Configuring
+    /// the dispatcher's `cluster` avoids it; a `cluster_name` setting would fix it.
     func djangoQCluster(of task: TaskMessage) -> String {
         task.queue.isEmpty ? settings.djangoQ.name : task.queue
     }
