@@ -30,7 +30,8 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport", "journal-crash-helper"]),
         .testTarget(name: "BrokersTests", dependencies: ["Brokers", "Engine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "Engine", "Brokers", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "InteropTests", dependencies: ["Brokers", "Engine", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Engine"], exclude: ["Fixtures"]),
+        // Depends on the executable so that `swift test` builds it; the tests run the binary.
+        .testTarget(name: "InteropTests", dependencies: ["Brokers", "Engine", "TestSupport", "dispatchtop"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Engine", "dispatchtop"], exclude: ["Fixtures"]),
     ]
 )

@@ -106,13 +106,14 @@ struct BrokerSetup {
 /// `django_q.secret_key_env`, the name of an environment variable holding
 /// it), `django_q.name` (the cluster name, which is also the signing salt),
 /// `django_q.compress`, `django_q.database` (a SQLite Django database to
-/// read failures from).
+/// read failures from), `django_q.clusters` (the clusters a qcluster runs
+/// for; a task for another cluster then fails to dispatch).
 enum RedisBrokerOptions {
     static let allowed: [String: [String]] = [
         "celery": ["global_keyprefix"],
         "django_rq": ["key_prefix", "serializer", "timeout"],
         "dramatiq": ["namespace"],
-        "django_q": ["secret_key", "secret_key_env", "name", "compress", "database"],
+        "django_q": ["secret_key", "secret_key_env", "name", "compress", "database", "clusters"],
     ]
 
     static func read(_ configuration: EngineConfiguration, url: RedisURL) throws -> RedisBrokerSettings {
@@ -140,6 +141,16 @@ enum RedisBrokerOptions {
         _ system: String, _ block: JSONObject, path: String, to settings: inout RedisBrokerSettings,
         configuration: EngineConfiguration
     ) throws {
+        func clusterNames(_ value: JSONValue?) throws -> [String]? {
+            guard let value, !value.isNull else { return nil }
+            let names = value.arrayValue?.compactMap(\.stringValue) ?? []
+            guard let items = value.arrayValue, names.count == items.count, !names.contains(where: \.isEmpty) else {
+                throw configuration.error(
+                    at: "\(path).clusters", "expected a list of cluster names, got \(JSONWriter.string(value))",
+                    fix: "List Q_CLUSTER's cluster_name and the ALT_CLUSTERS names, e.g. [\"default\"].")
+            }
+            return names
+        }
         func string(_ key: String) throws -> String? {
             guard let value = block[key], !value.isNull else { return nil }
             guard let text = value.stringValue else {
@@ -185,6 +196,7 @@ enum RedisBrokerOptions {
                 djangoQ.compress = flag
             }
             djangoQ.databasePath = try string("database")
+            djangoQ.clusters = try clusterNames(block["clusters"])
             settings.djangoQ = djangoQ
         }
     }

@@ -116,19 +116,23 @@ final class EngineSetup {
             throw SetupError(message: "Cannot open the log file '\(logPath)': \(error.localizedDescription). Pass --log FILE with a writable path.")
         }
         let logger = Logger(label: "dispatchtop", handler: handler, minimumLevel: options.logLevel)
+
+        // The cache and the broker are checked before the journal is opened,
+        // so an unusable Redis stops the command before it creates the journal.
+        let cache = try makeCacheStore(options, logger: logger)
+        let brokerSetup = try BrokerSetup.make(options, configuration: configuration, logger: logger)
         let journal: FailureJournal
         do {
             journal = try FailureJournal(path: journalPath)
         } catch {
             throw SetupError(message: "Cannot open the failure journal: \(error). Pass --journal PATH with a writable path.")
         }
+
         let registry = DispatcherRegistry.withInProcessDispatchers()
         try? registry.register(
             DispatcherRegistration(name: AsyncTaskDispatcher.registeredName) { options throws(DispatcherConfigurationError) in
                 try AsyncTaskDispatcher(options: options, logger: logger.child("asyncio"))
             })
-        let cache = try makeCacheStore(options, logger: logger)
-        let brokerSetup = try BrokerSetup.make(options, configuration: configuration, logger: logger)
         brokerSetup.register(in: registry, journal: journal, logger: logger)
         let rules = try RuleSet.compile(configuration, registry: registry)
         let engine = Engine(

@@ -235,8 +235,8 @@ extension RedisBroker {
         let pickle = PickleEncoder.encode(Self.taskDict(row, startedAt: now))
         let package = DjangoQPackage.sign(
             pickle, signer: signer, compress: settings.djangoQ.compress, secondsSinceEpoch: now / 1_000_000)
-        let cluster = row.cluster ?? settings.djangoQ.name
-        try send([RedisWrite([RedisCommand("RPUSH", DjangoQPackage.listKey(cluster: cluster), Array(package.utf8))], atomic: false)])
+        let listKey = try settings.djangoQ.listKey(cluster: row.cluster ?? settings.djangoQ.name)
+        try send([RedisWrite([RedisCommand("RPUSH", listKey, Array(package.utf8))], atomic: false)])
     }
 
     /// Rebuilds the task dict `async_task` made for a failed row, in its key

@@ -109,6 +109,15 @@ extension RedisBroker {
         _ queue: QueueReference, _ counts: [Int?], failures: Result<Int, DjangoQTaskTable.ReadError>?, at time: Double
     ) -> QueueDepth {
         var notes = ["django-q2 records no running tasks in Redis"]
+        // NOTE: Redis does not show which lists a qcluster reads. A running
+        // cluster writes only `django_q:<name>:cluster:<uuid>` status keys,
+        // and their signed Stat does not name the list it pops. So without
+        // the `clusters` setting, a task for a cluster that no qcluster runs
+        // is reported as sent, and only this list's ready count growing
+        // shows it. Listing the clusters in the settings is the fix.
+        if let clusters = settings.djangoQ.clusters, !clusters.contains(queue.queue) {
+            notes.append("no configured cluster reads this list")
+        }
         var failed: Int?
         var source = "redis LLEN"
         switch failures {

@@ -136,13 +136,14 @@ public final class RedisBroker: MessageBroker {
             return EncodedTask(stored: message, write: RedisWrite(commands, atomic: true), queue: QueueReference(.dramatiq, queue))
         case .djangoQ:
             let signer = try settings.djangoQ.requireSigner()
+            let cluster = djangoQCluster(of: task)
+            let listKey = try settings.djangoQ.listKey(cluster: cluster)
             let id = makeID().replacingOccurrences(of: "-", with: "")
             let stamp = DjangoQPackage.Stamp(id: id, name: "dispatchtop-" + id.prefix(12), startedAt: now)
-            let package = Array(DjangoQPackage.encode(task, stamp: stamp, signer: signer, compress: settings.djangoQ.compress).utf8)
-            let cluster = djangoQCluster(of: task)
+            let package = Array(
+                DjangoQPackage.encode(task, stamp: stamp, signer: signer, compress: settings.djangoQ.compress).utf8)
             return EncodedTask(
-                stored: package,
-                write: RedisWrite([RedisCommand("RPUSH", DjangoQPackage.listKey(cluster: cluster), package)], atomic: false),
+                stored: package, write: RedisWrite([RedisCommand("RPUSH", listKey, package)], atomic: false),
                 queue: QueueReference(.djangoQ, cluster))
         }
     }
@@ -178,17 +179,25 @@ public final class RedisBroker: MessageBroker {
                     queue: QueueReference(.dramatiq, DramatiqMessage.canonicalQueue(stored.queueName)))
             case .djangoQ:
                 let cluster = djangoQCluster(of: task)
+                let listKey = try settings.djangoQ.listKey(cluster: cluster)
                 return EncodedTask(
-                    stored: body,
-                    write: RedisWrite([RedisCommand("RPUSH", DjangoQPackage.listKey(cluster: cluster), body)], atomic: false),
+                    stored: body, write: RedisWrite([RedisCommand("RPUSH", listKey, body)], atomic: false),
                     queue: QueueReference(.djangoQ, cluster))
             }
+        } catch let error as BrokerError {
+            throw error
         } catch {
             throw BrokerError(.undecodable, "Cannot replay the stored \(task.system.rawValue) message: \(error)")
         }
     }
 
     /// Returns the django-q cluster a task goes to: its queue, or the `Q_CLUSTER` name.
+    ///
+    /// NOTE: django-q2 1.11 sends a task without a cluster to
+    /// `Q_CLUSTER["cluster_name"]`, which defaults to `name`. When a
+    /// deployment sets a different cluster_name, such a task lands here in
+    /// `django_q:<name>:q`, which its qcluster does not read. Configuring
+    /// the dispatcher's `cluster` avoids it; a `cluster_name` setting would fix it.
     func djangoQCluster(of task: TaskMessage) -> String {
         task.queue.isEmpty ? settings.djangoQ.name : task.queue
     }

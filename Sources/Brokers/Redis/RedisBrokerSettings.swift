@@ -61,12 +61,22 @@ public struct DjangoQSettings: Sendable {
     /// A SQLite Django database to read `django_q_task` failures from; without
     /// one, failures are reported as living in the Django database.
     public var databasePath: String?
+    /// The clusters a `qcluster` runs for: `Q_CLUSTER["cluster_name"]` and
+    /// the names in `ALT_CLUSTERS`. When set, a task for any other cluster
+    /// fails to dispatch instead of waiting in a list that no cluster reads.
+    /// nil skips that check, because Redis does not show which lists a
+    /// cluster reads.
+    public var clusters: [String]?
 
-    public init(secretKey: String? = nil, name: String = "default", compress: Bool = false, databasePath: String? = nil) {
+    public init(
+        secretKey: String? = nil, name: String = "default", compress: Bool = false, databasePath: String? = nil,
+        clusters: [String]? = nil
+    ) {
         self.secretKey = secretKey
         self.name = name
         self.compress = compress
         self.databasePath = databasePath
+        self.clusters = clusters
     }
 
     /// Returns the signer for these settings.
@@ -79,6 +89,20 @@ public struct DjangoQSettings: Sendable {
             )
         }
         return DjangoSigner(secret: secretKey, salt: name)
+    }
+
+    /// Returns the Redis list of `cluster` after checking that the cluster is configured.
+    /// - Throws: ``BrokerError`` `notFound` when ``clusters`` is set and does not name `cluster`.
+    public func listKey(cluster: String) throws(BrokerError) -> String {
+        if let clusters, !clusters.contains(cluster) {
+            let known = clusters.map { "'\($0)'" }.joined(separator: ", ")
+            throw BrokerError(
+                .notFound,
+                "The django-q cluster '\(cluster)' is not configured, so no qcluster would run its task. "
+                    + "Configured clusters: \(known.isEmpty ? "none" : known). Add it to 'clusters' in the "
+                    + "django_q broker settings, or send the task to a configured cluster.")
+        }
+        return DjangoQPackage.listKey(cluster: cluster)
     }
 }
 

@@ -96,13 +96,14 @@ def celery_state(redis, queue):
 
 
 def rq_messages(redis, queue):
+    from django.conf import settings
     from rq import Queue
     from rq.job import Job
 
     messages = []
     for job_id in Queue(queue, connection=redis).get_job_ids():
         try:
-            job = Job.fetch(job_id, connection=redis)
+            job = Job.fetch(job_id, connection=redis, serializer=settings.RQ_SERIALIZER)
             messages.append(
                 {
                     "id": job.id,
@@ -121,14 +122,15 @@ def rq_messages(redis, queue):
 
 
 def rq_state(redis, queue):
+    from django.conf import settings
     from rq import Queue
     from rq.job import Job
     from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
-    rq_queue = Queue(queue, connection=redis)
+    rq_queue = Queue(queue, connection=redis, serializer=settings.RQ_SERIALIZER)
     failed = []
     for job_id in FailedJobRegistry(queue=rq_queue).get_job_ids():
-        job = Job.fetch(job_id, connection=redis)
+        job = Job.fetch(job_id, connection=redis, serializer=settings.RQ_SERIALIZER)
         result = job.latest_result()
         error = (result.exc_string or "").strip().splitlines() if result else []
         failed.append(

@@ -5,8 +5,9 @@ Usage: run_worker.py SYSTEM [--queue NAME] [--dry-run]
 SYSTEM is one of:
   celery     celery -A interop_site.celery_app worker -Q QUEUE -P solo
              --without-gossip --without-mingle --without-heartbeat
-  rqworker   python manage.py rqworker QUEUE           (django-rq)
-  rq         rq worker -c interop_site.rq_config QUEUE (plain rq CLI)
+  rqworker   python manage.py rqworker --serializer S QUEUE  (django-rq)
+  rq         rq worker -c interop_site.rq_config --serializer S QUEUE
+             (plain rq CLI; S is INTEROP_RQ_SERIALIZER)
   dramatiq   dramatiq interop_site.dramatiq_worker -p 1 -t 1 -Q QUEUE
   qcluster   python manage.py qcluster                 (django-q2; the
              cluster comes from INTEROP_Q_CLUSTER)
@@ -55,10 +56,11 @@ def worker_command(system, queue):
             "-Q", queue, "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
             "-l", "INFO", "-n", f"interop-{os.getpid()}@%h",
         ]
+    serializer = os.environ.get("INTEROP_RQ_SERIALIZER") or "rq.serializers.DefaultSerializer"
     if system == "rqworker":
-        return [python, "manage.py", "rqworker", queue]
+        return [python, "manage.py", "rqworker", "--serializer", serializer, queue]
     if system == "rq":
-        return [str(bin_dir / "rq"), "worker", "-c", "interop_site.rq_config", "-P", ".", queue]
+        return [str(bin_dir / "rq"), "worker", "-c", "interop_site.rq_config", "-P", ".", "--serializer", serializer, queue]
     if system == "dramatiq":
         return [
             str(bin_dir / "dramatiq"), "interop_site.dramatiq_worker",

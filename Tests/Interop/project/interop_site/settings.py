@@ -45,6 +45,8 @@ CACHE_KEY_PREFIX = _env("INTEROP_CACHE_KEY_PREFIX", "interop")
 DISPATCHER = _env("INTEROP_DISPATCHER", "inline")
 CELERY_QUEUE = _env("INTEROP_CELERY_QUEUE", "cache-invalidation")
 RQ_QUEUE = _env("INTEROP_RQ_QUEUE", "default")
+# The serializer of RQ job data, on the producer and the worker side alike.
+RQ_SERIALIZER = _env("INTEROP_RQ_SERIALIZER", "rq.serializers.DefaultSerializer")
 DRAMATIQ_QUEUE = _env("INTEROP_DRAMATIQ_QUEUE", "default")
 Q_NAME = _env("INTEROP_Q_NAME", "interop")
 Q_CLUSTER_NAME = _env("INTEROP_Q_CLUSTER", Q_NAME)
@@ -120,7 +122,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # django-rq: the restflow queue plus "default", all on the test's Redis.
 RQ_QUEUES = {
-    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60}
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60, "SERIALIZER": RQ_SERIALIZER}
     for name in sorted({"default", RQ_QUEUE})
 }
 

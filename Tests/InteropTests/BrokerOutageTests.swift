@@ -1,0 +1,197 @@
+import Brokers
+import Engine
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+@testable import dispatchtop
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Redis going away while dispatchtop runs: batches wait in the journal's
+/// outbox and are sent once Redis is back, so the workers' libraries read them.
+///
+/// Each test kills and restarts its own server.
+@Suite(.serialized)
+struct BrokerOutageTests {
+    /// Each rule on another system, so that the four batches after the outage cover all four.
+    static let dispatchers = [
+        "product-detail-on-product": "celery", "category-listing-on-product": "django_rq",
+        "category-listing-on-category": "dramatiq", "regional-prices-on-product": "django_q",
+        "supplier-feed-on-supplier": "django_q",
+    ]
+
+    /// The queue each system's batch lands on after the outage, with the restflow rule ids it carries.
+    static let drainedQueues: [(state: String, queue: String, ruleIDs: [Int64])] = [
+        ("celery", "cache-invalidation", [1]), ("rq", "default", [2]), ("dramatiq", "default", [3]),
+        ("django_q", "interop", [5]),
+    ]
+
+    @Test func outboxDrainsAfterRestart() throws {
+        let site = try InteropSite(name: "outage-engine")
+        defer { site.stop() }
+        try site.migrate()
+        var options = EngineOptions()
+        options.configPath = try Self.writeConfiguration(site)
+        options.brokerURL = site.redisURL
+        options.journalPath = site.folder.file("journal.sqlite3")
+        let outcomes = Mutex<[(event: Int?, outcome: String)]>([])
+        let setup = try EngineSetup.make(options) { finished in
+            outcomes.withLock { $0.append((finished.batch.eventIndex, finished.outcome.label)) }
+        }
+        defer { setup.shutdown() }
+        let engine = setup.engine
+        let events = try Self.readEvents()
+
+        engine.process(events[0], index: 0)
+        #expect(engine.waitUntilIdle(timeout: 10))
+        site.redis.kill()
+        for index in 1..<events.count {
+            engine.process(events[index], index: index)
+        }
+        #expect(engine.waitUntilIdle(timeout: 10))
+        let seen = outcomes.withLock { $0 }
+        #expect(seen.filter { $0.event == 0 }.map(\.outcome) == ["sent", "sent", "sent"])
+        #expect(seen.filter { ($0.event ?? 0) > 0 }.map(\.outcome) == ["outbox", "outbox", "outbox", "outbox"])
+
+        engine.sampleQueues()
+        let down = engine.snapshot()
+        #expect(down.outboxWaiting == 4)
+        #expect(down.brokerStatus?.isUp == false)
+        #expect(engine.journal?.outboxCount() == 4)
+
+        try site.redis.start()
+        let drained = poll(timeout: 40) { engine.journal?.outboxCount() == 0 }
+        let left = engine.journal?.outboxCount() ?? -1
+        #expect(drained, "the outbox still contains \(left) entries 40 s after Redis returned")
+        // The probe's own connection reconnects after its backoff (at most 5 s).
+        let reachable = poll(timeout: 10) {
+            engine.sampleQueues()
+            return engine.snapshot().brokerStatus?.isUp == true
+        }
+        #expect(reachable)
+        #expect(engine.snapshot().outboxWaiting == 0)
+        try Self.expectDrainedMessages(site)
+    }
+
+    /// Checks each system's queue after the restart. The restarted server kept
+    /// nothing, so each queue contains exactly the batch that waited in the
+    /// outbox, and each system's library decodes it.
+    private static func expectDrainedMessages(_ site: InteropSite) throws {
+        for expected in drainedQueues {
+            let state = try site.brokerState(expected.state, queue: expected.queue, messages: true)
+            let messages = state["messages"]?.arrayValue ?? []
+            try #require(messages.count == 1, "\(expected.state): \(state)")
+            let ruleIDs = InteropSystem.restflowRuleIDs(ofDecoded: messages[0])
+            #expect(ruleIDs == expected.ruleIDs, "\(expected.state): \(messages[0])")
+        }
+    }
+
+    @Test func runPrintsOutboxOutcomes() throws {
+        let site = try InteropSite(name: "outage-run")
+        defer { site.stop() }
+        let configuration = try Self.writeConfiguration(site)
+        let journalPath = site.folder.file("journal.sqlite3")
+        let fifo = site.folder.file("events.fifo")
+        let (reader, writer) = try Self.makeFIFO(fifo)
+        defer { close(reader) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        let run: ProcessRunner.Started
+        do {
+            run = try ProcessRunner.start(
+                [
+                    try DispatchtopCommand.path(), "run", "--config", configuration, "--events", "-",
+                    "--broker", site.redisURL, "--journal", journalPath,
+                ],
+                environment: environment, stdinPath: fifo, outputDirectory: site.folder.path)
+        } catch {
+            close(writer)
+            throw error
+        }
+        defer { _ = ProcessRunner.wait(run.pid, timeout: 1) }
+        let events = try String(contentsOfFile: InteropHarness.events, encoding: .utf8).split(separator: "\n")
+        try Self.feed(writer, events: events) {
+            // Event 0 reaches Redis: its three batches land in three queues.
+            let sent = poll(timeout: 20) {
+                try site.count(RedisCommand("LLEN", "cache-invalidation")) == 1
+                    && site.count(RedisCommand("LLEN", RQJob.queueKey("default"))) == 1
+                    && site.count(RedisCommand("LLEN", DjangoQPackage.listKey(cluster: "interop"))) == 1
+            }
+            #expect(sent, "event 0 was not dispatched within 20 s")
+            site.redis.kill()
+        }
+
+        let status = ProcessRunner.waitWithoutKilling(run.pid, timeout: 60)
+        let output = try DispatchtopCommand.output(
+            status: status ?? -1, stdout: try String(contentsOfFile: run.stdoutPath, encoding: .utf8),
+            stderr: try String(contentsOfFile: run.stderrPath, encoding: .utf8))
+        #expect(status == 0, "\(output.transcript)")
+        #expect(output.events == [0, 0, 0, 1, 1, 2, 3], "\(output.transcript)")
+        let expected = ["sent", "sent", "sent", "outbox", "outbox", "outbox", "outbox"]
+        #expect(output.outcomes == expected, "\(output.transcript)")
+        #expect(output.stderr.contains("in the outbox 4"), "\(output.stderr)")
+        #expect(try FailureJournal(path: journalPath).outboxCount() == 4)
+    }
+
+    // MARK: - Helpers
+
+    private static func writeConfiguration(_ site: InteropSite) throws -> String {
+        var brokers = JSONObject()
+        for system in ["celery", "django_rq", "dramatiq", "django_q"] {
+            for member in InteropConfiguration.brokers(for: system, databasePath: site.databasePath) {
+                brokers[member.key] = member.value
+            }
+        }
+        return try InteropConfiguration.write(
+            to: site.folder.path, dispatcher: "inline", brokers: brokers, dispatchers: dispatchers)
+    }
+
+    private static func readEvents() throws -> [ChangeEvent] {
+        let reader = try EventLineReader(path: InteropHarness.events)
+        var events: [ChangeEvent] = []
+        while let line = reader.next() {
+            guard case .event(let event, _) = line else { throw InteropSetupError("\(line) is not an event") }
+            events.append(event)
+        }
+        return events
+    }
+
+    /// Writes the first event, runs `between`, then writes the other events
+    /// and closes the FIFO, which ends dispatchtop's input.
+    private static func feed(_ writer: Int32, events: [Substring], between: () throws -> Void) throws {
+        defer { close(writer) }
+        write(events[0] + "\n", to: writer)
+        try between()
+        write(events[1...].joined(separator: "\n") + "\n", to: writer)
+    }
+
+    /// Creates a FIFO and opens both ends in this process.
+    ///
+    /// The write end must be open before the child starts, so that the
+    /// child's blocking open of its standard input returns at once:
+    /// posix_spawn suspends the caller until the child has run exec. This
+    /// process keeps a read end open, so a write never raises SIGPIPE even
+    /// if the child has died. Both are close-on-exec, so no child inherits them.
+    private static func makeFIFO(_ path: String) throws -> (reader: Int32, writer: Int32) {
+        guard mkfifo(path, 0o600) == 0 else {
+            throw InteropSetupError("mkfifo \(path): \(String(cString: strerror(errno)))")
+        }
+        let reader = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard reader >= 0 else { throw InteropSetupError("open \(path): \(String(cString: strerror(errno)))") }
+        let writer = open(path, O_WRONLY | O_CLOEXEC)
+        guard writer >= 0 else {
+            close(reader)
+            throw InteropSetupError("open \(path): \(String(cString: strerror(errno)))")
+        }
+        return (reader, writer)
+    }
+
+    private static func write(_ text: some StringProtocol, to descriptor: Int32) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+    }
+}
