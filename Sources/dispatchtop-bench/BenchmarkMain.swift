@@ -1,10 +1,13 @@
+import Console
 import Engine
 import Foundation
 
 /// Runs the benchmarks named on the command line (all when none) and prints
 /// one line per figure.
 enum BenchmarkMain {
-    static let all = ["evaluate", "inline-memory", "cache-drop", "run-command", "memory", "embedded-broker", "redis"]
+    static let all = [
+        "evaluate", "inline-memory", "cache-drop", "run-command", "memory", "embedded-broker", "redis", "render",
+    ]
 
     static func run(_ arguments: [String]) -> Int32 {
         let names = arguments.isEmpty ? all : arguments
@@ -19,6 +22,10 @@ enum BenchmarkMain {
                 case "memory": try residentMemory()
                 case "embedded-broker": try BrokerBenchmarks.embedded()
                 case "redis": try BrokerBenchmarks.redis()
+                case "render":
+                    for (width, height) in [(200, 60), (80, 24)] {
+                        print(try RenderBenchmark.run(width: width, height: height, failures: 10_000))
+                    }
                 default:
                     print("unknown benchmark '\(name)'; known: \(all.joined(separator: ", "))")
                     return 2
