@@ -4,7 +4,7 @@ struct UsageError: Error, CustomStringConvertible {
     var command: String
 
     var description: String {
-        "\(message)\nRun 'dispatchtop \(command.isEmpty ? "" : command + " ")--help' for the options."
+        "\(message)\nRun 'dispatchtop \(command.isEmpty || command.hasPrefix("-") ? "" : command + " ")--help' for the options."
     }
 }
 
@@ -63,6 +63,9 @@ struct Arguments {
     }
 
     func has(_ name: String) -> Bool { present.contains(name) }
+
+    /// True for `--help` or `-h`.
+    var wantsHelp: Bool { has("--help") || has("-h") }
 
     func value(_ name: String) -> String? { values[name]?.last }
 

@@ -1,3 +1,4 @@
+import Brokers
 import Engine
 import Foundation
 
@@ -5,7 +6,7 @@ import Foundation
 enum CheckCommand {
     static func run(_ raw: [String]) throws -> Int32 {
         let arguments = try Arguments(raw, command: "check", valued: ["--config"], flags: [])
-        if arguments.has("--help") {
+        if arguments.wantsHelp {
             print(HelpText.check)
             return 0
         }
@@ -16,13 +17,25 @@ enum CheckCommand {
         let configuration = try ConfigurationLoader.load(path: path)
         let registry = try DispatcherCatalog.registry()
         let rules = try RuleSet.compile(configuration, registry: registry)
+        // The broker settings are read as a Redis broker would read them, so
+        // a mistake there shows now, not on the first run against Redis.
+        let brokerSettings = try RedisBrokerOptions.read(configuration, url: RedisURL(host: "127.0.0.1"))
         print(describe(rules, path: path))
+        let usesDjangoQ = configuration.rules.contains { $0.dispatcher == BrokerSystem.djangoQ.dispatcherName }
+        if usesDjangoQ && (brokerSettings.djangoQ.secretKey ?? "").isEmpty {
+            print("")
+            print("Note: django_q rules need settings.brokers.django_q.secret_key (or secret_key_env) to run with --broker redis://...; the embedded broker does not.")
+        }
         return 0
     }
 
     static func describe(_ rules: RuleSet, path: String) -> String {
         let configuration = rules.configuration
-        var lines = ["\(path): valid. \(configuration.functions.count) functions, \(configuration.rules.count) rules, \(rules.models.count) models."]
+        let counts = [
+            plural(configuration.functions.count, "function"), plural(configuration.rules.count, "rule"),
+            plural(rules.models.count, "model"),
+        ]
+        var lines = ["\(path): valid. \(counts.joined(separator: ", "))."]
         lines.append("")
         lines.append("Default dispatcher: \(configuration.settings.defaultDispatcher); raise_exception: \(configuration.settings.raiseException)")
         for (index, function) in configuration.functions.enumerated() {
@@ -56,11 +69,16 @@ enum CheckCommand {
     }
 }
 
+/// "1 rule", "2 rules".
+func plural(_ count: Int, _ noun: String) -> String {
+    "\(count) \(noun)\(count == 1 ? "" : "s")"
+}
+
 /// `dispatchtop dispatchers`: the registered names with their merged settings.
 enum DispatchersCommand {
     static func run(_ raw: [String]) throws -> Int32 {
         let arguments = try Arguments(raw, command: "dispatchers", valued: ["--config"], flags: [])
-        if arguments.has("--help") {
+        if arguments.wantsHelp {
             print(HelpText.dispatchers)
             return 0
         }

@@ -12,6 +12,10 @@ enum CommandRouter {
         do {
             switch command {
             case nil:
+                if rest.contains("--help") || rest.contains("-h") {
+                    print(HelpText.main)
+                    return 0
+                }
                 if rest.contains("--version") {
                     print(version)
                     return 0

@@ -12,19 +12,18 @@ enum ConsoleCommand {
         let arguments = try Arguments(
             raw, command: "", valued: EngineOptions.valuedOptions + ["--events", "--rate", "-d"],
             flags: ["--write", "--follow", "--no-color", "--ascii"])
-        if arguments.has("--help") {
-            print(HelpText.console)
+        if arguments.wantsHelp {
+            print(HelpText.main)
             return 0
         }
         try arguments.rejectPositional()
         let tenths = try arguments.integer("-d", range: 1...100) ?? 10
         let rate = try arguments.double("--rate", range: EventPump.minimumRate...EventPump.maximumRate) ?? 40
         let options = try EngineOptions(arguments)
+        let kind = try EventSourceChoice.kind(arguments, options: options, rate: rate)
         let setup = try EngineSetup.make(options)
         defer { setup.shutdown() }
 
-        let kind: EventSourceKind = arguments.value("--events").map { .file(path: $0, follow: arguments.has("--follow")) }
-            ?? .demo(rate: rate, seed: UInt64(Date().timeIntervalSince1970))
         let pump = EventPump(engine: setup.engine, kind: kind)
         // The in-process pool's backlog is a queue too, beside the broker's.
         if let probe = ThreadPoolQueueProbe(rules: setup.engine.rules) {

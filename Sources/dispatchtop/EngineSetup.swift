@@ -105,6 +105,8 @@ final class EngineSetup {
     ) throws -> EngineSetup {
         let configPath = try options.configPath ?? DemoAssets.configPath()
         let configuration = try ConfigurationLoader.load(path: configPath)
+        try FilePaths.checkWritableFile(options.journalPath, option: "--journal")
+        try FilePaths.checkWritableFile(options.logPath, option: "--log")
         let workFolder = try makeWorkFolder(options)
         let journalPath = options.journalPath ?? workFolder + "/journal.sqlite3"
         let logPath = options.logPath ?? (options.journalPath.map { ($0 as NSString).deletingLastPathComponent } ?? workFolder)
@@ -113,7 +115,8 @@ final class EngineSetup {
         do {
             handler = try FileLogHandler(path: logPath)
         } catch {
-            throw SetupError(message: "Cannot open the log file '\(logPath)': \(error.localizedDescription). Pass --log FILE with a writable path.")
+            let option = options.logPath == nil ? "the default log beside the journal" : "--log"
+            throw SetupError(message: "Cannot open the log file '\(logPath)' (\(option)): permission denied or not a file. Pass --log FILE with a writable path.")
         }
         let logger = Logger(label: "dispatchtop", handler: handler, minimumLevel: options.logLevel)
 
@@ -177,6 +180,34 @@ final class EngineSetup {
     private static func makeCacheStore(_ options: EngineOptions, logger: Logger) throws -> any CacheStore {
         guard let url = options.cacheURL, url != "memory" else { return MemoryCacheStore() }
         return try CacheSetup.makeStore(url: url, logger: logger)
+    }
+}
+
+/// Checks paths given on the command line before anything is created.
+enum FilePaths {
+    /// Fails when an event file is missing or is a folder; "-" is standard input.
+    static func checkEventFile(_ path: String) throws {
+        guard path != "-" else { return }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw SetupError(message: "The event file '\(path)' (--events) does not exist. Check the path, or pass - to read standard input.")
+        }
+        if isFolder.boolValue {
+            throw SetupError(message: "--events '\(path)' is a folder; pass a JSON Lines file, or - for standard input.")
+        }
+    }
+
+    /// Fails when `path` is a folder, or its folder does not exist.
+    static func checkWritableFile(_ path: String?, option: String) throws {
+        guard let path else { return }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw SetupError(message: "\(option) '\(path)' is a folder; pass a file path, such as '\(path)/\(option == "--log" ? "dispatchtop.log" : "journal.sqlite3")'.")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        guard folder.isEmpty || FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue || folder.isEmpty else {
+            throw SetupError(message: "The folder '\(folder)' for \(option) '\(path)' does not exist. Create it, or pass a path in an existing folder.")
+        }
     }
 }
 

@@ -13,7 +13,7 @@ enum GenerateCommand {
 
     static func run(_ raw: [String]) throws -> Int32 {
         let arguments = try Arguments(raw, command: "generate", valued: ["--config", "--count", "--seed", "--key-space"], flags: [])
-        if arguments.has("--help") {
+        if arguments.wantsHelp {
             print(help)
             return 0
         }

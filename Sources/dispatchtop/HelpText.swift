@@ -22,6 +22,17 @@ enum HelpText {
                                              write demo events as JSON Lines
           dispatchtop COMMAND --help         help for one command
 
+        Console options:
+          --events FILE|-    JSON Lines events; - reads standard input
+          --follow           keep reading lines appended to --events FILE, like tail -f
+          --rate N           demo events per second (40); the demo generator runs only on the bundled
+                             demo configuration, and with a Redis broker only with --write
+          --write            allow writes to a real broker: trigger, replay, requeue
+          -d TENTHS          refresh delay in tenths of a second (10)
+          --no-color         no colours (also when NO_COLOR is set)
+          --ascii            ASCII instead of box drawing and sparklines
+          Press ? in the console for its keys.
+
         Shared options:
           --config FILE      configuration (JSON); the bundled demo when left out
           --broker URL       redis://[user:password@]host:port/db; the embedded broker when left out
@@ -33,16 +44,18 @@ enum HelpText {
 
     static let run = """
         Usage: dispatchtop run --config FILE --events FILE|- [--journal PATH] [--broker URL] [--cache URL]
-                               [--timeout SECONDS] [--log FILE]
+                               [--timeout SECONDS] [--log FILE] [--log-level LEVEL]
 
         Evaluates every event, waits until all dispatched work has finished, and prints one JSON object per
         dispatch call on standard output, in dispatch order, with: seq, event (0-based index of the event),
         batch, dispatcher, model, pk, signal, rule_ids (stable ids, in rule order), rule_kwargs (keyed by
         rule id), outcome (done, failed, or sent for an external broker) and error.
+        With a Redis broker, outcome is "sent", or "outbox" when Redis was unreachable: such batches wait
+        in the journal's outbox, and run waits up to --timeout for them to be sent once Redis is back.
         A malformed event line is reported on standard error with its line number and skipped.
         A summary goes to standard error. Exit status: 0 when it ran (failed batches included),
-        1 when the events cannot be read or work did not finish within --timeout (default 600 s),
-        2 for a usage or configuration error.
+        1 when the events cannot be read, or work (or the outbox) did not finish within --timeout
+        seconds after the last event (default 600), 2 for a usage or configuration error.
         """
 
     static let check = """
@@ -61,15 +74,18 @@ enum HelpText {
         """
 
     static let replay = """
-        Usage: dispatchtop replay --journal PATH (--all | --id N ...) [--config FILE] [--force]
+        Usage: dispatchtop replay --journal PATH --config FILE (--all | --id N ...) [--force]
                                   [--dispatcher NAME] [--filter-dispatcher NAME] [--filter-model LABEL]
-                                  [--rate PER_SECOND] [--broker URL] [--cache URL]
+                                  [--rate PER_SECOND] [--timeout SECONDS] [--broker URL] [--cache URL] [--write]
 
         Replays journalled failures through their dispatcher (or --dispatcher NAME), with their original
         options; broker batches send their stored payload byte for byte. Entries already resolved are
         skipped unless --force. Entries whose rules are gone from, or changed in, the configuration are
-        skipped and counted. Prints one line per entry and a closing count.
-        Exit status 0 when every replayed entry succeeded or was skipped, 1 when any failed, 2 for usage errors.
+        skipped and counted. --config must be the configuration the failures were journalled under.
+        Replaying onto a Redis broker needs --write. --rate limits entries per second (200),
+        --timeout the wait for each entry's outcome (30 s). Prints one line per entry and a closing count.
+        Exit status 0 when every entry was replayed successfully or skipped, 1 when any failed or a
+        requested --id is not in the journal, 2 for usage errors.
         """
 
     static let console = """

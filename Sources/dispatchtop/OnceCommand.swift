@@ -11,7 +11,7 @@ enum OnceCommand {
             raw, command: "--once",
             valued: EngineOptions.valuedOptions + ["--events", "--format", "--after", "--max-failures", "--max-depth", "--rate"],
             flags: ["--once", "--write", "--follow"])
-        if arguments.has("--help") {
+        if arguments.wantsHelp {
             print(HelpText.once)
             return 0
         }
@@ -25,10 +25,9 @@ enum OnceCommand {
         let maxDepth = try arguments.integer("--max-depth", range: 0...Int.max)
         let rate = try arguments.double("--rate", range: EventPump.minimumRate...EventPump.maximumRate) ?? 40
         let options = try EngineOptions(arguments)
+        let kind = try EventSourceChoice.kind(arguments, options: options, rate: rate)
         let setup = try EngineSetup.make(options)
         defer { setup.shutdown() }
-        let kind: EventSourceKind = arguments.value("--events").map { .file(path: $0, follow: arguments.has("--follow")) }
-            ?? .demo(rate: rate, seed: 7)
         let pump = EventPump(engine: setup.engine, kind: kind)
         try pump.start()
         let deadline = Date().addingTimeInterval(after)

@@ -8,13 +8,18 @@ enum ReplayCommand {
             raw, command: "replay",
             valued: EngineOptions.valuedOptions + ["--id", "--dispatcher", "--filter-dispatcher", "--filter-model", "--rate", "--timeout"],
             flags: ["--all", "--force", "--write"])
-        if arguments.has("--help") {
+        if arguments.wantsHelp {
             print(HelpText.replay)
             return 0
         }
         try arguments.rejectPositional()
         guard let journalPath = arguments.value("--journal") else {
             throw UsageError(message: "replay needs --journal PATH, the journal the failures were written to.", command: "replay")
+        }
+        guard arguments.value("--config") != nil else {
+            throw UsageError(
+                message: "replay needs --config FILE, the configuration the failures were journalled under (rules are matched by id and checked for changes).",
+                command: "replay")
         }
         guard FileManager.default.fileExists(atPath: journalPath) else {
             throw SetupError(message: "The journal '\(journalPath)' does not exist. Pass the --journal path the engine wrote to.")
@@ -60,8 +65,13 @@ enum ReplayCommand {
         }
         _ = setup.engine.waitUntilIdle(timeout: options.outcomeTimeout)
         let writer = LineWriter()
-        writer.write(summary.closingLine + "\n")
+        if summary.items.isEmpty {
+            writer.write("No journal entry matches; nothing to replay.\n")
+        } else {
+            writer.write(summary.closingLine + "\n")
+        }
         writer.flush()
-        return summary.failed > 0 ? 1 : 0
+        let missing = summary.items.filter { $0.outcome.detail?.hasPrefix("no journal entry") ?? false }.count
+        return summary.failed > 0 || missing > 0 ? 1 : 0
     }
 }

@@ -7,7 +7,7 @@ enum RunCommand {
     static func run(_ raw: [String]) throws -> Int32 {
         let arguments = try Arguments(
             raw, command: "run", valued: EngineOptions.valuedOptions + ["--events", "--timeout"], flags: ["--write"])
-        if arguments.has("--help") {
+        if arguments.wantsHelp {
             print(HelpText.run)
             return 0
         }
@@ -20,6 +20,7 @@ enum RunCommand {
         }
         let timeout = try arguments.double("--timeout", range: 0.1...86_400) ?? 600
         let options = try EngineOptions(arguments)
+        try FilePaths.checkEventFile(eventsPath)
 
         let output = DispatchOutput()
         let setup = try EngineSetup.make(options) { finished in output.add(finished) }

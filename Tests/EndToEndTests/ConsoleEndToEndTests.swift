@@ -113,7 +113,7 @@ import TestSupport
         try console.press("Tab", "Tab", "Tab")
         try console.waitFor("[ Failures ]")
         try console.press("r")
-        try console.waitFor("1 replayed: 1 done")
+        try console.waitFor("1 entry: 1 done")
         try console.press("Escape")
         try console.waitUntil("the replayed row marked resolved") { screen in
             screen.split(separator: "\n").contains { $0.contains("✓ resolved") && $0.contains("injected fault") }

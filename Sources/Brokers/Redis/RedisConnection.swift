@@ -318,7 +318,7 @@ public final class RedisConnection: Sendable {
             redisFree(context)
             throw RedisError(
                 .connectionFailed,
-                "Cannot connect to Redis at '\(url)': \(reason). Check that Redis is running and the address is right.")
+                "Cannot connect to Redis at '\(url)': \(Self.withoutFinalPeriod(reason)). Check that Redis is running and the address is right.")
         }
         redisSetTimeout(context, Self.timeval(options.commandTimeout))
         redisEnableKeepAlive(context)
@@ -339,7 +339,7 @@ public final class RedisConnection: Sendable {
             if let message = reply.errorMessage {
                 throw RedisError(
                     .authenticationFailed,
-                    "Redis at '\(url)' rejected the credentials: \(message). Check the user and password in the URL.")
+                    "Redis at '\(url)' rejected the credentials: \(Self.withoutFinalPeriod(message)). Check the user and password in the URL.")
             }
         }
         let select = RedisCommand("SELECT", url.database)
@@ -349,11 +349,11 @@ public final class RedisConnection: Sendable {
         if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
             throw RedisError(
                 .authenticationFailed,
-                "Redis at '\(url)' requires a password: \(message). Put it in the URL as redis://:password@host:port/db.")
+                "Redis at '\(url)' requires a password: \(Self.withoutFinalPeriod(message)). Put it in the URL as redis://:password@host:port/db.")
         }
         throw RedisError(
             .invalidDatabase,
-            "Redis at '\(url)' has no database \(url.database): \(message). Use an index below the server's 'databases' setting (16 by default)."
+            "Redis at '\(url)' has no database \(url.database): \(Self.withoutFinalPeriod(message)). Use an index below the server's 'databases' setting (16 by default)."
         )
     }
 
@@ -421,6 +421,12 @@ public final class RedisConnection: Sendable {
         }
         defer { freeReplyObject(raw) }
         return RedisReply(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self)))
+    }
+
+    /// Drops a final period from a server or system message, so it can be
+    /// followed by ". Check ..." without doubling the period.
+    static func withoutFinalPeriod(_ text: String) -> String {
+        text.hasSuffix(".") ? String(text.dropLast()) : text
     }
 
     private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {

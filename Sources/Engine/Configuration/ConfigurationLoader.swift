@@ -78,7 +78,7 @@ private struct Document {
         try reader.rejectUnknownKeys(top, allowed: ConfigurationLoader.topKeys, at: "")
         let settings = try readSettings(top["settings"] ?? .object(JSONObject()))
         guard let functionsValue = top["functions"] else {
-            throw reader.error("functions", "missing", fix: "Add a \"functions\" list with at least one cached function.")
+            throw reader.error("functions", "missing", fix: "Add a \"functions\" list of cached functions (an empty list when you only watch brokers).")
         }
         guard let functionList = functionsValue.arrayValue else {
             throw reader.error("functions", "expected a list of functions, got \(reader.render(functionsValue))")
@@ -187,6 +187,9 @@ private struct Document {
         }
         if let value = object["version"] {
             layout.version = try reader.integer(value, at: "\(path).version")
+            if layout.version < 1 {
+                throw reader.error("\(path).version", "expected a version of 1 or more, got \(layout.version)", fix: "restflow's key versions start at 1.")
+            }
         }
         if let value = object["partition"] {
             layout.partition = try reader.stringList(value, at: "\(path).partition")
@@ -208,6 +211,12 @@ private struct Document {
             throw reader.error(path, "missing \"model\"", fix: "Name the model label the rule watches, e.g. \"shop.Product\".")
         }
         let model = try reader.nonEmptyString(modelValue, at: "\(path).model")
+        let labelParts = model.split(separator: ".", omittingEmptySubsequences: false)
+        if labelParts.count != 2 || labelParts.contains(where: \.isEmpty) {
+            throw reader.error(
+                "\(path).model", "'\(model)' is not a model label",
+                fix: "Write it as Django's app_label.ModelName, e.g. \"shop.Product\".")
+        }
         let fieldMapping = try readFieldMapping(object["field_mapping"], at: "\(path).field_mapping")
         let requireArgs = try readRequireArgs(object["require_args"], mapping: fieldMapping, at: "\(path).require_args")
         let invalidator = try object["invalidator"].flatMap { value throws(ConfigurationError) in

@@ -11,8 +11,10 @@ public enum DispatcherRegistryError: Error, Sendable, Equatable, CustomStringCon
             return "a dispatcher needs a non-empty name to be registered"
         case .unknownName(let name, let registered):
             let list = registered.isEmpty ? "(none)" : registered.joined(separator: ", ")
-            return "unknown dispatcher '\(name)'. Registered dispatchers: \(list). "
-                + "Use one of these names, or register a custom dispatcher type under '\(name)' before loading the configuration"
+            let hint = NameSuggestion.closest(to: name, in: registered).map { " (did you mean '\($0)'?)" } ?? ""
+            return "unknown dispatcher '\(name)'\(hint). Registered dispatchers: \(list). "
+                + "Use one of these names; a custom dispatcher is a Swift type registered under its name in code, "
+                + "before the configuration is loaded"
         }
     }
 }

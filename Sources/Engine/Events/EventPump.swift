@@ -7,6 +7,9 @@ public enum EventSourceKind: Sendable {
     case demo(rate: Double, seed: UInt64)
     /// A JSON Lines file, or standard input for "-"; `follow` waits for appended lines.
     case file(path: String, follow: Bool)
+    /// No events: the engine only runs what the operator triggers or replays,
+    /// as when watching a real broker.
+    case none
 }
 
 /// Feeds events from a source into the engine on its own thread, with the
@@ -39,6 +42,7 @@ public final class EventPump: Sendable {
     public var label: String {
         switch kind {
         case .demo: return "demo \(Self.formatRate(rate))/s"
+        case .none: return "none"
         case .file(let path, let follow):
             let name = path == "-" ? "stdin" : (path as NSString).lastPathComponent
             return follow ? "\(name) (following)" : name
@@ -85,6 +89,8 @@ public final class EventPump: Sendable {
             let reader = try EventLineReader(path: path, follow: follow, stopFlag: stopFlag)
             let box = ReaderBox(reader)
             body = { [self] in runFile(box.reader) }
+        case .none:
+            return
         }
         let thread = Thread { [done] in
             body()

@@ -119,6 +119,11 @@ public struct JSONParser {
             position += 1
             skipWhitespace()
             let childPath = recordLocations ? (path.isEmpty ? key : path + "." + key) : ""
+            // A configuration with a key twice almost always hides a mistake;
+            // elsewhere the last value wins, as with Python's json module.
+            if recordLocations && object[key] != nil {
+                throw error("the member \"\(key)\" appears twice in this object")
+            }
             object[key] = try parseValue(path: childPath)
             skipWhitespace()
             switch peek() {

@@ -77,14 +77,14 @@ public struct ReplaySummary: Sendable, Equatable {
     public var sent: Int { count("sent") }
     public var pending: Int { count("pending") }
 
-    /// "12 replayed: 10 done, 1 failed, 1 skipped".
+    /// "12 entries: 10 done, 1 failed, 1 skipped".
     public var closingLine: String {
         var parts = ["\(succeeded) done", "\(failed) failed"]
         if sent > 0 { parts.append("\(sent) sent") }
         if pending > 0 { parts.append("\(pending) pending") }
         if count("outbox") > 0 { parts.append("\(count("outbox")) in the outbox") }
         parts.append("\(skipped) skipped")
-        return "\(items.count) replayed: " + parts.joined(separator: ", ")
+        return "\(items.count) \(items.count == 1 ? "entry" : "entries"): " + parts.joined(separator: ", ")
     }
 }
 

@@ -87,12 +87,22 @@ import Testing
         (#""model": "a.B", "restflow_id": 1.5"#, "restflow_id", "expected an integer, got 1.5"),
         (#""model": 7"#, "model", "expected a string, got 7"),
         (#""model": """#, "model", #"expected a non-empty string, got """#),
+        (#""model": "Product""#, "model", "'Product' is not a model label"),
+        (#""model": "shop.Product.Extra""#, "model", "'shop.Product.Extra' is not a model label"),
+        (#""model": ".Product""#, "model", "'.Product' is not a model label"),
     ])
     func badRuleValueIsRejected(rule: String, member: String, message: String) {
         let error = configurationError(singleRuleDocument(rule))
         #expect(error?.path == "functions[0].rules[0].\(member)")
         #expect(error?.message == message)
         #expect(error?.line == 7)
+    }
+
+    @Test func duplicateKeyIsRejectedWithItsLine() {
+        let text = "{\"functions\": [],\n\"settings\": {\"raise_exception\": true,\n \"raise_exception\": false}}"
+        let error = configurationError(text)
+        #expect(error?.line == 3)
+        #expect(error?.message.contains("\"raise_exception\" appears twice") == true)
     }
 
     @Test func missingModelNamesTheRule() {
@@ -153,6 +163,8 @@ import Testing
         (#"{"partition": "id"}"#, "key.partition", #"expected a list of strings, got "id""#),
         (#"{"partition": ["id", 2]}"#, "key.partition[1]", "expected a string, got 2"),
         (#"{"identifier": ""}"#, "key.identifier", #"expected a non-empty string, got """#),
+        (#"{"version": 0}"#, "key.version", "expected a version of 1 or more, got 0"),
+        (#"{"version": -3}"#, "key.version", "expected a version of 1 or more, got -3"),
     ])
     func badKeyLayoutIsRejected(key: String, member: String, message: String) {
         let text = "{\"functions\": [\n{\"name\": \"f\",\n \"key\": \(key)}\n]}"

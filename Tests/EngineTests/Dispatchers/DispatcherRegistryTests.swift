@@ -47,8 +47,9 @@ import Testing
         #expect(error == .unknownName("celery", registered: ["alpha", "mid", "zeta"]))
         #expect(
             error?.description
-                == "unknown dispatcher 'celery'. Registered dispatchers: alpha, mid, zeta. Use one of these names, "
-                + "or register a custom dispatcher type under 'celery' before loading the configuration")
+                == "unknown dispatcher 'celery'. Registered dispatchers: alpha, mid, zeta. "
+                + "Use one of these names; a custom dispatcher is a Swift type registered under its name in code, "
+                + "before the configuration is loaded")
     }
 
     @Test func unknownNameInAnEmptyRegistrySaysNone() {

@@ -14,8 +14,9 @@ import Testing
         #expect(error?.line == 7)
         #expect(
             error?.message
-                == "unknown dispatcher 'celry'. Registered dispatchers: \(Self.registeredList). Use one of these names, "
-                + "or register a custom dispatcher type under 'celry' before loading the configuration")
+                == "unknown dispatcher 'celry'. Registered dispatchers: \(Self.registeredList). "
+                + "Use one of these names; a custom dispatcher is a Swift type registered under its name in code, "
+                + "before the configuration is loaded")
     }
 
     @Test func unknownDefaultDispatcherPointsAtTheSetting() {

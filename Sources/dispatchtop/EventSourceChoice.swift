@@ -1,0 +1,31 @@
+import Engine
+import Foundation
+
+/// Picks the event source for the console and `--once`.
+///
+/// The demo generator only runs on the bundled demo configuration, and
+/// against a real broker only in write mode, because its events become
+/// real jobs in that broker's queues. With `--config` and no `--events`,
+/// there is no event source: the operator watches, triggers and replays.
+enum EventSourceChoice {
+    static func kind(_ arguments: Arguments, options: EngineOptions, rate: Double) throws -> EventSourceKind {
+        if let path = arguments.value("--events") {
+            try FilePaths.checkEventFile(path)
+            return .file(path: path, follow: arguments.has("--follow"))
+        }
+        if arguments.has("--follow") {
+            throw UsageError(message: "--follow needs --events FILE.", command: arguments.command)
+        }
+        let realBroker = options.brokerURL.map { $0 != "embedded" } ?? false
+        guard options.configPath == nil, !realBroker || options.writeMode else {
+            if arguments.value("--rate") != nil {
+                throw UsageError(
+                    message: "--rate sets the demo generator, which runs only on the bundled demo configuration"
+                        + (realBroker ? " and, with a real broker, only with --write." : "."),
+                    command: arguments.command)
+            }
+            return .none
+        }
+        return .demo(rate: rate, seed: UInt64(Date().timeIntervalSince1970))
+    }
+}
