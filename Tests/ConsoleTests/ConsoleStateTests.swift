@@ -19,14 +19,38 @@ import Testing
             openFailures: snapshot.failures.open)
     }
 
-    func press(_ keys: [Key], _ state: inout ConsoleState, canWrite: Bool = true) -> [ConsoleEffect] {
+    func press(
+        _ keys: [Key], _ state: inout ConsoleState, canWrite: Bool = true, on shown: EngineSnapshot? = nil
+    ) -> [ConsoleEffect] {
         var effects: [ConsoleEffect] = []
         for key in keys {
-            let views = PaneViews(snapshot: snapshot, state: state)
+            let views = PaneViews(snapshot: shown ?? snapshot, state: state)
             state.reconcile(with: views)
             effects += state.handle(key, views: views, context: context(canWrite: canWrite))
         }
         return effects
+    }
+
+    /// Opens the detail view of the Failures pane's top row, as Enter and
+    /// the journal read that follows it do; returns the entry's id.
+    func openTopFailure(_ state: inout ConsoleState) throws -> Int64 {
+        state.focus = .failures
+        let effects = press([.character("g"), .enter], &state)
+        guard case .loadFailureDetail(let id)? = effects.first else {
+            Issue.record("Enter did not read a journal entry: \(effects)")
+            return -1
+        }
+        let record = try #require(try fixture.journal.entry(id))
+        state.dialog = .detail(.failure(FailureDetail(record: record, replays: [])), scroll: 0, fullValues: false)
+        return id
+    }
+
+    /// Journals a failure newer than every other, so it becomes the Failures pane's top row.
+    func addNewerFailure() throws -> EngineSnapshot {
+        fixture.engine.faults.set(FaultSetting(failurePercent: 100, addedLatencyMilliseconds: 0), for: "inline")
+        fixture.process(EngineFixture.productSave(pk: 99))
+        fixture.engine.faults.set(FaultSetting(failurePercent: 0, addedLatencyMilliseconds: 0), for: "inline")
+        return fixture.engine.snapshot()
     }
 
     @Test func tabCyclesThePanes() {
@@ -59,6 +83,39 @@ import Testing
         if case .replayProgress? = state.dialog {} else { Issue.record("the progress window did not open") }
     }
 
+    @Test func detailReplayTakesTheEntryShown() throws {
+        var state = ConsoleState()
+        let shown = try openTopFailure(&state)
+        let newer = try addNewerFailure()
+        #expect(newer.failures.rows.max { $0.lastFailedAt < $1.lastFailedAt }?.id != shown)
+        let effects = press([.character("r")], &state, on: newer)
+        #expect(effects == [.replay([shown])])
+    }
+
+    @Test func detailReplayIgnoresTheMarks() throws {
+        var state = ConsoleState()
+        state.focus = .failures
+        _ = press([.character("G"), .character(" ")], &state)
+        let marked = state.marked
+        let shown = try openTopFailure(&state)
+        #expect(!marked.contains(shown))
+        let effects = press([.character("r")], &state)
+        #expect(effects == [.replay([shown])])
+        #expect(state.marked == marked, "replaying the entry shown keeps the marks for a later replay")
+    }
+
+    @Test func detailReplayWhileLoadingTakesTheEntryShown() throws {
+        var state = ConsoleState()
+        state.focus = .failures
+        let opened = press([.enter], &state)
+        guard case .loadFailureDetail(let shown)? = opened.first else {
+            Issue.record("Enter did not read a journal entry: \(opened)")
+            return
+        }
+        let effects = press([.character("r")], &state, on: try addNewerFailure())
+        #expect(effects == [.replay([shown])])
+    }
+
     @Test func replayIsRefusedWithoutWriteMode() {
         var state = ConsoleState()
         state.focus = .failures
@@ -66,6 +123,38 @@ import Testing
         #expect(effects.isEmpty)
         #expect(state.status?.level == .error)
         #expect(state.status?.text.contains("--write") == true)
+    }
+
+    @Test func readOnlyRefusalNamesTheCacheForAnInProcessFailure() {
+        var state = ConsoleState()
+        state.focus = .failures
+        // Every failure in the fixture is on the inline dispatcher, which writes to the cache.
+        _ = press([.character("r")], &state, canWrite: false)
+        let text = state.status?.text ?? ""
+        #expect(text.contains("the cache memory"), "\(text)")
+        #expect(!text.contains("broker"), "\(text)")
+        #expect(text.contains("--write"), "\(text)")
+    }
+
+    @Test func readOnlyRefusalNamesTheBrokerForABrokerFailure() {
+        var state = ConsoleState()
+        var listed = snapshot
+        for index in listed.failures.rows.indices { listed.failures.rows[index].dispatcher = "celery" }
+        let targets = WriteTargets(brokerLabel: "redis://127.0.0.1:6390/0", cacheLabel: "memory", ruleDispatchers: ["celery"])
+        var readOnly = context(canWrite: false)
+        readOnly.writeTargets = targets
+        for key: Key in [.character("t"), .tab, .tab, .tab, .character("r"), .character("R")] {
+            let views = PaneViews(snapshot: listed, state: state)
+            state.reconcile(with: views)
+            state.status = nil
+            _ = state.handle(key, views: views, context: readOnly)
+            guard let status = state.status, key != .tab else { continue }
+            #expect(status.level == .error)
+            #expect(status.text.contains("writes to the broker redis://127.0.0.1:6390/0;"), "\(status.text)")
+            #expect(!status.text.contains("cache"), "\(status.text)")
+            #expect(status.text.contains("restart with --write"), "\(status.text)")
+        }
+        #expect(state.dialog == nil)
     }
 
     @Test func replayAllAsksFirst() {
@@ -97,6 +186,45 @@ import Testing
         #expect(state.dialog == nil)
     }
 
+    @Test func faultFormReplacesThePrefilledNumber() {
+        fixture.engine.faults.set(FaultSetting(failurePercent: 40, addedLatencyMilliseconds: 250), for: "inline")
+        var state = ConsoleState()
+        _ = press([.down, .character("f"), .tab, .character("0"), .tab, .character("7"), .character("5")], &state)
+        let effects = press([.enter], &state)
+        #expect(effects == [.setFault("inline", FaultSetting(failurePercent: 0, addedLatencyMilliseconds: 75))])
+    }
+
+    @Test func faultFormBackspaceClearsTheSelectedNumber() {
+        fixture.engine.faults.set(FaultSetting(failurePercent: 40, addedLatencyMilliseconds: 0), for: "inline")
+        var state = ConsoleState()
+        _ = press([.down, .character("f"), .tab, .backspace, .character("5")], &state)
+        #expect(press([.enter], &state) == [.setFault("inline", FaultSetting(failurePercent: 5, addedLatencyMilliseconds: 0))])
+    }
+
+    @Test func triggerFormReplacesThePrefilledKey() {
+        var state = ConsoleState()
+        _ = press([.character("t"), .right, .tab, .character("5"), .character("1")], &state)
+        guard case .trigger(let event)? = press([.enter], &state).first else {
+            Issue.record("no trigger")
+            return
+        }
+        #expect(event.pk == .int(51))
+    }
+
+    @Test func triggerFormAppendsAfterTheFirstKey() {
+        var state = ConsoleState()
+        // Leaving the field and coming back selects it again.
+        _ = press([.character("t"), .right, .tab, .character("5"), .tab, .backTab, .character("6")], &state)
+        guard case .trigger(let form)? = state.dialog else {
+            Issue.record("the form closed")
+            return
+        }
+        #expect(form.pk == "6")
+        _ = press([.character("0")], &state)
+        guard case .trigger(let edited)? = state.dialog else { return }
+        #expect(edited.pk == "60")
+    }
+
     @Test func faultFormSetsTheSelectedDispatcher() {
         var state = ConsoleState()
         _ = press([.down, .character("f")], &state)
@@ -113,6 +241,40 @@ import Testing
         _ = press([.escape], &state)
         #expect(state.filter.isEmpty)
         #expect(state.filterDraft == nil)
+    }
+
+    @Test func cleanFilterClearsTheOldWarning() {
+        var state = ConsoleState()
+        _ = press([.character("/")] + "colour:red".map { Key.character($0) } + [.enter], &state)
+        #expect(state.status?.level == .warning)
+        #expect(state.status?.text.contains("'colour:'") == true)
+        _ = press([.character("/")] + Array(repeating: Key.backspace, count: 10) + "model:order".map { Key.character($0) } + [.enter], &state)
+        #expect(state.filter.model == ["order"])
+        #expect(state.status == nil)
+    }
+
+    @Test func cleanFilterKeepsOtherMessages() {
+        var state = ConsoleState()
+        state.post("Cleared 2 marks.", now: snapshot.time)
+        _ = press([.character("/")] + "model:order".map { Key.character($0) } + [.enter], &state)
+        #expect(state.status?.text == "Cleared 2 marks.")
+    }
+
+    @Test func unknownStateListsTheStates() {
+        var state = ConsoleState()
+        _ = press([.character("/")] + "state:bogus".map { Key.character($0) } + [.enter], &state)
+        let text = state.status?.text ?? ""
+        #expect(state.status?.level == .warning)
+        #expect(text.contains("'bogus'"), "\(text)")
+        for word in ["queued", "running", "retrying", "outbox", "sent", "done", "failed", "dead", "open", "resolved"] {
+            #expect(text.contains(word), "the warning lacks \(word): \(text)")
+        }
+    }
+
+    @Test func partialStateIsAccepted() {
+        var state = ConsoleState()
+        _ = press([.character("/")] + "state:retry".map { Key.character($0) } + [.enter], &state)
+        #expect(state.status == nil)
     }
 
     @Test func sortCoversTheWholeDataSet() {

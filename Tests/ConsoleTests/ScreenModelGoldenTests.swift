@@ -126,6 +126,8 @@ import Testing
         Golden.check(grid, "trigger-dialog-100x30")
         #expect(grid.text.contains("runs  product-detail-on-product"))
         #expect(grid.text.contains("skip  product-list-on-product"))
+        // An empty Fields (JSON) shows what it means.
+        #expect(grid.text.contains("Fields (JSON)         empty: {\"id\":7}"))
     }
 
     @Test func failureDetailDialog() throws {

@@ -31,14 +31,30 @@ extension ConsoleApp {
             state.post(pump.isPaused ? "Event source paused." : "Event source resumed.", now: now)
         case .adjustRate(let faster):
             guard let pump = session.pump else { return false }
-            let rate = pump.adjustRate(faster: faster)
-            state.post("Demo rate \(Format.rate(rate)) events/s.", now: now)
+            state.post(Self.adjustRate(pump, faster: faster), now: now)
         case .loadFailureDetail(let id):
             loadFailureDetail(id, now: now)
         case .loadBrokerFailures(let queue):
             loadBrokerFailures(queue)
         }
         return false
+    }
+
+    /// Doubles or halves the demo rate and returns the status message.
+    ///
+    /// A step that would pass the pump's bounds is refused rather than
+    /// clamped: clamping (200k/s is not a power of two times 40) would leave
+    /// a rate from which halving never returns to the starting one, so the
+    /// rate is always the starting rate times a power of two.
+    static func adjustRate(_ pump: EventPump, faster: Bool) -> String {
+        let target = faster ? pump.rate * 2 : pump.rate / 2
+        guard target <= EventPump.maximumRate else {
+            return "The demo rate is at its highest step, \(DemoRate.text(pump.rate))."
+        }
+        guard target >= EventPump.minimumRate else {
+            return "The demo rate is at its lowest step, \(DemoRate.text(pump.rate))."
+        }
+        return "Demo rate \(DemoRate.text(pump.adjustRate(faster: faster)))."
     }
 
     private func startReplay(_ scope: ReplayJob.Scope) {

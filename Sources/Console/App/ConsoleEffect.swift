@@ -1,3 +1,4 @@
+import Brokers
 import Engine
 
 /// Work a key requests that reaches outside the screen state: the engine,
@@ -28,10 +29,13 @@ public struct ControlContext: Sendable {
     public var dispatcherNames: [String]
     public var faults: [String: FaultSetting]
     public var openFailures: Int
+    /// Where writes go, for the message that refuses one without write mode.
+    public var writeTargets: WriteTargets
 
     public init(
         now: Double, canWrite: Bool = true, isDemoSource: Bool = true, replayRunning: Bool = false,
-        models: [String] = [], dispatcherNames: [String] = [], faults: [String: FaultSetting] = [:], openFailures: Int = 0
+        models: [String] = [], dispatcherNames: [String] = [], faults: [String: FaultSetting] = [:], openFailures: Int = 0,
+        writeTargets: WriteTargets = WriteTargets()
     ) {
         self.now = now
         self.canWrite = canWrite
@@ -41,5 +45,36 @@ public struct ControlContext: Sendable {
         self.dispatcherNames = dispatcherNames
         self.faults = faults
         self.openFailures = openFailures
+        self.writeTargets = writeTargets
+    }
+}
+
+/// The broker and the cache that replays and triggers write to, named in
+/// the status message that refuses a write without `--write`.
+public struct WriteTargets: Sendable, Equatable {
+    public var brokerLabel: String
+    public var cacheLabel: String
+    /// The dispatchers of the configured rules, which a trigger can run.
+    public var ruleDispatchers: [String]
+
+    public init(brokerLabel: String = "none", cacheLabel: String = "memory", ruleDispatchers: [String] = []) {
+        self.brokerLabel = brokerLabel
+        self.cacheLabel = cacheLabel
+        self.ruleDispatchers = ruleDispatchers
+    }
+
+    /// Returns "<subject> writes to the broker X and the cache Y; restart
+    /// with --write to allow it.", naming only what the dispatchers write to.
+    ///
+    /// A broker dispatcher (celery, django_rq, django_q, dramatiq) writes to
+    /// the broker; any other runs in this process and writes to the cache.
+    /// An unknown dispatcher (nil) counts as both.
+    func refusal(_ subject: String, dispatchers: [String?]) -> String {
+        let toBroker = dispatchers.contains { $0.map { BrokerSystem(rawValue: $0) != nil } ?? true }
+        let toCache = dispatchers.isEmpty || dispatchers.contains { $0.map { BrokerSystem(rawValue: $0) == nil } ?? true }
+        var targets: [String] = []
+        if toBroker { targets.append("the broker \(brokerLabel)") }
+        if toCache { targets.append("the cache \(cacheLabel)") }
+        return "\(subject) writes to \(targets.joined(separator: " and ")); restart with --write to allow it."
     }
 }

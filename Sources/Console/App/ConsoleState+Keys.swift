@@ -35,7 +35,7 @@ extension ConsoleState {
             marked = []
         case .trigger: openTrigger(context: context)
         case .replaySelected: return replaySelected(views: views, context: context)
-        case .replayAll: return replayAll(context: context)
+        case .replayAll: return replayAll(views: views, context: context)
         case .filter:
             filterBeforeEditing = filter
             filterDraft = filter.text
@@ -94,7 +94,8 @@ extension ConsoleState {
             return
         }
         guard context.canWrite else {
-            post("Triggering writes to the broker; start with --write to allow it.", level: .error, now: context.now)
+            let text = context.writeTargets.refusal("Triggering a dispatch", dispatchers: context.writeTargets.ruleDispatchers)
+            post(text, level: .error, now: context.now)
             return
         }
         dialog = .trigger(TriggerForm(models: context.models))
@@ -117,39 +118,53 @@ extension ConsoleState {
         if ids.isEmpty, focus == .failures, case .failure(let id)? = views.key(.failures, at: selectedIndex(.failures)) {
             ids = [id]
         }
-        if ids.isEmpty, case .detail(.failure(let detail), _, _)? = dialog {
-            ids = [detail.record.id]
-        }
         guard !ids.isEmpty else {
             post("Select or mark a failure to replay (Tab to the Failures pane).", level: .warning, now: context.now)
             return []
         }
-        return startReplay(.replay(ids), context: context)
+        let dispatchers = ids.map { id in views.failures.first { $0.id == id }?.dispatcher }
+        return startReplay(.replay(ids), dispatchers: dispatchers, context: context)
     }
 
-    private mutating func replayAll(context: ControlContext) -> [ConsoleEffect] {
+    private mutating func replayAll(views: PaneViews, context: ControlContext) -> [ConsoleEffect] {
         guard context.openFailures > 0 else {
             post("There are no open failures to replay.", now: context.now)
             return []
         }
         guard context.canWrite else {
-            post("Replaying writes to the broker; start with --write to allow it.", level: .error, now: context.now)
+            let dispatchers = Set(views.failures.lazy.filter { $0.status == .open }.map(\.dispatcher))
+            let text = context.writeTargets.refusal("Replaying every open failure", dispatchers: dispatchers.sorted())
+            post(text, level: .error, now: context.now)
             return []
         }
         dialog = .confirmReplayAll(open: context.openFailures)
         return []
     }
 
-    private mutating func startReplay(_ effect: ConsoleEffect, context: ControlContext) -> [ConsoleEffect] {
+    /// Opens the progress window and returns `effect`, unless write mode or
+    /// a running replay stops it.
+    /// - Parameter dispatchers: the dispatchers of the entries, which decide
+    ///   where the replay writes; nil for an entry that is not listed.
+    private mutating func startReplay(
+        _ effect: ConsoleEffect, dispatchers: [String?], context: ControlContext, clearsMarks: Bool = true
+    ) -> [ConsoleEffect] {
         guard context.canWrite else {
-            post("Replaying writes to the broker; start with --write to allow it.", level: .error, now: context.now)
+            let subject: String
+            if case .replay(let ids) = effect, ids.count == 1 {
+                subject = "Replaying failure \(ids[0])"
+            } else if case .replay(let ids) = effect {
+                subject = "Replaying \(ids.count) failures"
+            } else {
+                subject = "Replaying every open failure"
+            }
+            post(context.writeTargets.refusal(subject, dispatchers: dispatchers), level: .error, now: context.now)
             return []
         }
         guard !context.replayRunning else {
             post("A replay is already running; wait for it or press s in its window to stop it.", level: .warning, now: context.now)
             return []
         }
-        marked = []
+        if clearsMarks { marked = [] }
         dialog = .replayProgress
         return [effect]
     }
@@ -178,11 +193,12 @@ extension ConsoleState {
             switch KeyMap.action(for: key, in: .filter) {
             case .confirm?:
                 filterDraft = nil
-                if !filter.unknownQualifiers.isEmpty {
-                    let names = filter.unknownQualifiers.map { "'\($0):'" }.joined(separator: ", ")
-                    post(
-                        "Unknown filter qualifier \(names), matched as plain text; use dispatcher:, model: or state:.",
-                        level: .warning, now: context.now)
+                let warnings = filter.warnings()
+                if !warnings.isEmpty {
+                    post(warnings.joined(separator: " "), level: .warning, topic: .filter, now: context.now)
+                } else if status?.topic == .filter {
+                    // The warning was about the filter this one replaces.
+                    status = nil
                 }
                 return []
             case .close?:
@@ -215,11 +231,13 @@ extension ConsoleState {
             case .close: dialog = nil
             case .toggleFullValues: dialog = .detail(target, scroll: scroll, fullValues: !full)
             case .replaySelected:
-                guard case .failure = target else {
+                // A detail view acts on the entry it shows, never on the
+                // pane's selection or marks, which move while it is open.
+                guard let id = target.failureID else {
                     post("Only a failure can be replayed.", level: .warning, now: context.now)
                     return []
                 }
-                return replaySelected(views: views, context: context)
+                return startReplay(.replay([id]), dispatchers: [target.failureDispatcher], context: context, clearsMarks: false)
             default: dialog = .detail(target, scroll: Self.scrolled(scroll, action), fullValues: full)
             }
         case .trigger(var form):
@@ -230,7 +248,7 @@ extension ConsoleState {
             switch KeyMap.action(for: key, in: .prompt) {
             case .confirm?:
                 dialog = nil
-                return startReplay(.replayAll, context: context)
+                return startReplay(.replayAll, dispatchers: [nil], context: context)
             case .close?: dialog = nil
             default: break
             }
@@ -258,7 +276,7 @@ extension ConsoleState {
 
     private mutating func handleTriggerKey(_ key: Key, form: inout TriggerForm, context: ControlContext) -> [ConsoleEffect] {
         if !form.focus.isChoice, case .character(let character) = key {
-            form.edit { $0.append(character) }
+            form.type(character)
             dialog = .trigger(form)
             return []
         }
@@ -274,13 +292,11 @@ extension ConsoleState {
             case .failure(let error):
                 post(error.message, level: .error, now: context.now)
             }
-        case .nextField?: form.focus = TriggerForm.Field(rawValue: (form.focus.rawValue + 1) % TriggerForm.Field.allCases.count) ?? .model
-        case .previousField?:
-            let count = TriggerForm.Field.allCases.count
-            form.focus = TriggerForm.Field(rawValue: (form.focus.rawValue + count - 1) % count) ?? .model
+        case .nextField?: form.moveFocus(by: 1)
+        case .previousField?: form.moveFocus(by: -1)
         case .nextChoice?: form.cycle(by: 1)
         case .previousChoice?: form.cycle(by: -1)
-        case .deleteCharacter?: form.edit { if !$0.isEmpty { $0.removeLast() } }
+        case .deleteCharacter?: form.deleteBackward()
         default: break
         }
         dialog = .trigger(form)
@@ -289,8 +305,7 @@ extension ConsoleState {
 
     private mutating func handleFaultKey(_ key: Key, form: inout FaultForm, context: ControlContext) -> [ConsoleEffect] {
         if form.focus != .dispatcher, case .character(let character) = key {
-            // A field showing the default 0 is replaced by the first digit typed.
-            if character.isNumber { form.edit { $0 = $0 == "0" ? String(character) : $0 + String(character) } }
+            form.type(character)
             dialog = .faults(form)
             return []
         }
@@ -306,13 +321,11 @@ extension ConsoleState {
             case .failure(let error):
                 post(error.message, level: .error, now: context.now)
             }
-        case .nextField?: form.focus = FaultForm.Field(rawValue: (form.focus.rawValue + 1) % FaultForm.Field.allCases.count) ?? .dispatcher
-        case .previousField?:
-            let count = FaultForm.Field.allCases.count
-            form.focus = FaultForm.Field(rawValue: (form.focus.rawValue + count - 1) % count) ?? .dispatcher
+        case .nextField?: form.moveFocus(by: 1)
+        case .previousField?: form.moveFocus(by: -1)
         case .nextChoice?: form.cycle(by: 1, current: context.faults)
         case .previousChoice?: form.cycle(by: -1, current: context.faults)
-        case .deleteCharacter?: form.edit { if !$0.isEmpty { $0.removeLast() } }
+        case .deleteCharacter?: form.deleteBackward()
         default: break
         }
         dialog = .faults(form)

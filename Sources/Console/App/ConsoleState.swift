@@ -46,8 +46,10 @@ public struct ConsoleState: Sendable {
     }
 
     /// Shows `text` in the status line for ``StatusMessage/lifetime`` seconds.
-    public mutating func post(_ text: String, level: StatusMessage.Level = .info, now: Double) {
-        status = StatusMessage(text: text, level: level, expiresAt: now + StatusMessage.lifetime)
+    public mutating func post(
+        _ text: String, level: StatusMessage.Level = .info, topic: StatusMessage.Topic = .general, now: Double
+    ) {
+        status = StatusMessage(text: text, level: level, expiresAt: now + StatusMessage.lifetime, topic: topic)
     }
 
     /// Drops an expired status message.

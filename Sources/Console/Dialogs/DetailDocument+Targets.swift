@@ -57,15 +57,18 @@ extension DetailDocument {
         return line
     }
 
-    static func batch(_ batch: LiveBatch, rules: RuleSet?, now: Double) -> DetailDocument {
+    /// Builds the detail view of a live batch; `fullValues` shows the pk
+    /// and the error whole instead of previews.
+    static func batch(_ batch: LiveBatch, rules: RuleSet?, now: Double, fullValues: Bool) -> DetailDocument {
+        let limit = fullValues ? nil : ValuePreview.detailLimit
         var document = DetailDocument(title: "Batch #\(batch.id)")
         document.field("State", batch.state.rawValue + (batch.attempt > 1 ? ", attempt \(batch.attempt)" : ""))
         document.field("Dispatcher", batch.dispatcher)
         document.field("Model", batch.model)
-        document.field("pk", ValuePreview.json(batch.pk, limit: ValuePreview.detailLimit))
+        document.field("pk", ValuePreview.json(batch.pk, limit: limit))
         document.field("Signal", batch.signal.rawValue + (batch.eventIndex.map { ", event \($0)" } ?? ""))
         if let replayOf = batch.replayOf { document.field("Replay of", "journal entry \(replayOf)") }
-        if let error = batch.error { document.field("Error", ValuePreview.bounded(error, limit: ValuePreview.detailLimit)) }
+        if let error = batch.error { document.field("Error", ValuePreview.bounded(error, limit: limit)) }
         document.heading("Timings (UTC)")
         document.field("Created", "\(Format.clock(batch.createdAt)) (\(Format.age(now - batch.createdAt)) ago)")
         if let started = batch.startedAt {
@@ -79,6 +82,11 @@ extension DetailDocument {
         for id in batch.ruleIDs {
             document.text(ruleLine(id, rules: rules, fingerprint: nil))
         }
+        // NOTE: the engine's live-batch record carries no rule arguments, so
+        // this view cannot show them; a failed batch's journal entry (the
+        // Failures pane) has them. Adding the arguments to the record would fix it.
+        document.text("Rule arguments are kept only for failed batches: open the failure in the Failures pane.", style: .dim)
+        if !fullValues { document.lines.append(.blank); document.text("v shows full values · Esc closes", style: .dim) }
         return document
     }
 

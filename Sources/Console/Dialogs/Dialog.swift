@@ -33,6 +33,21 @@ public enum DetailTarget: Sendable {
     /// A journal entry being read.
     case loadingFailure(Int64)
     case failure(FailureDetail)
+
+    /// The journal id of the failure shown, read or still being read.
+    var failureID: Int64? {
+        switch self {
+        case .failure(let detail): return detail.record.id
+        case .loadingFailure(let id): return id
+        case .dispatcher, .batch, .queue: return nil
+        }
+    }
+
+    /// The dispatcher of the failure shown, once its entry is read.
+    var failureDispatcher: String? {
+        if case .failure(let detail) = self { return detail.record.batch.dispatcher }
+        return nil
+    }
 }
 
 /// The failed messages a broker keeps for one queue, as far as they are read.
@@ -75,10 +90,18 @@ public struct StatusMessage: Sendable, Equatable {
         case info, warning, error
     }
 
+    /// What a message is about, so the action it reports on can clear it.
+    public enum Topic: Sendable {
+        case general
+        /// A warning about the filter line, cleared when a filter applies cleanly.
+        case filter
+    }
+
     public var text: String
     public var level: Level
     /// Seconds since the Unix epoch after which it is no longer shown.
     public var expiresAt: Double
+    public var topic = Topic.general
 
     /// How long a message stays, in seconds.
     public static let lifetime = 6.0

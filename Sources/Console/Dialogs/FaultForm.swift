@@ -19,7 +19,10 @@ public struct FaultForm: Sendable, Equatable {
     public var index: Int
     public var failurePercent: String
     public var latency: String
-    public var focus = Field.dispatcher
+    public private(set) var focus = Field.dispatcher
+    /// True while the focused number is selected, as it is when the field
+    /// gains focus: the first digit typed replaces it.
+    public private(set) var replacesText = false
 
     /// Creates a form on `selected` (or the first dispatcher), prefilled from `current`.
     public init(dispatchers: [String], selected: String?, current: [String: FaultSetting]) {
@@ -45,12 +48,38 @@ public struct FaultForm: Sendable, Equatable {
         load(current)
     }
 
-    mutating func edit(_ change: (inout String) -> Void) {
+    /// Moves the focus `step` fields on, wrapping around, and selects the field's number.
+    public mutating func moveFocus(by step: Int) {
+        let count = Field.allCases.count
+        focus = Field(rawValue: ((focus.rawValue + step) % count + count) % count) ?? .dispatcher
+        replacesText = focus != .dispatcher
+    }
+
+    /// Types a digit into the focused number, replacing it while it is selected.
+    public mutating func type(_ character: Character) {
+        guard character.isASCII, character.isNumber else { return }
+        let replace = replacesText
+        edit { text in
+            if replace { text = "" }
+            text.append(character)
+        }
+    }
+
+    /// Deletes the last digit, or the whole number while it is selected.
+    public mutating func deleteBackward() {
+        let replace = replacesText
+        edit { text in
+            if replace { text = "" } else if !text.isEmpty { text.removeLast() }
+        }
+    }
+
+    private mutating func edit(_ change: (inout String) -> Void) {
         switch focus {
         case .failurePercent: change(&failurePercent)
         case .latency: change(&latency)
-        case .dispatcher: break
+        case .dispatcher: return
         }
+        replacesText = false
     }
 
     /// Returns the setting the form describes, or a message saying what to fix.

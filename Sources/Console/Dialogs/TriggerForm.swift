@@ -39,7 +39,10 @@ public struct TriggerForm: Sendable, Equatable {
     public var updateFields = ""
     /// A JSON object; empty means `{"id": <pk>}`.
     public var fields = ""
-    public var focus = Field.model
+    public private(set) var focus = Field.model
+    /// True while the focused field's text is selected, as it is when the
+    /// field gains focus: the first character typed replaces the text.
+    public private(set) var replacesText = false
 
     public init(models: [String]) {
         self.models = models
@@ -58,13 +61,49 @@ public struct TriggerForm: Sendable, Equatable {
         }
     }
 
-    mutating func edit(_ change: (inout String) -> Void) {
+    /// Focuses `field` and selects its text.
+    public mutating func setFocus(_ field: Field) {
+        focus = field
+        replacesText = !field.isChoice && !text(field).isEmpty
+    }
+
+    /// Moves the focus `step` fields on, wrapping around.
+    public mutating func moveFocus(by step: Int) {
+        let count = Field.allCases.count
+        setFocus(Field(rawValue: ((focus.rawValue + step) % count + count) % count) ?? .model)
+    }
+
+    /// Types a character into the focused text field, replacing selected text.
+    public mutating func type(_ character: Character) {
+        let replace = replacesText
+        edit { text in
+            if replace { text = "" }
+            text.append(character)
+        }
+    }
+
+    /// Deletes the last character, or all of the text while it is selected.
+    public mutating func deleteBackward() {
+        let replace = replacesText
+        edit { text in
+            if replace { text = "" } else if !text.isEmpty { text.removeLast() }
+        }
+    }
+
+    private mutating func edit(_ change: (inout String) -> Void) {
         switch focus {
         case .pk: change(&pk)
         case .updateFields: change(&updateFields)
         case .fields: change(&fields)
-        case .model, .signal: break
+        case .model, .signal: return
         }
+        replacesText = false
+    }
+
+    /// What an empty field means, shown in it; nil when empty means nothing more.
+    func placeholder(_ field: Field) -> String? {
+        guard field == .fields, fields.isEmpty else { return nil }
+        return "empty: " + JSONWriter.string(.object(JSONObject([("id", pkValue)])))
     }
 
     mutating func cycle(by step: Int) {

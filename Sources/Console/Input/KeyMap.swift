@@ -92,14 +92,24 @@ public enum KeyMap {
         bindings.first { $0.scopes.contains(scope) && $0.keys.contains(key) }?.action
     }
 
-    /// Footer hints for the panes, in table order: ("q", "quit"), ...
-    public static var footerHints: [(key: String, hint: String)] {
+    /// The footer's hints by importance: when the footer is too narrow for
+    /// all of them, the first ones in this list are kept, so quit and help
+    /// always show.
+    static let footerRanking: [ConsoleAction] = [
+        .quit, .help, .nextPane, .openDetail, .filter, .replaySelected, .trigger, .togglePause, .faults, .replayAll,
+        .sortRight,
+    ]
+
+    /// Footer hints for the panes, in table order: ("q", "quit", 0), ...;
+    /// `rank` is the position in ``footerRanking``, lower is kept first.
+    public static var footerHints: [(key: String, hint: String, rank: Int)] {
         bindings.compactMap { binding in
             guard let hint = binding.hint, binding.scopes.contains(.panes) else { return nil }
             // The footer writes named keys in lower case, as htop and k9s do.
             let key = binding.keys[0]
             let label = key == .tab || key == .enter ? key.label.lowercased() : key.label
-            return (label, hint)
+            let rank = footerRanking.firstIndex(of: binding.action) ?? footerRanking.count
+            return (label, hint, rank)
         }
     }
 
@@ -118,7 +128,7 @@ public enum KeyMap {
         }
         lines.append(("", "", false))
         lines.append(("Text fields", "", true))
-        lines.append(("typing", "Edits the focused field; Enter applies, Esc cancels", false))
+        lines.append(("typing", "Edits the focused field; the first key replaces a highlighted value. Enter applies, Esc cancels", false))
         return lines
     }
 }

@@ -9,9 +9,9 @@ enum FailuresPane: TablePane {
 
     static func columns(_ rows: [FailureSummary]) -> [TableColumn] {
         [
-            TableColumn(" ", minimum: 1),
+            TableColumn(" ", minimum: 1, sortName: "RESOLVED"),
             TableColumn("TIME", minimum: 8),
-            TableColumn("BATCH", minimum: 6, alignment: .right, dropPriority: 1),
+            TableColumn("BATCH", minimum: LiveBatchesPane.idWidth(rows.lazy.map(\.batchID).max()), alignment: .right, dropPriority: 1),
             TableColumn("DISPATCHER", minimum: 10, maximum: 12, growth: 1, dropPriority: 2),
             TableColumn("MODEL", minimum: 8, maximum: 20, growth: 1, dropPriority: 3),
             TableColumn("PK", minimum: 4, maximum: 12, growth: 1, dropPriority: 4),

@@ -1,3 +1,5 @@
+import Engine
+
 /// A parsed filter line: free words plus `dispatcher:`, `model:` and
 /// `state:` qualifiers. Every part must match (AND); matching ignores case
 /// and looks for the text anywhere in the field.
@@ -34,6 +36,33 @@ public struct FilterQuery: Sendable, Equatable {
     }
 
     public var isEmpty: Bool { dispatcher.isEmpty && model.isEmpty && state.isEmpty && words.isEmpty }
+
+    /// The state words rows carry: a live batch's state, a failure's status,
+    /// and `dead` for a dead-lettered failure.
+    public static let stateWords: [String] = {
+        var words = BatchState.allCases.map(\.rawValue)
+        for status in FailureStatus.allCases where !words.contains(status.rawValue) {
+            words.append(status.rawValue)
+        }
+        return words
+    }()
+
+    /// Returns warnings about parts that can match nothing as meant: unknown
+    /// qualifiers (matched as plain words) and `state:` values that are in
+    /// no state word.
+    public func warnings() -> [String] {
+        var warnings: [String] = []
+        if !unknownQualifiers.isEmpty {
+            let names = unknownQualifiers.map { "'\($0):'" }.joined(separator: ", ")
+            warnings.append("Unknown filter qualifier \(names), matched as plain text; use dispatcher:, model: or state:.")
+        }
+        let unknownStates = state.filter { value in !Self.stateWords.contains { $0.contains(value) } }
+        if !unknownStates.isEmpty {
+            let values = unknownStates.map { "'\($0)'" }.joined(separator: ", ")
+            warnings.append("No row can be in state \(values); states are \(Self.stateWords.joined(separator: ", ")).")
+        }
+        return warnings
+    }
 
     /// Returns whether a row matches. `fields` are the row's other texts, searched by free words.
     public func matches(dispatcher rowDispatcher: String?, model rowModel: String?, state rowState: String?, fields: [String]) -> Bool {

@@ -49,3 +49,12 @@ enum Format {
         value < 10 ? "0\(value)" : String(value)
     }
 }
+
+/// The demo event rate in words.
+enum DemoRate {
+    /// Returns "1 event/s", "2.5 events/s", "40 events/s", "1.3k events/s".
+    static func text(_ rate: Double) -> String {
+        let shown = Format.rate(rate)
+        return shown == "1" ? "1 event/s" : "\(shown) events/s"
+    }
+}

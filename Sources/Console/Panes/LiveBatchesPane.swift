@@ -9,13 +9,13 @@ enum LiveBatchesPane: TablePane {
 
     static func columns(_ rows: [LiveBatch]) -> [TableColumn] {
         [
-            TableColumn("ID", minimum: 6, alignment: .right),
+            TableColumn("ID", minimum: idWidth(rows.lazy.map(\.id).max()), alignment: .right),
             TableColumn("DISPATCHER", minimum: 10, maximum: 12, growth: 1, dropPriority: 2),
             TableColumn("MODEL", minimum: 10, maximum: 22, growth: 2),
             TableColumn("PK", minimum: 4, maximum: 14, growth: 1, dropPriority: 3),
             TableColumn("RULES", minimum: 8, growth: 3, dropPriority: 5),
             TableColumn("AGE", minimum: 5, alignment: .right, dropPriority: 4),
-            TableColumn("STATE", minimum: 7),
+            TableColumn("STATE", minimum: 8),
         ]
     }
 
@@ -30,12 +30,19 @@ enum LiveBatchesPane: TablePane {
         ]
     }
 
+    /// Returns the cells `#id` needs for the largest id shown, so ids are
+    /// never cut; at least 6, the width of `#12345`.
+    static func idWidth(_ largest: UInt64?) -> Int {
+        max(6, 1 + String(largest ?? 0).count)
+    }
+
     static func rulesText(_ ids: [String]) -> String {
         "\(ids.count): " + ids.joined(separator: ", ")
     }
 
+    /// The state in the words the Failures pane and the `state:` filter use.
     static func stateText(_ state: BatchState) -> String {
-        state == .retrying ? "retry" : state.rawValue
+        state.rawValue
     }
 
     static func style(_ row: LiveBatch, _ context: CellContext) -> CellStyle {

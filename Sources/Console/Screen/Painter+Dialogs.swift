@@ -13,13 +13,12 @@ extension Painter {
         case .faults(let form):
             drawFaults(form)
         case .confirmReplayAll(let open):
-            let box = openBox(title: "Replay all", width: 60, height: 7)
-            writeLines([
+            drawMessage(title: "Replay all", width: 60, lines: [
                 ("Replay all \(open) open failures?", .bold),
                 ("Each goes back through its dispatcher with its stored payload.", .plain),
                 ("", .plain),
                 ("y or Enter: replay   n or Esc: cancel", .dim),
-            ], in: box)
+            ])
         case .replayProgress:
             drawReplayProgress()
         }
@@ -35,7 +34,7 @@ extension Painter {
                 input.snapshot.queues.first { $0.depth.name == name }, name: name, failures: failures, now: input.now,
                 glyphs: glyphs, fullValues: fullValues)
         case .batch(let batch):
-            return .batch(batch, rules: rules, now: input.now)
+            return .batch(batch, rules: rules, now: input.now, fullValues: fullValues)
         case .loadingFailure(let id):
             var document = DetailDocument(title: "Failure \(id)")
             document.text("Reading the journal…", style: .dim)
@@ -64,20 +63,50 @@ extension Painter {
         return Rect(row: box.row + 1, column: box.column + 2, width: box.width - 4, height: box.height - 2)
     }
 
+    /// Writes rows that already fit `rect`'s width; when there are more rows
+    /// than fit, the last one shown ends in an ellipsis.
     private mutating func writeLines(_ lines: [(String, CellStyle)], in rect: Rect) {
+        guard rect.height > 0 else { return }
         for (offset, line) in lines.prefix(rect.height).enumerated() {
-            grid.write(line.0, row: rect.row + offset, column: rect.column, limit: rect.width, style: line.1)
+            var text = TextFit.truncate(line.0, width: rect.width, ascii: ascii)
+            if offset == rect.height - 1, lines.count > rect.height, text == line.0 {
+                text = TextFit.cellWidth(text, ascii: ascii) < rect.width
+                    ? text + glyphs.ellipsis : TextFit.truncate(text + glyphs.ellipsis, width: rect.width, ascii: ascii)
+            }
+            grid.write(text, row: rect.row + offset, column: rect.column, limit: rect.width, style: line.1)
         }
+    }
+
+    /// Breaks each line at spaces into rows of at most `width` cells.
+    private func wrapped(_ lines: [(String, CellStyle)], width: Int) -> [(String, CellStyle)] {
+        lines.flatMap { line in TextWrap.wrap(line.0, width: width, ascii: ascii).map { ($0, line.1) } }
+    }
+
+    /// Draws a box sized to its wrapped text, at most `maximumWidth` wide.
+    private mutating func drawMessage(title: String, width maximumWidth: Int, lines: [(String, CellStyle)]) {
+        let boxWidth = min(width - 4, maximumWidth)
+        let rows = wrapped(lines, width: boxWidth - 4)
+        let box = openBox(title: title, width: boxWidth, height: min(height - 3, rows.count + 2))
+        writeLines(rows, in: box)
     }
 
     private mutating func drawDocument(_ document: DetailDocument, scroll: Int) {
         let box = openBox(title: document.title, width: min(width - 4, 110), height: height - 2)
         let rows = document.rows(width: box.width, ascii: ascii)
+        drawScrolled(rows, scroll: scroll, in: box)
+    }
+
+    /// Draws the visible part of `rows` and, on the box's last row, the
+    /// position and the keys. Every row is cut to the box's width already.
+    private mutating func drawScrolled(_ rows: [(String, CellStyle)], scroll: Int, in box: Rect) {
         let visible = max(1, box.height - 1)
         let first = max(0, min(scroll, rows.count - visible))
-        writeLines(Array(rows.dropFirst(first)), in: Rect(row: box.row, column: box.column, width: box.width, height: visible))
+        for (offset, row) in rows.dropFirst(first).prefix(visible).enumerated() {
+            grid.write(row.0, row: box.row + offset, column: box.column, limit: box.width, style: row.1)
+        }
         let position = rows.count > visible ? "\(first + 1)-\(min(rows.count, first + visible)) of \(rows.count) · " : ""
-        grid.write(position + "↑↓ scroll · Esc closes", row: box.bottom - 1, column: box.column, limit: box.width, style: .dim)
+        let keys = TextFit.truncate(position + "↑↓ scroll · Esc closes", width: box.width, ascii: ascii)
+        grid.write(keys, row: box.bottom - 1, column: box.column, limit: box.width, style: .dim)
     }
 
     private mutating func drawHelp(scroll: Int) {
@@ -91,42 +120,71 @@ extension Painter {
             } else if line.keys.isEmpty && line.description.isEmpty {
                 rows.append(("", .plain))
             } else {
-                rows.append((TextFit.fit(line.keys, width: keyWidth, ascii: ascii) + line.description, .plain))
+                // Long descriptions wrap under themselves, beside the keys.
+                let pieces = TextWrap.wrap(line.description, width: max(8, box.width - keyWidth), ascii: ascii)
+                for (index, piece) in pieces.enumerated() {
+                    let keys = index == 0 ? TextFit.fit(line.keys, width: keyWidth, ascii: ascii) : String(repeating: " ", count: keyWidth)
+                    rows.append((keys + piece, .plain))
+                }
             }
         }
-        let visible = max(1, box.height - 1)
-        let first = max(0, min(scroll, rows.count - visible))
-        writeLines(Array(rows.dropFirst(first)), in: Rect(row: box.row, column: box.column, width: box.width, height: visible))
-        let position = rows.count > visible ? "\(first + 1)-\(min(rows.count, first + visible)) of \(rows.count) · " : ""
-        grid.write(position + "↑↓ scroll · Esc closes", row: box.bottom - 1, column: box.column, limit: box.width, style: .dim)
+        drawScrolled(rows, scroll: scroll, in: box)
     }
 
     // MARK: - Forms
 
-    private mutating func drawField(_ label: String, _ value: String, focused: Bool, isChoice: Bool, row: Int, in box: Rect) {
+    /// Draws a labelled field. A focused text field is drawn in reverse
+    /// video with a `_` cursor after its text. While its text is selected,
+    /// so that typing replaces it, only the text is in reverse video and
+    /// there is no cursor. An empty field shows its placeholder dimmed.
+    private mutating func drawField(
+        _ label: String, _ value: String, focused: Bool, isChoice: Bool, selected: Bool = false, placeholder: String? = nil,
+        row: Int, in box: Rect
+    ) {
         let labelWidth = 22
         grid.write(label, row: row, column: box.column, width: labelWidth, style: focused ? .bold : .plain)
         let fieldWidth = box.width - labelWidth
-        let shown = isChoice ? "◀ \(value) ▶" : value + (focused ? "_" : "")
+        let column = box.column + labelWidth
+        if isChoice {
+            let style = focused ? CellStyle([.reverse, .bold]) : CellStyle(.underline)
+            grid.write("◀ \(value) ▶", row: row, column: column, width: fieldWidth, style: style)
+            return
+        }
+        if focused && selected {
+            grid.write("", row: row, column: column, width: fieldWidth, style: CellStyle(.underline))
+            grid.write(TextFit.truncate(value, width: fieldWidth, ascii: ascii), row: row, column: column, limit: fieldWidth,
+                       style: CellStyle([.reverse, .bold]))
+            return
+        }
+        let shown = value + (focused ? "_" : "")
         let style = focused ? CellStyle([.reverse, .bold]) : CellStyle(.underline)
-        grid.write(shown, row: row, column: box.column + labelWidth, width: fieldWidth, style: style)
+        grid.write(shown, row: row, column: column, width: fieldWidth, style: style)
+        if let placeholder, value.isEmpty {
+            let start = focused ? 2 : 0
+            grid.write(placeholder, row: row, column: column + start, width: fieldWidth - start, style: style.adding(.dim))
+        }
     }
 
     private mutating func drawTrigger(_ form: TriggerForm) {
         let box = openBox(title: "Trigger a dispatch", width: min(width - 4, 100), height: min(height - 2, 24))
         var row = box.row
         for field in TriggerForm.Field.allCases {
-            drawField(field.label, form.text(field), focused: form.focus == field, isChoice: field.isChoice, row: row, in: box)
+            drawField(
+                field.label, form.text(field), focused: form.focus == field, isChoice: field.isChoice,
+                selected: form.replacesText, placeholder: form.placeholder(field), row: row, in: box)
             row += 1
         }
         row += 1
         grid.write("Preview", row: row, column: box.column, style: CellStyle([.bold, .underline], role: .title))
         row += 1
-        for line in triggerPreview(form) where row < box.bottom - 1 {
-            grid.write(line.0, row: row, column: box.column, limit: box.width, style: line.1)
-            row += 1
-        }
-        grid.write("Tab/↑↓ field · ←→ choice · Enter dispatches · Esc cancels", row: box.bottom - 1, column: box.column,
+        let preview = wrapped(triggerPreview(form), width: box.width)
+        writeLines(preview, in: Rect(row: row, column: box.column, width: box.width, height: max(0, box.bottom - 1 - row)))
+        writeKeys("Tab/↑↓ field · ←→ choice · Enter dispatches · Esc cancels", in: box)
+    }
+
+    /// Writes the keys of a dialog on its last row, ending in an ellipsis when cut.
+    private mutating func writeKeys(_ text: String, in box: Rect) {
+        grid.write(TextFit.truncate(text, width: box.width, ascii: ascii), row: box.bottom - 1, column: box.column,
                    limit: box.width, style: .dim)
     }
 
@@ -161,7 +219,9 @@ extension Painter {
         var row = box.row
         let values = [form.dispatcher, form.failurePercent, form.latency]
         for field in FaultForm.Field.allCases {
-            drawField(field.label, values[field.rawValue], focused: form.focus == field, isChoice: field == .dispatcher, row: row, in: box)
+            drawField(
+                field.label, values[field.rawValue], focused: form.focus == field, isChoice: field == .dispatcher,
+                selected: form.replacesText, row: row, in: box)
             row += 1
         }
         row += 1
@@ -169,26 +229,26 @@ extension Painter {
             guard let fault = figures.fault, fault.isActive else { return nil }
             return "\(figures.name): \(DispatchersPane.faultText(fault))"
         }
-        grid.write("In force: " + (active.isEmpty ? "none" : active.joined(separator: ", ")), row: row, column: box.column,
-                   limit: box.width, style: .plain)
-        row += 1
-        grid.write("Set both numbers to 0 to turn the fault off.", row: row, column: box.column, limit: box.width, style: .dim)
-        grid.write("Tab/↑↓ field · ←→ dispatcher · Enter applies · Esc cancels", row: box.bottom - 1, column: box.column,
-                   limit: box.width, style: .dim)
+        let notes = wrapped([
+            ("In force: " + (active.isEmpty ? "none" : active.joined(separator: ", ")), .plain),
+            ("Set both numbers to 0 to turn the fault off.", .dim),
+        ], width: box.width)
+        writeLines(notes, in: Rect(row: row, column: box.column, width: box.width, height: max(0, box.bottom - 1 - row)))
+        writeKeys("Tab/↑↓ field · ←→ dispatcher · Enter applies · Esc cancels", in: box)
     }
 
     // MARK: - Replay progress
 
     private mutating func drawReplayProgress() {
-        let box = openBox(title: "Replay", width: min(width - 4, 72), height: 9)
         guard let job = input.replay else {
-            writeLines([("Starting…", .dim)], in: box)
+            drawMessage(title: "Replay", width: 72, lines: [("Starting…", .dim)])
             return
         }
+        let boxWidth = min(width - 4, 72)
         var lines: [(String, CellStyle)] = [(job.title, .bold)]
         let fraction = job.total > 0 ? Double(job.completed) / Double(job.total) : (job.isFinished ? 1 : 0)
         let count = "\(job.completed)/\(job.total)"
-        lines.append((glyphs.progressBar(fraction, width: max(1, box.width - TextFit.cellWidth(count) - 1)) + " " + count, .plain))
+        lines.append((glyphs.progressBar(fraction, width: max(1, boxWidth - 4 - TextFit.cellWidth(count) - 1)) + " " + count, .plain))
         if let last = job.last {
             let detail = last.outcome.detail.map { ": \($0)" } ?? ""
             lines.append(("last: entry \(last.journalID) via \(last.dispatcher) \(last.outcome.label)\(detail)", .plain))
@@ -202,6 +262,6 @@ extension Painter {
             lines.append((job.stopping ? "Stopping after the current item…" : "Running…", .plain))
             lines.append(("s stops after this item · Esc hides this window, the replay goes on", .dim))
         }
-        writeLines(lines, in: box)
+        drawMessage(title: "Replay", width: 72, lines: lines)
     }
 }

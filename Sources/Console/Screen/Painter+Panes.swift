@@ -69,11 +69,31 @@ extension Painter {
         for slot in placed {
             var title = columns[slot.index].title
             if slot.index == sort.column {
-                title += sort.descending ? glyphs.sortDescending : glyphs.sortAscending
+                // The mark always shows: the title gives up cells, not the mark.
+                let mark = sort.descending ? glyphs.sortDescending : glyphs.sortAscending
+                let room = slot.width - TextFit.cellWidth(mark, ascii: ascii)
+                let trimmed = title.trimmingSpaces()
+                title = (TextFit.cellWidth(trimmed, ascii: ascii) <= room ? trimmed : TextFit.truncate(trimmed, width: room, ascii: ascii)) + mark
             }
             grid.write(title, row: rect.row, column: rect.column + 1 + slot.offset, width: slot.width,
                        alignment: columns[slot.index].alignment, style: style)
         }
+    }
+
+    /// Names the sort column in the pane's title when its mark cannot be
+    /// seen: the column is hidden at this width, has no title, or the pane
+    /// keeps the engine's order.
+    func sortNote<Pane: TablePane>(_ pane: Pane.Type, rows: [Pane.Row]) -> String? {
+        let sort = state.sort(of: Pane.pane)
+        if sort.column < 0 { return "in flight first" }
+        let columns = Pane.columns(rows)
+        guard sort.column < columns.count else { return nil }
+        let column = columns[sort.column]
+        let placed = TableLayout.fit(columns, width: layout.rect(Pane.pane).width - 2)
+        let shown = placed.contains { $0.index == sort.column }
+        guard !shown || column.title.trimmingSpaces().isEmpty else { return nil }
+        let mark = sort.descending ? glyphs.sortDescending : glyphs.sortAscending
+        return "sort \(column.sortName ?? column.title)\(mark)"
     }
 
     /// Writes "12-20 of 340" on the pane's bottom edge when not every row fits.

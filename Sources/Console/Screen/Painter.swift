@@ -26,39 +26,56 @@ struct Painter {
     // MARK: - Header
 
     mutating func drawHeader() {
-        let snapshot = input.snapshot
-        let context = input.context
         grid.fill(Rect(row: 0, column: 0, width: width, height: 1), style: CellStyle(.reverse))
-        var segments: [HeaderSegment] = [
-            HeaderSegment(long: "dispatchtop", short: "", priority: 9, style: .title),
-            HeaderSegment(long: "broker: \(brokerText(snapshot, context))", short: brokerText(snapshot, context), priority: 3),
-            HeaderSegment(long: "cache: \(context.cacheLabel)", short: context.cacheLabel, priority: 5),
-            HeaderSegment(long: "events: \(context.eventSourceLabel)", short: context.eventSourceLabel, priority: 2),
-        ]
-        if snapshot.events.rejected > 0 {
-            segments.append(HeaderSegment(long: "rejected \(snapshot.events.rejected)", short: "rej \(snapshot.events.rejected)", priority: 0, style: .bold))
-        }
-        let run = context.sourceFinished ? "■ source ended" : (context.paused ? glyphs.paused : glyphs.running)
-        segments.append(HeaderSegment(long: run, short: run, priority: 1, style: .bold))
-        if snapshot.outboxWaiting > 0 {
-            segments.append(HeaderSegment(long: "outbox \(snapshot.outboxWaiting)", short: "ob \(snapshot.outboxWaiting)", priority: 1))
-        }
-        segments.append(HeaderSegment(long: context.writeMode.label, short: context.writeMode.shortLabel, priority: 4,
-                                      style: context.writeMode == .write ? .bold : .plain))
         let clock = Format.clock(input.now) + " UTC"
-        let available = width - TextFit.cellWidth(clock) - 2
-        let line = HeaderSegment.fit(segments, width: available)
+        let clockColumn = width - TextFit.cellWidth(clock) - 1
+        let available = clockColumn - 3
         var column = 1
-        for (text, style) in line {
-            column += grid.write(text, row: 0, column: column, limit: available - column + 1, style: style.adding(.reverse)) + 2
+        for (text, style, gap) in headerLine().fit(width: available) {
+            column += gap
+            let fitted = TextFit.truncate(text, width: available + 1 - column, ascii: ascii)
+            column += grid.write(fitted, row: 0, column: column, limit: available + 1 - column, style: style.adding(.reverse))
         }
-        grid.write(clock, row: 0, column: width - TextFit.cellWidth(clock) - 1, style: CellStyle(.reverse))
+        grid.write(clock, row: 0, column: clockColumn, style: CellStyle(.reverse))
     }
 
-    private func brokerText(_ snapshot: EngineSnapshot, _ context: ScreenContext) -> String {
-        guard let status = snapshot.brokerStatus else { return context.brokerLabel }
-        if status.isUp { return status.label }
-        return "\(status.label) DOWN" + (status.detail.map { " (\($0))" } ?? "")
+    private func headerLine() -> HeaderLine {
+        let snapshot = input.snapshot
+        let context = input.context
+        var line = HeaderLine()
+        line.add(.title, ["dispatchtop", ""], style: .title)
+        let broker = snapshot.brokerStatus
+        line.add(.broker, LocationText.forms(broker?.label ?? context.brokerLabel).map { "broker: " + $0 })
+        if let broker, !broker.isUp {
+            line.add(.brokerDown, ["DOWN"], style: CellStyle(.bold, role: .bad), attached: true)
+        }
+        line.add(.cache, LocationText.forms(LocationText.display(context.cacheLabel)).map { "cache: " + $0 } + [""])
+        let source = context.eventSourceLabel
+        if source == "none" {
+            line.add(.events, ["events: none", ""])
+        } else {
+            let short = TextFit.truncate(source, width: HeaderLine.shortEventSource, ascii: ascii)
+            line.add(.events, ["events: \(source)", source, short, ""])
+        }
+        if snapshot.events.rejected > 0 {
+            line.add(.rejected, ["rejected \(snapshot.events.rejected)", ""], style: .bold)
+        }
+        line.add(.run, runForms(context), style: .bold)
+        if snapshot.outboxWaiting > 0 {
+            line.add(
+                .outbox, ["outbox \(snapshot.outboxWaiting) waiting", "outbox \(snapshot.outboxWaiting)"],
+                style: CellStyle(.bold, role: .warning))
+        }
+        line.add(.writeMode, [context.writeMode.label, context.writeMode.shortLabel],
+                 style: context.writeMode == .write ? .bold : .plain)
+        return line
+    }
+
+    /// Returns the event source's state in words, then as its symbol alone.
+    private func runForms(_ context: ScreenContext) -> [String] {
+        if context.sourceFinished { return ["■ source ended", "■ ended"] }
+        let text = context.paused ? glyphs.paused : glyphs.running
+        return [text, String(text.prefix { $0 != " " })]
     }
 
     // MARK: - Borders
@@ -98,7 +115,7 @@ struct Painter {
         // The focus is shown by reverse video and by the brackets, not by colour.
         let text = focused ? "[\(title)]" : title
         let used = grid.write(text, row: row, column: column, limit: limit, style: style)
-        let info = " " + titleInfo(pane) + " "
+        let info = TextFit.truncate(" " + titleInfo(pane), width: limit - used - 1, ascii: ascii) + " "
         grid.write(info, row: row, column: column + used, limit: limit - used, style: CellStyle(role: .muted))
     }
 
@@ -123,6 +140,14 @@ struct Painter {
         case .failures: total = views.failures.count
         }
         if shown != total { parts.append("\(shown) match") }
+        let note: String?
+        switch pane {
+        case .dispatchers: note = sortNote(DispatchersPane.self, rows: views.dispatchers)
+        case .liveBatches: note = sortNote(LiveBatchesPane.self, rows: views.live)
+        case .queues: note = sortNote(QueuesPane.self, rows: views.queues)
+        case .failures: note = sortNote(FailuresPane.self, rows: views.failures)
+        }
+        if let note { parts.append(note) }
         return parts.joined(separator: " · ")
     }
 
@@ -138,7 +163,12 @@ struct Painter {
             case .warning: style = CellStyle(.bold, role: .warning)
             case .error: style = CellStyle([.bold, .reverse], role: .bad)
             }
-            grid.write(" " + prefix + status.text + " ", row: row, column: 0, limit: width, style: style)
+            writeLine(" " + prefix + status.text, row: row, style: style)
+            return
+        }
+        if let broker = input.snapshot.brokerStatus, !broker.isUp {
+            let detail = broker.detail.map { ": " + $0 } ?? ""
+            writeLine(" broker DOWN\(detail)", row: row, style: CellStyle(.bold, role: .bad))
             return
         }
         var parts: [String] = []
@@ -148,7 +178,12 @@ struct Painter {
             parts.append("\(events.rejected) rejected" + (events.lastRejection.map { " (last: \($0))" } ?? ""))
         }
         if !state.filter.isEmpty { parts.append("filter: \(state.filter.text)") }
-        grid.write(" " + parts.joined(separator: " · "), row: row, column: 0, limit: width, style: CellStyle(role: .muted))
+        writeLine(" " + parts.joined(separator: " · "), row: row, style: CellStyle(role: .muted))
+    }
+
+    /// Writes a line and a space after it, ending in an ellipsis when it is cut.
+    private mutating func writeLine(_ text: String, row: Int, style: CellStyle) {
+        grid.write(TextFit.truncate(text, width: width - 1, ascii: ascii) + " ", row: row, column: 0, limit: width, style: style)
     }
 
     mutating func drawFooter() {
@@ -158,45 +193,24 @@ struct Painter {
             var column = grid.write(prompt, row: row, column: 0, style: .bold)
             column += grid.write(draft, row: row, column: column, limit: width - column - 1)
             grid.write("_", row: row, column: column, style: CellStyle(.reverse))
-            let hint = "  Enter apply  Esc cancel  (dispatcher: model: state:)"
+            let hint = TextFit.truncate("  Enter apply  Esc cancel  (dispatcher: model: state:)", width: width - column - 1, ascii: ascii)
             grid.write(hint, row: row, column: column + 1, limit: width - column - 1, style: CellStyle(role: .muted))
             return
         }
+        // The most important hints that fit are kept, then drawn in table order.
+        let hints = KeyMap.footerHints
+        var kept = Set<Int>()
+        var used = 1
+        for index in hints.indices.sorted(by: { (hints[$0].rank, $0) < (hints[$1].rank, $1) }) {
+            let needed = TextFit.cellWidth(hints[index].key) + 1 + TextFit.cellWidth(hints[index].hint) + 2
+            if used + needed > width { break }
+            kept.insert(index)
+            used += needed
+        }
         var column = 1
-        for (key, hint) in KeyMap.footerHints {
-            let keyWidth = TextFit.cellWidth(key)
-            let needed = keyWidth + 1 + TextFit.cellWidth(hint) + 2
-            if column + needed > width { break }
-            column += grid.write(key, row: row, column: column, style: CellStyle(.reverse))
-            column += grid.write(" " + hint + "  ", row: row, column: column)
+        for index in hints.indices where kept.contains(index) {
+            column += grid.write(hints[index].key, row: row, column: column, style: CellStyle(.reverse))
+            column += grid.write(" " + hints[index].hint + "  ", row: row, column: column)
         }
-    }
-}
-
-/// One part of the header, with a shorter form for narrow terminals.
-struct HeaderSegment {
-    var long: String
-    var short: String
-    /// Higher numbers shorten, then vanish, first.
-    var priority: Int
-    var style: CellStyle = .plain
-
-    /// Returns the texts that fit in `width` with two spaces between them.
-    /// Long forms come first, then short forms, then the least important
-    /// segments are dropped.
-    static func fit(_ segments: [HeaderSegment], width: Int) -> [(String, CellStyle)] {
-        var texts = segments.map { $0.long }
-        var alive = Array(repeating: true, count: segments.count)
-        func total() -> Int {
-            zip(texts, alive).filter { $0.1 && !$0.0.isEmpty }.reduce(0) { $0 + TextFit.cellWidth($1.0) + 2 }
-        }
-        let byPriority = segments.indices.sorted { segments[$0].priority > segments[$1].priority }
-        for index in byPriority where total() > width {
-            texts[index] = segments[index].short
-        }
-        for index in byPriority where total() > width {
-            alive[index] = false
-        }
-        return segments.indices.filter { alive[$0] && !texts[$0].isEmpty }.map { (texts[$0], segments[$0].style) }
     }
 }

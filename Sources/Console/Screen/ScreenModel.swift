@@ -38,16 +38,25 @@ public enum ScreenModel {
         return RenderedFrame(grid: painter.grid, scrolls: painter.scrolls, pageSizes: painter.pageSizes)
     }
 
+    /// Says the terminal is too small, each line wrapped at spaces and
+    /// centred, so the way out (q) stays readable down to a few columns.
     private static func drawTooSmall(_ grid: inout ScreenGrid) {
+        let ascii = grid.asciiOnly
         let lines = [
             "Terminal too small",
             "\(grid.width)x\(grid.height); need \(minimumWidth)x\(minimumHeight)",
             "Enlarge the window, or press q to quit.",
         ]
-        let top = max(0, (grid.height - lines.count) / 2)
-        for (offset, line) in lines.enumerated() {
-            let column = max(0, (grid.width - TextFit.cellWidth(line)) / 2)
-            grid.write(line, row: top + offset, column: column, style: offset == 0 ? .bold : .plain)
+        var rows: [(String, CellStyle)] = []
+        for (index, line) in lines.enumerated() {
+            rows += TextWrap.wrap(line, width: grid.width, ascii: ascii).map { ($0, index == 0 ? .bold : .plain) }
+        }
+        // The way out matters most: when rows run short, the first lines go.
+        if rows.count > grid.height { rows.removeFirst(rows.count - grid.height) }
+        let top = max(0, (grid.height - rows.count) / 2)
+        for (offset, row) in rows.enumerated() {
+            let column = max(0, (grid.width - TextFit.cellWidth(row.0, ascii: ascii)) / 2)
+            grid.write(row.0, row: top + offset, column: column, style: row.1)
         }
     }
 }
@@ -91,7 +100,7 @@ struct PaneLayout {
         } else if width >= 100 {
             livePercent = 53
         } else {
-            livePercent = 56
+            livePercent = 58
         }
         splitColumn = 1 + (inner - 1) * livePercent / 100
 

@@ -13,10 +13,13 @@ public struct TableColumn: Sendable {
     public var alignment: TextAlignment
     /// Columns with a higher number are dropped first when space runs out; 0 is never dropped.
     public var dropPriority: Int
+    /// The name the pane's title gives the column when sorting by it; the
+    /// title itself when nil.
+    public var sortName: String?
 
     public init(
         _ title: String, minimum: Int, preferred: Int? = nil, maximum: Int? = nil, growth: Int = 0,
-        alignment: TextAlignment = .left, dropPriority: Int = 0
+        alignment: TextAlignment = .left, dropPriority: Int = 0, sortName: String? = nil
     ) {
         self.title = title
         minimumWidth = max(1, minimum)
@@ -25,6 +28,7 @@ public struct TableColumn: Sendable {
         self.growth = growth
         self.alignment = alignment
         self.dropPriority = dropPriority
+        self.sortName = sortName
     }
 }
 

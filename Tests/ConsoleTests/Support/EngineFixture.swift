@@ -22,19 +22,26 @@ final class ManualClock: Sendable {
 /// with the broker status a real probe would report.
 final class FixedQueueProbe: QueueProbe {
     let readings: Mutex<[QueueDepth]>
-    let status: BrokerStatus?
+    let status: Mutex<BrokerStatus?>
+    let outbox = Mutex(0)
 
     init(_ readings: [QueueDepth], status: BrokerStatus? = nil) {
         self.readings = Mutex(readings)
-        self.status = status
+        self.status = Mutex(status)
     }
 
     func readDepths() -> [QueueDepth] { readings.withLock { $0 } }
-    var brokerStatus: BrokerStatus? { status }
-    var outboxWaiting: Int { 0 }
+    var brokerStatus: BrokerStatus? { status.withLock { $0 } }
+    var outboxWaiting: Int { outbox.withLock { $0 } }
 
     func set(_ readings: [QueueDepth]) {
         self.readings.withLock { $0 = readings }
+    }
+
+    /// Sets what the next sample reads: the broker's reachability and the outbox count.
+    func set(status: BrokerStatus?, outbox: Int) {
+        self.status.withLock { $0 = status }
+        self.outbox.withLock { $0 = outbox }
     }
 }
 
