@@ -2,7 +2,9 @@
 #include <langinfo.h>
 #include <pthread.h>
 #include <locale.h>
+#include <malloc.h>
 #include <ncursesw/curses.h>
+#include <ncursesw/term.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,12 +49,45 @@ void ts_install_quit_handlers(void) {
     action.sa_flags = 0;
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
+    // Replaces the Swift runtime's backtracer for SIGQUIT, which would
+    // draw a crash report over the screen and wait for a key.
+    sigaction(SIGQUIT, &action, NULL);
 }
 
 int ts_take_quit_signal(void) {
     int number = quit_signal;
     quit_signal = 0;
     return number;
+}
+
+// MARK: - Terminal capabilities
+
+int ts_terminal_can_address_cursor(const char *type) {
+    int error = 0;
+    TERMINAL *saved = cur_term;
+    // setupterm with an error pointer reports a missing terminfo entry
+    // instead of printing and exiting. The entry it loads is freed and the
+    // previous current terminal (none, before curses starts) is put back.
+    if (setupterm(type, STDOUT_FILENO, &error) != OK) {
+        return -1;
+    }
+    char *address = tigetstr("cup");
+    char *erase_all = tigetstr("clear");
+    int usable = address != NULL && address != (char *)-1 && erase_all != NULL && erase_all != (char *)-1;
+    del_curterm(cur_term);
+    set_curterm(saved);
+    return usable;
+}
+
+// MARK: - Memory
+
+int ts_return_free_memory(void) {
+#ifdef __GLIBC__
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
 }
 
 // MARK: - Crash signals

@@ -36,6 +36,23 @@ enum ConsoleCommand {
             cacheLabel: setup.cacheLabel, writeMode: writeMode)
         let consoleOptions = ConsoleOptions(
             refreshTenths: tenths, noColor: arguments.has("--no-color"), ascii: arguments.has("--ascii"), logPath: setup.logPath)
-        return ConsoleApp(session: session, options: consoleOptions).run()
+        let app = ConsoleApp(session: session, options: consoleOptions)
+        let status = app.run()
+        // Printed after the terminal is restored, so it stays on the normal screen.
+        if app.didTakeOverTerminal, options.journalPath == nil {
+            printError(keptFilesNote(journalPath: setup.journalPath, logPath: setup.logPath))
+        }
+        return status
+    }
+
+    /// Says where a run without `--journal` kept its journal and log: a
+    /// folder under the system's temporary folder, which is not removed.
+    static func keptFilesNote(journalPath: String, logPath: String) -> String {
+        let folder = (journalPath as NSString).deletingLastPathComponent
+        let logInFolder = (logPath as NSString).deletingLastPathComponent == folder
+        let files = logInFolder ? "the failure journal and the log" : "the failure journal"
+        var lines = ["dispatchtop: this run kept the failure journal in \(journalPath) and the log in \(logPath)."]
+        lines.append("dispatchtop: remove \(folder) when you no longer need \(files); --journal PATH chooses where they go.")
+        return lines.joined(separator: "\n")
     }
 }

@@ -87,12 +87,23 @@ import TestSupport
         return String(screen[range].dropFirst(2).dropLast(2))
     }
 
+    /// Starts the console on the fixture configuration, following an event
+    /// file that the test appends to; returns the file.
+    static func launchFollowing(_ console: TmuxConsole, arguments: [String] = []) throws -> EventFeed {
+        let feed = try EventFeed(console.folder.write("events.jsonl", ""))
+        try console.launch(
+            ["--config", config, "--journal", console.folder.file("journal.sqlite3"), "--events", feed.path, "--follow"]
+                + arguments)
+        try console.waitFor("running")
+        return feed
+    }
+
     @Test func injectedFaultProducesFailures() throws {
         let console = try TmuxConsole()
-        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3"), "--rate", "80"])
-        try console.waitFor("running")
+        let feed = try Self.launchFollowing(console)
         try Self.setInlineFailures(console, percent: "100")
         try console.waitFor("inline: 100% fail")
+        try feed.appendProductSaves(1...3)
         let screen = try console.waitUntil("an injected failure listed") { screen in
             screen.split(separator: "\n").contains { $0.contains("inline") && $0.contains("open") && $0.contains("injected") }
         }
@@ -102,14 +113,13 @@ import TestSupport
 
     @Test func replayMarksTheFailureResolved() throws {
         let console = try TmuxConsole()
-        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3"), "--rate", "80"])
-        try console.waitFor("running")
+        let feed = try Self.launchFollowing(console)
         try Self.setInlineFailures(console, percent: "100")
+        try console.waitFor("inline: 100% fail")
+        try feed.appendProductSaves(1...1)
         try console.waitUntil("a failure") { $0.contains("injected fault") }
         try Self.setInlineFailures(console, percent: "0")
         try console.waitFor("inline: fault turned off")
-        try console.press("p")
-        try console.waitFor("paused")
         try console.press("Tab", "Tab", "Tab")
         try console.waitFor("[ Failures ]")
         try console.press("r")
@@ -123,18 +133,17 @@ import TestSupport
 
     @Test func replayAllShowsProgressAndACount() throws {
         let console = try TmuxConsole()
-        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3"), "--rate", "80"])
-        try console.waitFor("running")
+        let feed = try Self.launchFollowing(console)
         try Self.setInlineFailures(console, percent: "100")
-        try console.waitUntil("three failures") { $0.contains("open of") && !$0.contains(" 0 open of") && !$0.contains(" 1 open of") && !$0.contains(" 2 open of") }
+        try console.waitFor("inline: 100% fail")
+        try feed.appendProductSaves(1...3)
+        try console.waitFor("3 open of 3")
         try Self.setInlineFailures(console, percent: "0")
         try console.waitFor("inline: fault turned off")
-        try console.press("p")
-        try console.waitFor("paused")
         try console.press("R")
         try console.waitFor("Replay all")
         try console.press("y")
-        let screen = try console.waitUntil("the closing count") { $0.contains("Finished.") && $0.contains("replayed:") }
+        let screen = try console.waitUntil("the closing count") { $0.contains("Finished.") && $0.contains("3 entries:") }
         #expect(screen.contains("0 failed"))
         try console.press("Escape")
         try console.waitFor("0 open of")
@@ -197,6 +206,70 @@ import TestSupport
         try console.waitFor("restored-42", history: true)
     }
 
+    /// Reads whether the pane shows the alternate screen, as tmux tracks it.
+    static func alternateScreenIsOn(_ console: TmuxConsole) throws -> Bool {
+        try console.tmux(["display-message", "-p", "-t", "e2e", "#{alternate_on}"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+    }
+
+    @Test func sighupLeavesTheAlternateScreen() throws {
+        let console = try TmuxConsole()
+        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")])
+        try console.waitFor("running")
+        #expect(try Self.alternateScreenIsOn(console))
+        let pid = try console.applicationPID()
+        #expect(kill(pid, SIGHUP) == 0)
+        try console.waitFor("EXIT:129", history: true)
+        #expect(try !Self.alternateScreenIsOn(console))
+        try console.type("echo restored-$((40+2))")
+        try console.press("Enter")
+        try console.waitFor("restored-42", history: true)
+    }
+
+    /// Ctrl-\ sends SIGQUIT, which the Swift runtime's backtracer would
+    /// take as a crash and draw its report over the screen.
+    @Test func sigquitEndsLikeSigterm() throws {
+        let console = try TmuxConsole()
+        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")])
+        try console.waitFor("running")
+        try console.press("C-\\")
+        let screen = try console.waitFor("EXIT:131", history: true)
+        #expect(!screen.contains("crashed"), "\(screen)")
+        #expect(!screen.contains("Press space to interact"), "\(screen)")
+        #expect(try !Self.alternateScreenIsOn(console))
+        try console.type("echo restored-$((40+2))")
+        try console.press("Enter")
+        try console.waitFor("restored-42", history: true)
+    }
+
+    /// Without --journal, the journal and log go to a new folder under the
+    /// temporary folder, which the console names once the terminal is back.
+    @Test func quitNamesTheKeptJournalAndLog() throws {
+        let console = try TmuxConsole()
+        let temporary = console.folder.file("tmp")
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        try console.launch(["--config", Self.config], environment: ["TMPDIR=\(temporary)/"])
+        try console.waitFor("running")
+        try console.press("q")
+        let screen = try console.waitFor("EXIT:0", history: true).replacingOccurrences(of: "\n", with: "")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: temporary).filter { $0.hasPrefix("dispatchtop-") }
+        let folder = try #require(folders.first.map { "\(temporary)/\($0)" })
+        #expect(screen.contains("this run kept the failure journal in \(folder)/journal.sqlite3 and the log in \(folder)/dispatchtop.log."))
+        #expect(screen.contains("remove \(folder) when you no longer need the failure journal and the log"))
+        #expect(FileManager.default.fileExists(atPath: folder + "/journal.sqlite3"))
+        // The note comes after the terminal is restored, so the alternate screen never hid it.
+        #expect(try !Self.alternateScreenIsOn(console))
+    }
+
+    @Test func journalGivenPrintsNoNote() throws {
+        let console = try TmuxConsole()
+        try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")])
+        try console.waitFor("running")
+        try console.press("q")
+        let screen = try console.waitFor("EXIT:0", history: true)
+        #expect(!screen.contains("this run kept"))
+    }
+
     /// A crash signal goes through the C handler, which restores the
     /// terminal before the runtime's own crash report and the default action.
     @Test func crashSignalRestoresTheTerminal() throws {
@@ -217,6 +290,21 @@ import TestSupport
             ["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")], environment: ["TERM=no-such-terminal"])
         let screen = try console.waitFor("EXIT:1")
         #expect(screen.replacingOccurrences(of: "\n", with: "").contains("terminal type 'no-such-terminal'"))
+        try console.type("echo restored-$((40+2))")
+        try console.press("Enter")
+        try console.waitFor("restored-42")
+    }
+
+    /// A terminal without cursor addressing gets the unknown-type error and
+    /// status before any key is read: the keys typed next reach the shell.
+    @Test func dumbTerminalFailsCleanly() throws {
+        let console = try TmuxConsole()
+        try console.launch(
+            ["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")], environment: ["TERM=dumb"])
+        let screen = try console.waitFor("EXIT:1")
+        let text = screen.replacingOccurrences(of: "\n", with: "")
+        #expect(text.contains("Cannot start the console on the terminal type 'dumb', which cannot move the cursor"))
+        #expect(!screen.contains("Dispatchers"))
         try console.type("echo restored-$((40+2))")
         try console.press("Enter")
         try console.waitFor("restored-42")

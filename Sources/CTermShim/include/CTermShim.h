@@ -1,9 +1,9 @@
 #ifndef DISPATCHTOP_TERM_SHIM_H
 #define DISPATCHTOP_TERM_SHIM_H
 
-// Small C helpers for the console's terminal backend: curses macros that
-// Swift cannot import, and signal handlers that must be plain C because
-// they run in signal context.
+// Small C helpers for the console: curses macros that Swift cannot import,
+// signal handlers that must be plain C because they run in signal context,
+// and glibc's malloc_trim, which the Glibc module does not export.
 
 #include <stdint.h>
 
@@ -27,13 +27,22 @@ int ts_columns(void);
 /// True when the current LC_CTYPE uses UTF-8.
 int ts_locale_is_utf8(void);
 
-/// Installs SIGINT and SIGTERM handlers that only record the signal number.
-/// They are installed without SA_RESTART, so a blocking read returns early
-/// and the loop checks the flag at once.
+/// Installs SIGINT, SIGTERM, SIGHUP and SIGQUIT handlers that only record
+/// the signal number. They are installed without SA_RESTART, so a blocking
+/// read returns early and the loop checks the flag at once.
 void ts_install_quit_handlers(void);
+
+/// Returns 1 when terminfo describes `type` (NULL reads TERM) with cursor
+/// addressing (`cup`) and screen clearing (`clear`), 0 when it lacks either
+/// (TERM=dumb, a printing terminal), and -1 when terminfo has no such type.
+int ts_terminal_can_address_cursor(const char *type);
 
 /// The signal recorded by the quit handlers, or 0; clears it.
 int ts_take_quit_signal(void);
+
+/// Gives the free pages of every malloc arena back to the system
+/// (glibc's malloc_trim); returns 1 when memory was released.
+int ts_return_free_memory(void);
 
 /// Installs handlers for SIGSEGV, SIGILL, SIGABRT, SIGBUS, SIGFPE and SIGTRAP.
 /// Each restores the terminal (endwin) and points standard error back at

@@ -27,6 +27,7 @@ final class Terminal {
     /// - Throws: ``TerminalError`` when curses cannot drive the terminal
     ///   named by `TERM`; nothing has been drawn then.
     init(useColor: Bool, keyboard: UnsafeMutablePointer<FILE>? = nil) throws(TerminalError) {
+        try Self.checkType()
         // newterm, unlike initscr, returns an error instead of exiting the process.
         guard let created = newterm(nil, stdout, keyboard ?? stdin) else {
             throw TerminalError(terminalType: ProcessInfo.processInfo.environment["TERM"])
@@ -53,6 +54,19 @@ final class Terminal {
 
     deinit {
         restore()
+    }
+
+    /// Checks that terminfo knows the terminal named by `TERM` and that it
+    /// can move the cursor and clear the screen, which drawing needs:
+    /// `TERM=dumb` or a printing terminal would show a blank screen that
+    /// still takes keys. Nothing is written to the terminal.
+    static func checkType() throws(TerminalError) {
+        let type = ProcessInfo.processInfo.environment["TERM"]
+        switch ts_terminal_can_address_cursor(nil) {
+        case 1: return
+        case 0: throw TerminalError(terminalType: type, reason: .cannotAddressCursor)
+        default: throw TerminalError(terminalType: type)
+        }
     }
 
     /// Puts the terminal back as it was; safe to call more than once.
@@ -176,10 +190,19 @@ final class Terminal {
 
 /// A terminal that curses cannot drive.
 struct TerminalError: Error, CustomStringConvertible {
+    enum Reason {
+        /// terminfo has no entry for the type, or curses failed to start on it.
+        case unknown
+        /// The entry has no cursor addressing (`cup`) or no screen clearing (`clear`).
+        case cannotAddressCursor
+    }
+
     var terminalType: String?
+    var reason = Reason.unknown
 
     var description: String {
         let name = terminalType.map { "'\($0)'" } ?? "(TERM is not set)"
-        return "Cannot start the console on the terminal type \(name). Set TERM to a type terminfo knows, such as xterm-256color."
+        let why = reason == .cannotAddressCursor ? ", which cannot move the cursor or clear the screen" : ""
+        return "Cannot start the console on the terminal type \(name)\(why). Set TERM to a type terminfo knows, such as xterm-256color."
     }
 }

@@ -151,3 +151,41 @@ struct ConsoleTestError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+/// An event file that a console follows (`--events FILE --follow`), which
+/// the test appends lines to while the console runs.
+struct EventFeed {
+    let path: String
+
+    init(_ path: String) {
+        self.path = path
+    }
+
+    /// Appends price updates of the products with `pks`: on the fixture
+    /// configuration each runs product-detail-on-product on inline and
+    /// product-list-on-product on threadpool.
+    func appendProductSaves(_ pks: ClosedRange<Int>) throws {
+        var text = ""
+        for pk in pks {
+            text += #"{"model": "shop.Product", "pk": \#(pk), "signal": "post_save", "update_fields": ["price"], "#
+                + #""fields": {"id": \#(pk), "category": {"id": \#(pk % 3 + 1)}}}"# + "\n"
+        }
+        try append(text)
+    }
+
+    /// Appends creates of the orders with `pks`.
+    func appendOrderCreates(_ pks: ClosedRange<Int>) throws {
+        var text = ""
+        for pk in pks {
+            text += #"{"model": "shop.Order", "pk": \#(pk), "signal": "post_save", "created": true, "fields": {"id": \#(pk)}}"# + "\n"
+        }
+        try append(text)
+    }
+
+    private func append(_ text: String) throws {
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw ConsoleTestError("cannot open \(path)") }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
+    }
+}
