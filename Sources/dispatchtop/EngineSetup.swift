@@ -118,7 +118,7 @@ final class EngineSetup {
             let option = options.logPath == nil ? "the default log beside the journal" : "--log"
             throw SetupError(message: "Cannot open the log file '\(logPath)' (\(option)): permission denied or not a file. Pass --log FILE with a writable path.")
         }
-        let logger = Logger(label: "dispatchtop", handler: handler, minimumLevel: options.logLevel)
+        let logger = Logger(label: "dispatchtop", handler: RateLimitedLogHandler(handler), minimumLevel: options.logLevel)
 
         // The cache and the broker are checked before the journal is opened,
         // so an unusable Redis stops the command before it creates the journal.

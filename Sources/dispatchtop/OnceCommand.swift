@@ -30,7 +30,9 @@ enum OnceCommand {
         defer { setup.shutdown() }
         let pump = EventPump(engine: setup.engine, kind: kind)
         try pump.start()
-        let deadline = Date().addingTimeInterval(after)
+        // With an event file and no --after, run until the file has been read.
+        let readWholeFile = arguments.value("--events") != nil && arguments.value("--after") == nil
+        let deadline = Date().addingTimeInterval(readWholeFile ? 86_400 : after)
         while Date() < deadline && !(pump.isFinished && arguments.value("--events") != nil) {
             usleep(50_000)
             setup.engine.sampleQueues()

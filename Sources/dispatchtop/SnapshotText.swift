@@ -13,24 +13,25 @@ enum SnapshotText {
             lines.append("broker \(broker.label): \(broker.isUp ? "up" : "DOWN")\(broker.detail.map { " (\($0))" } ?? "")")
         }
         lines.append("")
-        lines.append(row(["DISPATCHER", "RUNS ON", "BATCH", "IN-FLIGHT", "DONE", "FAILED", "P99"], widths: [12, 26, 6, 10, 10, 8, 10]))
-        for figures in snapshot.dispatchers {
-            lines.append(
-                row(
-                    [figures.name, figures.runsOn, figures.batching ? "yes" : "no", String(figures.inFlight),
-                     String(figures.done), String(figures.failed), formatMicros(figures.runTimeP99)],
-                    widths: [12, 26, 6, 10, 10, 8, 10]))
-        }
+        lines += table(
+            ["DISPATCHER", "RUNS ON", "BATCH", "IN-FLIGHT", "DONE", "FAILED", "SENT", "P99"],
+            snapshot.dispatchers.map { figures in
+                [
+                    figures.name, figures.runsOn, figures.batching ? "yes" : "no", String(figures.inFlight),
+                    String(figures.done), String(figures.failed), String(figures.sent), formatMicros(figures.runTimeP99),
+                ]
+            })
         if !snapshot.queues.isEmpty {
             lines.append("")
-            lines.append(row(["QUEUE", "READY", "IN-FLIGHT", "DELAYED", "FAILED"], widths: [36, 8, 10, 8, 8]))
-            for queue in snapshot.queues {
-                let depth = queue.depth
-                lines.append(
-                    row(
-                        [depth.name, count(depth.ready), count(depth.inFlight), count(depth.delayed), count(depth.failed)],
-                        widths: [36, 8, 10, 8, 8]))
-            }
+            lines += table(
+                ["QUEUE", "READY", "IN-FLIGHT", "DELAYED", "FAILED", "SOURCE"],
+                snapshot.queues.map { queue in
+                    let depth = queue.depth
+                    return [
+                        depth.name, count(depth.ready), count(depth.inFlight), count(depth.delayed), count(depth.failed),
+                        depth.note.map { "\(depth.source); \($0)" } ?? depth.source,
+                    ]
+                })
         }
         lines.append("")
         lines.append("failures: \(snapshot.failures.open) open of \(snapshot.failures.total)")
@@ -51,9 +52,13 @@ enum SnapshotText {
         return String(format: "%.2fs", Double(value) / 1_000_000)
     }
 
-    private static func row(_ cells: [String], widths: [Int]) -> String {
-        zip(cells, widths).map { cell, width in
-            cell.count >= width ? String(cell.prefix(width - 1)) + " " : cell + String(repeating: " ", count: width - cell.count)
-        }.joined()
+    /// Aligns columns to their widest cell, two spaces apart; nothing is cut.
+    private static func table(_ header: [String], _ rows: [[String]]) -> [String] {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { cells in
+            zip(cells, widths).map { cell, width in cell + String(repeating: " ", count: width - cell.count) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
     }
 }

@@ -89,6 +89,16 @@ public final class RedisBroker: MessageBroker {
     /// Sends stored bytes without the write-mode check: the outbox resends
     /// the engine's own dispatches, which is not an operator's write.
     func deliverStored(_ body: [UInt8], task: TaskMessage) throws(BrokerError) {
+        // A batch journalled while running on the embedded broker carries that
+        // broker's own envelope, which no Python worker reads; such a batch is
+        // encoded anew in this system's format (its rules and arguments are the same).
+        if case .success = EmbeddedMessageCoding.decode(body) {
+            logger.info(
+                "Stored payload is from the embedded broker, sending it in the system's own format",
+                [(LogKey.batchID, String(task.batch.id)), (LogKey.dispatcher, task.system.rawValue)])
+            _ = try enqueue(task)
+            return
+        }
         let route = try storedWrite(body, task: task)
         try send([route.write])
         watch(route.queue)

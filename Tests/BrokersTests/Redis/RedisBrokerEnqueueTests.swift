@@ -158,3 +158,22 @@ import TestSupport
         }
     }
 }
+
+extension RedisBrokerEnqueueTests {
+    @Test func embeddedPayloadIsReencodedOnReplay() throws {
+        let server = try suiteServer()
+        let name = "from-embedded"
+        let broker = try BrokerFixtures.broker(server, prefix: name, writeMode: true) { $0.celeryKeyPrefix = name + ":" }
+        let redis = try BrokerFixtures.connection(server)
+        let task = BrokerFixtures.task(.celery, queue: name)
+        let embeddedBody = EmbeddedMessageCoding.encode(task)
+
+        try broker.enqueueStored(embeddedBody, task: task)
+
+        let list = try redis.execute(RedisCommand("LRANGE", "\(name):\(name)", 0, -1)).arrayValue ?? []
+        #expect(list.count == 1)
+        let stored = try #require(list.first?.bytesValue)
+        #expect(stored != embeddedBody)
+        #expect(throws: Never.self) { try CeleryMessage.decode(stored) }
+    }
+}
