@@ -28,6 +28,9 @@ public final class BatchExecutor: Sendable {
     /// Journal ids of batches that failed and will be delivered again.
     private let retryEntries = Mutex<[UInt64: Int64]>([:])
     private let waiters = Mutex<[UInt64: OutcomeWaiter]>([:])
+    /// The number of entries in `waiters`, so a finishing batch skips the
+    /// lock when nobody waits, which is nearly always.
+    private let waiterCount = Atomic<Int>(0)
 
     init(
         runner: RuleRunner, tracker: BatchTracker, journal: FailureJournal?, faults: FaultInjector, logger: Logger,
@@ -193,7 +196,7 @@ public final class BatchExecutor: Sendable {
         default: outcome = .done
         }
         observer?(FinishedBatch(batch: batch, outcome: outcome, finishedAt: time))
-        if let waiter = waiters.withLock({ $0.removeValue(forKey: batch.id) }) {
+        if waiterCount.load(ordering: .acquiring) > 0, let waiter = removeWaiter(batch.id) {
             waiter.deliver(outcome)
         }
         if wasLive {
@@ -206,13 +209,25 @@ public final class BatchExecutor: Sendable {
     /// Registers interest in a batch's outcome; call before dispatching it.
     func expectOutcome(of batchID: UInt64) -> OutcomeWaiter {
         let waiter = OutcomeWaiter()
-        waiters.withLock { $0[batchID] = waiter }
+        waiters.withLock { waiters in
+            if waiters.updateValue(waiter, forKey: batchID) == nil {
+                waiterCount.add(1, ordering: .releasing)
+            }
+        }
         return waiter
     }
 
     /// Drops interest registered with ``expectOutcome(of:)``.
     func forgetOutcome(of batchID: UInt64) {
-        _ = waiters.withLock { $0.removeValue(forKey: batchID) }
+        _ = removeWaiter(batchID)
+    }
+
+    private func removeWaiter(_ batchID: UInt64) -> OutcomeWaiter? {
+        waiters.withLock { waiters in
+            let waiter = waiters.removeValue(forKey: batchID)
+            if waiter != nil { waiterCount.subtract(1, ordering: .releasing) }
+            return waiter
+        }
     }
 
     /// Blocks until every queued batch has ended or `timeout` seconds pass;

@@ -96,18 +96,20 @@ public final class Engine: Sendable {
             }
             return result
         }
-        let plan = evaluator.plan(event)
-        result.batchIDs.reserveCapacity(plan.count)
-        for planned in plan {
-            let batch = makeBatch(planned, event: event, index: index, at: now)
+        let fired = evaluator.firedRules(event)
+        var dispatches = 0
+        RuleEvaluator.forEachDispatch(fired) { first, group in
+            let batch = makeBatch(fired, first: first, group: group, event: event, index: index, at: now)
+            dispatches += 1
+            if result.batchIDs.isEmpty { result.batchIDs.reserveCapacity(fired.count) }
             result.batchIDs.append(batch.id)
-            if let error = dispatch(batch, via: planned.dispatcher) {
+            if let error = dispatch(batch, via: rules.compiled[fired[first].index].dispatcher) {
                 result.raised.append(error)
             }
         }
         events.withLock { state in
             state.counters.read += 1
-            state.counters.dispatches += UInt64(plan.count)
+            state.counters.dispatches += UInt64(dispatches)
             state.rate.add(atSecond: Int64(now))
         }
         return result
@@ -149,23 +151,33 @@ public final class Engine: Sendable {
         nextBatchID.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
-    private func makeBatch(_ planned: RuleEvaluator.PlannedDispatch, event: ChangeEvent, index: Int?, at now: Double) -> Batch {
-        let dispatcher = planned.dispatcher
-        let count = planned.ruleIndices.count
-        var kwargs = JSONObject()
+    /// Builds the batch of the dispatch call that starts at `fired[first]`:
+    /// that rule alone when `group` is nil, else every rule of the group
+    /// from there on. Its dispatcher is that of the call's first rule.
+    private func makeBatch(
+        _ fired: [RuleEvaluator.FiredRule], first: Int, group: Int?, event: ChangeEvent, index: Int?, at now: Double
+    ) -> Batch {
+        let dispatcher = rules.compiled[fired[first].index].dispatcher
+        let dispatcherRaise = dispatcher.raiseException
+        var count = 1
+        if group != nil {
+            count = 0
+            for rule in fired[first...] where rule.group == group { count += 1 }
+        }
+        var kwargs = JSONObject(capacity: count)
         var ids: [String] = []
         var numbers: [Int] = []
-        kwargs.reserveCapacity(count)
         ids.reserveCapacity(count)
         numbers.reserveCapacity(count)
         var raise = false
-        for (position, ruleIndex) in planned.ruleIndices.enumerated() {
-            let compiled = rules.compiled[ruleIndex]
+        for rule in fired[first...] where rule.group == group {
+            let compiled = rules.compiled[rule.index]
             ids.append(compiled.rule.id)
             numbers.append(compiled.rule.restflowID)
             raise = raise || ErrorPolicy.resolve(
-                rule: compiled.rule.raiseException, dispatcher: dispatcher.raiseException, global: globalRaiseException)
-            kwargs.appendUnchecked(compiled.rule.id, .object(planned.arguments[position]))
+                rule: compiled.rule.raiseException, dispatcher: dispatcherRaise, global: globalRaiseException)
+            kwargs.appendUnchecked(compiled.rule.id, .object(rule.arguments))
+            if group == nil { break }
         }
         return Batch(
             id: makeBatchID(), dispatcher: dispatcher.name, batchKey: dispatcher.batchKey, model: event.model, pk: event.pk,

@@ -115,6 +115,12 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         members = []
     }
 
+    /// Creates an empty object with room for `capacity` members.
+    public init(capacity: Int) {
+        members = []
+        members.reserveCapacity(capacity)
+    }
+
     public init(_ pairs: [(String, JSONValue)]) {
         members = []
         members.reserveCapacity(pairs.count)
@@ -129,7 +135,10 @@ public struct JSONObject: Sendable, Hashable, Sequence {
 
     public subscript(key: String) -> JSONValue? {
         get {
-            for member in members where member.key == key {
+            // Comparing UTF-8 lengths first skips most unequal names
+            // without calling into the full string comparison.
+            let length = key.utf8.count
+            for member in members where member.key.utf8.count == length && member.key == key {
                 return member.value
             }
             return nil

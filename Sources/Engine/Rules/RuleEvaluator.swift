@@ -23,33 +23,78 @@ public struct RuleEvaluator: Sendable {
         self.rules = rules
     }
 
+    /// A rule that runs for an event, with its arguments.
+    struct FiredRule {
+        var index: Int
+        /// ``CompiledRule/batchGroup`` of the rule.
+        var group: Int?
+        var arguments: JSONObject
+    }
+
+    /// Returns the rules that run for `event`, in rule order.
+    func firedRules(_ event: ChangeEvent) -> [FiredRule] {
+        guard let indices = rules.rulesByModel[event.model] else { return [] }
+        var fired: [FiredRule] = []
+        fired.reserveCapacity(indices.count)
+        for index in indices {
+            let compiled = rules.compiled[index]
+            guard Self.shouldSkip(compiled, event) == nil, let arguments = Self.arguments(of: compiled, event) else { continue }
+            fired.append(FiredRule(index: index, group: compiled.batchGroup, arguments: arguments))
+        }
+        return fired
+    }
+
+    /// Calls `body` once per dispatch call, in dispatch order: rules that
+    /// run on their own first, in rule order, then one call per batch
+    /// group, ordered by the group's first rule. `body` gets the position
+    /// in `fired` of the call's first rule and its group (nil for a rule on
+    /// its own); the call's rules are those from that position on with the
+    /// same group.
+    static func forEachDispatch(_ fired: [FiredRule], _ body: (_ first: Int, _ group: Int?) -> Void) {
+        var hasGroups = false
+        for (position, rule) in fired.enumerated() {
+            if rule.group == nil {
+                body(position, nil)
+            } else {
+                hasGroups = true
+            }
+        }
+        guard hasGroups else { return }
+        // Groups are numbered from 0 in a rule set; most have fewer than 64,
+        // which a bit mask tracks without allocating.
+        var seenMask: UInt64 = 0
+        var seenOthers: [Int] = []
+        for (position, rule) in fired.enumerated() {
+            guard let group = rule.group else { continue }
+            if group < 64 {
+                let bit = UInt64(1) << UInt64(group)
+                if seenMask & bit != 0 { continue }
+                seenMask |= bit
+            } else {
+                if seenOthers.contains(group) { continue }
+                seenOthers.append(group)
+            }
+            body(position, group)
+        }
+    }
+
     /// Returns the dispatch calls for `event`: rules that run on their own
     /// first, in rule order, then one call per batch key, ordered by the
     /// first rule of each group.
     public func plan(_ event: ChangeEvent) -> [PlannedDispatch] {
-        guard let indices = rules.rulesByModel[event.model] else { return [] }
-        var standalone: [PlannedDispatch] = []
-        var groups: [PlannedDispatch] = []
-        for index in indices {
-            let compiled = rules.compiled[index]
-            guard Self.shouldSkip(compiled, event) == nil, let arguments = Self.arguments(of: compiled, event) else { continue }
-            let dispatcher = compiled.dispatcher
-            if !compiled.rule.batch || !dispatcher.supportsBatching {
-                standalone.append(PlannedDispatch(dispatcher: dispatcher, ruleIndices: [index], arguments: [arguments]))
-                continue
+        let fired = firedRules(event)
+        var plan: [PlannedDispatch] = []
+        Self.forEachDispatch(fired) { first, group in
+            let dispatcher = rules.compiled[fired[first].index].dispatcher
+            var planned = PlannedDispatch(dispatcher: dispatcher, ruleIndices: [], arguments: [])
+            for rule in fired[first...] where rule.group == group {
+                planned.ruleIndices.append(rule.index)
+                planned.arguments.append(rule.arguments)
+                if group == nil { break }
             }
-            // A handful of groups per event at most, so a scan beats hashing the key.
-            let key = dispatcher.batchKey
-            if let group = groups.firstIndex(where: { $0.dispatcher.batchKey == key }) {
-                groups[group].ruleIndices.append(index)
-                groups[group].arguments.append(arguments)
-            } else {
-                groups.append(PlannedDispatch(dispatcher: dispatcher, ruleIndices: [index], arguments: [arguments]))
-            }
+            plan.append(planned)
         }
-        if standalone.isEmpty { return groups }
-        standalone.append(contentsOf: groups)
-        return standalone
+        return plan
     }
 
     /// The arguments rule `index` runs with for `event`, or why it is skipped.
@@ -109,9 +154,9 @@ public struct RuleEvaluator: Sendable {
 
     /// Resolves `field_mapping` and applies `require_args`; nil skips the rule.
     static func resolveArguments(_ compiled: CompiledRule, _ event: ChangeEvent) -> JSONObject? {
-        var arguments = JSONObject()
-        arguments.reserveCapacity(compiled.rule.fieldMapping.count)
-        for mapping in compiled.rule.fieldMapping {
+        let mappings = compiled.rule.fieldMapping
+        var arguments = JSONObject(capacity: mappings.count)
+        for mapping in mappings {
             let value: JSONValue
             switch event.attribute(mapping.segments) {
             case .missing: value = .null
