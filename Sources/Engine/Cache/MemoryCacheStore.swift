@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// The embedded in-memory cache store.
@@ -175,36 +176,42 @@ public final class MemoryCacheStore: CacheStore {
         _ key: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, _ isLast: Bool) -> Void
     ) {
         var start = 0
-        var index = 0
-        while index < key.count {
-            if key[index] == UInt8(ascii: ":") && index + 1 < key.count && key[index + 1] == UInt8(ascii: ":") {
-                body(UnsafeBufferPointer(rebasing: key[start..<index]), false)
-                index += 2
-                start = index
-            } else {
-                index += 1
-            }
+        while let separator = separator(in: key, from: start) {
+            body(UnsafeBufferPointer(rebasing: key[start..<separator]), false)
+            start = separator + 2
         }
         body(UnsafeBufferPointer(rebasing: key[start..<key.count]), true)
     }
 
+    /// The offset of the first "::" at or after `start`, scanning left to
+    /// right as ``forEachSegment(_:_:)`` splits; memchr finds each ':'.
+    private static func separator(in key: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let base = key.baseAddress else { return nil }
+        var from = start
+        while from + 1 < key.count {
+            guard let found = memchr(base + from, Int32(UInt8(ascii: ":")), key.count - 1 - from) else { return nil }
+            let offset = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            if key[offset + 1] == UInt8(ascii: ":") { return offset }
+            from = offset + 1
+        }
+        return nil
+    }
+
     private static func segmentCount(_ key: UnsafeBufferPointer<UInt8>) -> Int {
-        var count = 0
-        forEachSegment(key) { _, _ in count += 1 }
+        var count = 1
+        var start = 0
+        while let separator = separator(in: key, from: start) {
+            count += 1
+            start = separator + 2
+        }
         return count
     }
 
     /// The offset where the last piece of `key` starts.
     private static func lastSegmentStart(_ key: UnsafeBufferPointer<UInt8>) -> Int {
         var start = 0
-        var index = 0
-        while index < key.count {
-            if key[index] == UInt8(ascii: ":") && index + 1 < key.count && key[index + 1] == UInt8(ascii: ":") {
-                index += 2
-                start = index
-            } else {
-                index += 1
-            }
+        while let separator = separator(in: key, from: start) {
+            start = separator + 2
         }
         return start
     }
