@@ -36,7 +36,7 @@ enum BenchmarkMain {
         for batch in [false, true] {
             let engine = try makeEngine(dispatcher: NoWorkDispatcher.registeredName, batch: batch)
             let events = (0..<1000).map { Workload.event(pk: $0 + 1) }
-            let count = 2_000_000
+            let count = scaled(2_000_000)
             let seconds = time {
                 for index in 0..<count {
                     engine.process(events[index % events.count])
@@ -56,7 +56,7 @@ enum BenchmarkMain {
         let records = 1000
         fill(cache, records: records)
         let events = (0..<records).map { Workload.event(pk: $0 + 1) }
-        let count = 1_000_000
+        let count = scaled(1_000_000)
         var seconds = 0.0
         for _ in 0..<(count / records) {
             fill(cache, records: records)
@@ -138,6 +138,14 @@ enum BenchmarkMain {
     }
 
     // MARK: - Helpers
+
+    /// `count` divided by `DISPATCHTOP_BENCH_DIVISOR` (default 1), so a run
+    /// under valgrind or perf can be shortened; figures are per event, so
+    /// they stay comparable, only noisier.
+    static func scaled(_ count: Int) -> Int {
+        let divisor = ProcessInfo.processInfo.environment["DISPATCHTOP_BENCH_DIVISOR"].flatMap(Int.init) ?? 1
+        return max(1000, count / max(1, divisor))
+    }
 
     static func makeEngine(dispatcher: String, batch: Bool, cache: MemoryCacheStore = MemoryCacheStore()) throws -> Engine {
         let registry = DispatcherRegistry.withInProcessDispatchers()

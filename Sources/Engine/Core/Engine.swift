@@ -96,15 +96,17 @@ public final class Engine: Sendable {
             }
             return result
         }
-        let fired = evaluator.firedRules(event)
         var dispatches = 0
-        RuleEvaluator.forEachDispatch(fired) { first, group in
-            let batch = makeBatch(fired, first: first, group: group, event: event, index: index, at: now)
-            dispatches += 1
-            if result.batchIDs.isEmpty { result.batchIDs.reserveCapacity(fired.count) }
-            result.batchIDs.append(batch.id)
-            if let error = dispatch(batch, via: rules.compiled[fired[first].index].dispatcher) {
-                result.raised.append(error)
+        evaluator.withFiredRules(event) { fired in
+            RuleEvaluator.forEachDispatch(fired) { first, group in
+                let compiled = rules.compiled[fired[first].index]
+                let batch = makeBatch(fired, first: first, group: group, event: event, index: index, at: now)
+                dispatches += 1
+                if result.batchIDs.isEmpty { result.batchIDs.reserveCapacity(fired.count) }
+                result.batchIDs.append(batch.id)
+                if let error = dispatch(batch, via: compiled.dispatcher) {
+                    result.raised.append(error)
+                }
             }
         }
         events.withLock { state in
@@ -154,11 +156,13 @@ public final class Engine: Sendable {
     /// Builds the batch of the dispatch call that starts at `fired[first]`:
     /// that rule alone when `group` is nil, else every rule of the group
     /// from there on. Its dispatcher is that of the call's first rule.
+    @inline(__always)
     private func makeBatch(
-        _ fired: [RuleEvaluator.FiredRule], first: Int, group: Int?, event: ChangeEvent, index: Int?, at now: Double
+        _ fired: UnsafeBufferPointer<RuleEvaluator.FiredRule>, first: Int, group: Int?, event: ChangeEvent, index: Int?,
+        at now: Double
     ) -> Batch {
-        let dispatcher = rules.compiled[fired[first].index].dispatcher
-        let dispatcherRaise = dispatcher.raiseException
+        let lead = rules.compiled[fired[first].index]
+        let dispatcherRaise = lead.dispatcherRaiseException
         var count = 1
         if group != nil {
             count = 0
@@ -179,10 +183,11 @@ public final class Engine: Sendable {
             kwargs.appendUnchecked(compiled.rule.id, .object(rule.arguments))
             if group == nil { break }
         }
+        let id = makeBatchID()
         return Batch(
-            id: makeBatchID(), dispatcher: dispatcher.name, batchKey: dispatcher.batchKey, model: event.model, pk: event.pk,
+            id: id, dispatcher: lead.dispatcherName, batchKey: lead.batchKey, model: event.model, pk: event.pk,
             signal: event.signal, eventIndex: index, ruleIDs: ids, restflowRuleIDs: numbers, ruleKwargs: kwargs,
-            options: dispatcher.resolvedOptions, raiseException: raise, createdAt: now)
+            options: lead.dispatcherOptions, raiseException: raise, createdAt: now)
     }
 
     /// Blocks until every dispatched batch has ended or `timeout` seconds

@@ -33,15 +33,29 @@ public struct RuleEvaluator: Sendable {
 
     /// Returns the rules that run for `event`, in rule order.
     func firedRules(_ event: ChangeEvent) -> [FiredRule] {
-        guard let indices = rules.rulesByModel[event.model] else { return [] }
-        var fired: [FiredRule] = []
-        fired.reserveCapacity(indices.count)
-        for index in indices {
-            let compiled = rules.compiled[index]
-            guard Self.shouldSkip(compiled, event) == nil, let arguments = Self.arguments(of: compiled, event) else { continue }
-            fired.append(FiredRule(index: index, group: compiled.batchGroup, arguments: arguments))
+        withFiredRules(event) { Array($0) }
+    }
+
+    /// Calls `body` with the rules that run for `event`, in rule order, kept
+    /// in a buffer on the stack for the duration of the call.
+    func withFiredRules<Result>(_ event: ChangeEvent, _ body: (UnsafeBufferPointer<FiredRule>) -> Result) -> Result {
+        guard let indices = rules.rulesByModel[event.model] else {
+            return body(UnsafeBufferPointer(start: nil, count: 0))
         }
-        return fired
+        return withUnsafeTemporaryAllocation(of: FiredRule.self, capacity: indices.count) { buffer in
+            var count = 0
+            for index in indices {
+                let compiled = rules.compiled[index]
+                guard Self.shouldSkip(compiled, event) == nil, let arguments = Self.arguments(of: compiled, event) else {
+                    continue
+                }
+                buffer.initializeElement(at: count, to: FiredRule(index: index, group: compiled.batchGroup, arguments: arguments))
+                count += 1
+            }
+            let fired = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+            defer { fired.deinitialize() }
+            return body(UnsafeBufferPointer(fired))
+        }
     }
 
     /// Calls `body` once per dispatch call, in dispatch order: rules that
@@ -50,7 +64,7 @@ public struct RuleEvaluator: Sendable {
     /// in `fired` of the call's first rule and its group (nil for a rule on
     /// its own); the call's rules are those from that position on with the
     /// same group.
-    static func forEachDispatch(_ fired: [FiredRule], _ body: (_ first: Int, _ group: Int?) -> Void) {
+    static func forEachDispatch(_ fired: UnsafeBufferPointer<FiredRule>, _ body: (_ first: Int, _ group: Int?) -> Void) {
         var hasGroups = false
         for (position, rule) in fired.enumerated() {
             if rule.group == nil {
@@ -82,19 +96,20 @@ public struct RuleEvaluator: Sendable {
     /// first, in rule order, then one call per batch key, ordered by the
     /// first rule of each group.
     public func plan(_ event: ChangeEvent) -> [PlannedDispatch] {
-        let fired = firedRules(event)
-        var plan: [PlannedDispatch] = []
-        Self.forEachDispatch(fired) { first, group in
-            let dispatcher = rules.compiled[fired[first].index].dispatcher
-            var planned = PlannedDispatch(dispatcher: dispatcher, ruleIndices: [], arguments: [])
-            for rule in fired[first...] where rule.group == group {
-                planned.ruleIndices.append(rule.index)
-                planned.arguments.append(rule.arguments)
-                if group == nil { break }
+        withFiredRules(event) { fired in
+            var plan: [PlannedDispatch] = []
+            Self.forEachDispatch(fired) { first, group in
+                let dispatcher = rules.compiled[fired[first].index].dispatcher
+                var planned = PlannedDispatch(dispatcher: dispatcher, ruleIndices: [], arguments: [])
+                for rule in fired[first...] where rule.group == group {
+                    planned.ruleIndices.append(rule.index)
+                    planned.arguments.append(rule.arguments)
+                    if group == nil { break }
+                }
+                plan.append(planned)
             }
-            plan.append(planned)
+            return plan
         }
-        return plan
     }
 
     /// The arguments rule `index` runs with for `event`, or why it is skipped.
@@ -130,7 +145,7 @@ public struct RuleEvaluator: Sendable {
             return .created
         }
         if let watch = compiled.rule.watchFields, !watch.isEmpty, event.signal == .postSave, !event.created,
-            let updated = event.updateFields, !updated.contains(where: watch.contains)
+            let updated = event.updateFields, !sharesName(updated, watch)
         {
             // A full save (no update_fields) may have changed any field, so it runs the rule.
             return .watchFields
@@ -139,6 +154,17 @@ public struct RuleEvaluator: Sendable {
             return .condition
         }
         return nil
+    }
+
+    /// Whether the two lists of field names have a name in common.
+    private static func sharesName(_ updated: [String], _ watched: [String]) -> Bool {
+        for name in updated {
+            let length = name.utf8.count
+            for candidate in watched where candidate.utf8.count == length && candidate == name {
+                return true
+            }
+        }
+        return false
     }
 
     /// Evaluates one `invalidate_when` condition. A missing attribute equals

@@ -204,6 +204,14 @@ public final class CompiledRule: Sendable {
     /// batching rules whose dispatchers have equal batch keys, read once
     /// when the rule set is compiled.
     public let batchGroup: Int?
+    /// The dispatcher's name, batch key, resolved options and
+    /// `raise_exception`, read once here so each batch copies them without
+    /// calls through the existential. Dispatchers declare these as
+    /// constants, fixed when the dispatcher is built.
+    public let dispatcherName: String
+    public let batchKey: String
+    public let dispatcherOptions: JSONObject
+    public let dispatcherRaiseException: Bool?
 
     init(index: Int, rule: InvalidationRule, dispatcher: any Dispatcher, function: CachedFunction, batchGroup: Int?) {
         self.index = index
@@ -211,5 +219,9 @@ public final class CompiledRule: Sendable {
         self.dispatcher = dispatcher
         self.function = function
         self.batchGroup = batchGroup
+        dispatcherName = dispatcher.name
+        batchKey = dispatcher.batchKey
+        dispatcherOptions = dispatcher.resolvedOptions
+        dispatcherRaiseException = dispatcher.raiseException
     }
 }
