@@ -4,7 +4,9 @@ import Foundation
 /// Runs the benchmarks named on the command line (all when none) and prints
 /// one line per figure.
 enum BenchmarkMain {
-    static let all = ["evaluate", "inline-memory", "cache-drop", "run-command", "memory", "embedded-broker", "redis"]
+    static let all = [
+        "evaluate", "inline-memory", "cache-drop", "run-command", "memory", "embedded-broker", "wire-encode", "redis",
+    ]
 
     static func run(_ arguments: [String]) -> Int32 {
         let names = arguments.isEmpty ? all : arguments
@@ -18,6 +20,7 @@ enum BenchmarkMain {
                 case "run-command": try runCommand()
                 case "memory": try residentMemory()
                 case "embedded-broker": try BrokerBenchmarks.embedded()
+                case "wire-encode": try BrokerBenchmarks.wireEncode()
                 case "redis": try BrokerBenchmarks.redis()
                 default:
                     print("unknown benchmark '\(name)'; known: \(all.joined(separator: ", "))")

@@ -32,7 +32,7 @@ public final class RedisBroker: MessageBroker {
     public init(
         settings: RedisBrokerSettings, logger: Logger = .disabled,
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-        makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
+        makeID: @escaping @Sendable () -> String = { UUIDGenerator.shared.string() }
     ) {
         self.settings = settings
         self.logger = logger
@@ -136,7 +136,7 @@ public final class RedisBroker: MessageBroker {
             return EncodedTask(stored: message, write: RedisWrite(commands, atomic: true), queue: QueueReference(.dramatiq, queue))
         case .djangoQ:
             let signer = try settings.djangoQ.requireSigner()
-            let id = makeID().replacingOccurrences(of: "-", with: "")
+            let id = String(decoding: makeID().utf8.filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)
             let stamp = DjangoQPackage.Stamp(id: id, name: "dispatchtop-" + id.prefix(12), startedAt: now)
             let package = Array(DjangoQPackage.encode(task, stamp: stamp, signer: signer, compress: settings.djangoQ.compress).utf8)
             let cluster = djangoQCluster(of: task)

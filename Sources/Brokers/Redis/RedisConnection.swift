@@ -368,9 +368,7 @@ public final class RedisConnection: Sendable {
         var start = 0
         while start < commands.count {
             let end = min(start + chunkSize, commands.count)
-            for command in commands[start..<end] {
-                try append(command, to: context, url: url)
-            }
+            try append(commands[start..<end], to: context, url: url)
             for command in commands[start..<end] {
                 replies.append(try readReply(from: context, for: command, url: url))
             }
@@ -379,34 +377,50 @@ public final class RedisConnection: Sendable {
         return replies
     }
 
-    /// Appends a command to hiredis's output buffer; the bytes are copied, so
-    /// the argument pointers only need to live for the call.
+    /// Appends one command to hiredis's output buffer.
     private static func append(
         _ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>, url: RedisURL
     ) throws(RedisError) {
-        let arguments = command.arguments
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(arguments.reduce(1) { $0 + $1.count })
-        var offsets: [Int] = []
-        var lengths: [Int] = []
-        for argument in arguments {
-            offsets.append(buffer.count)
-            lengths.append(argument.count)
-            buffer += argument
+        try append([command][...], to: context, url: url)
+    }
+
+    /// Formats commands as RESP arrays of bulk strings (what
+    /// `redisFormatCommandArgv` writes) into one buffer, and appends it to
+    /// hiredis's output buffer in one call; hiredis copies the bytes.
+    private static func append(
+        _ commands: ArraySlice<RedisCommand>, to context: UnsafeMutablePointer<redisContext>, url: RedisURL
+    ) throws(RedisError) {
+        guard let first = commands.first else { return }
+        var size = 0
+        for command in commands {
+            size += 16
+            for argument in command.arguments { size += argument.count + 24 }
         }
-        buffer.append(0)  // keeps the base address non-nil when every argument is empty
-        let status = buffer.withUnsafeBufferPointer { base -> Int32 in
-            let start = UnsafeRawPointer(base.baseAddress!)
-            var pointers: [UnsafePointer<CChar>?] = offsets.map { (start + $0).assumingMemoryBound(to: CChar.self) }
-            return pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    redisAppendCommandArgv(context, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress)
-                }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(size)
+        for command in commands {
+            appendHeader(UInt8(ascii: "*"), command.arguments.count, to: &buffer)
+            for argument in command.arguments {
+                appendHeader(UInt8(ascii: "$"), argument.count, to: &buffer)
+                buffer.append(contentsOf: argument)
+                buffer.append(0x0D)
+                buffer.append(0x0A)
             }
         }
-        guard status == REDIS_OK else {
-            throw RedisError(.connectionLost, "Cannot send \(command.name) to Redis at '\(url)': \(errorText(context)).")
+        let status = buffer.withUnsafeBytes { bytes in
+            redisAppendFormattedCommand(context, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
         }
+        guard status == REDIS_OK else {
+            throw RedisError(.connectionLost, "Cannot send \(first.name) to Redis at '\(url)': \(errorText(context)).")
+        }
+    }
+
+    /// Appends `marker`, `count` in decimal, and CRLF.
+    private static func appendHeader(_ marker: UInt8, _ count: Int, to buffer: inout [UInt8]) {
+        buffer.append(marker)
+        JSONWriter.write(.int(Int64(count)), into: &buffer)
+        buffer.append(0x0D)
+        buffer.append(0x0A)
     }
 
     private static func readReply(

@@ -84,10 +84,12 @@ public enum PickleEncoder {
     }
 
     private static func writeString(_ text: String, into output: inout [UInt8]) {
-        let utf8 = Array(text.utf8)
-        output.append(Opcode.binUnicode)
-        appendLittleEndian(UInt32(utf8.count), into: &output)
-        output.append(contentsOf: utf8)
+        var copy = text
+        copy.withUTF8 { utf8 in
+            output.append(Opcode.binUnicode)
+            appendLittleEndian(UInt32(utf8.count), into: &output)
+            output.append(contentsOf: utf8)
+        }
     }
 
     private static func writeBytes(_ data: [UInt8], into output: inout [UInt8]) {
@@ -107,7 +109,7 @@ public enum PickleEncoder {
             output.append(Opcode.emptyTuple)
         case 1...3:
             for item in items { write(item, into: &output) }
-            output.append([Opcode.tuple1, Opcode.tuple2, Opcode.tuple3][items.count - 1])
+            output.append(items.count == 1 ? Opcode.tuple1 : items.count == 2 ? Opcode.tuple2 : Opcode.tuple3)
         default:
             output.append(Opcode.mark)
             for item in items { write(item, into: &output) }
@@ -139,7 +141,10 @@ public enum PickleEncoder {
 
     private static func writeGlobal(module: String, name: String, into output: inout [UInt8]) {
         output.append(Opcode.global)
-        output.append(contentsOf: Array(module.utf8) + [0x0A] + Array(name.utf8) + [0x0A])
+        output.append(contentsOf: module.utf8)
+        output.append(0x0A)
+        output.append(contentsOf: name.utf8)
+        output.append(0x0A)
     }
 
     private static func appendLittleEndian<T: FixedWidthInteger>(_ number: T, into output: inout [UInt8]) {
