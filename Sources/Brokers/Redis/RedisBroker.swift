@@ -68,13 +68,44 @@ public final class RedisBroker: MessageBroker {
     /// - Important: each task's write is atomic, but the batch is not: when
     ///   one fails, the tasks before it stay enqueued.
     public func enqueue(contentsOf tasks: [TaskMessage]) throws(BrokerError) -> [[UInt8]] {
+        // The only encoding failure is a django-q task without a secret; it
+        // is checked first so that, as before, nothing is sent when it fails.
+        if tasks.contains(where: { $0.system == .djangoQ }) {
+            _ = try settings.djangoQ.requireSigner()
+        }
         var encoded: [EncodedTask] = []
         encoded.reserveCapacity(tasks.count)
-        for task in tasks { encoded.append(try encode(task)) }
-        try send(encoded.map(\.write))
+        var encodingFailure: BrokerError?
+        do throws(RedisError) {
+            // Tasks go out in groups as they are encoded, so Redis stores the
+            // first groups while the later ones are still being encoded.
+            try producer.performStreamed { () -> [RedisWrite]? in
+                guard encodingFailure == nil, encoded.count < tasks.count else { return nil }
+                let end = min(encoded.count + Self.streamGroupSize, tasks.count)
+                var group: [RedisWrite] = []
+                group.reserveCapacity(end - encoded.count)
+                for task in tasks[encoded.count..<end] {
+                    do throws(BrokerError) {
+                        let task = try encode(task)
+                        encoded.append(task)
+                        group.append(task.write)
+                    } catch {
+                        encodingFailure = error
+                        break
+                    }
+                }
+                return group
+            }
+        } catch {
+            throw error.brokerError
+        }
+        if let encodingFailure { throw encodingFailure }
         for queue in Set(encoded.map(\.queue)) { watch(queue) }
         return encoded.map(\.stored)
     }
+
+    /// Tasks encoded and written to the socket at a time by ``enqueue(contentsOf:)``.
+    static let streamGroupSize = 16
 
     /// Replays stored bytes unchanged. Needs write mode.
     ///

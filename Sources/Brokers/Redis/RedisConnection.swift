@@ -135,6 +135,53 @@ public final class RedisConnection: Sendable {
         return results
     }
 
+    /// Sends groups of write commands as `produce` returns them, and returns
+    /// each write's results as ``perform(_:)`` does.
+    ///
+    /// Each group is written to the socket before `produce` is called for
+    /// the next one, so Redis works on the first groups while the caller
+    /// builds the later ones; replies are read once `pipelineChunk` commands
+    /// are waiting, and at the end. The connection stays locked throughout,
+    /// so no other thread's command can come between.
+    /// - Parameter produce: returns the next group, or nil when there is none.
+    @discardableResult
+    public func performStreamed(_ produce: () -> [RedisWrite]?) throws(RedisError) -> [[RedisReply]] {
+        let url = url
+        let chunkSize = max(1, options.pipelineChunk)
+        let (writes, replies) = try withContext {
+            context throws(RedisError) -> ([RedisWrite], [RedisReply]) in
+            var writes: [RedisWrite] = []
+            var sent: [RedisCommand] = []
+            var replies: [RedisReply] = []
+            while let group = produce() {
+                var flat: [RedisCommand] = []
+                for write in group {
+                    if write.atomic { flat.append(RedisCommand("MULTI")) }
+                    flat += write.commands
+                    if write.atomic { flat.append(RedisCommand("EXEC")) }
+                }
+                try Self.append(flat[...], to: context, url: url)
+                try Self.flush(context, url: url)
+                writes += group
+                sent += flat
+                if sent.count - replies.count >= chunkSize {
+                    for command in sent[replies.count...] { replies.append(try Self.readReply(from: context, for: command, url: url)) }
+                }
+            }
+            for command in sent[replies.count...] { replies.append(try Self.readReply(from: context, for: command, url: url)) }
+            return (writes, replies)
+        }
+        var results: [[RedisReply]] = []
+        results.reserveCapacity(writes.count)
+        var index = 0
+        for write in writes {
+            let count = write.commands.count + (write.atomic ? 2 : 0)
+            results.append(try check(write, replies: Array(replies[index..<(index + count)])))
+            index += count
+        }
+        return results
+    }
+
     /// Returns the results of one group, or throws the first error among its replies.
     private func check(_ write: RedisWrite, replies: [RedisReply]) throws(RedisError) -> [RedisReply] {
         guard write.atomic else {
@@ -412,6 +459,16 @@ public final class RedisConnection: Sendable {
         }
         guard status == REDIS_OK else {
             throw RedisError(.connectionLost, "Cannot send \(first.name) to Redis at '\(url)': \(errorText(context)).")
+        }
+    }
+
+    /// Writes hiredis's output buffer to the socket until it is empty.
+    private static func flush(_ context: UnsafeMutablePointer<redisContext>, url: RedisURL) throws(RedisError) {
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else {
+                throw RedisError(.connectionLost, "Cannot write to Redis at '\(url)': \(errorText(context)).")
+            }
         }
     }
 

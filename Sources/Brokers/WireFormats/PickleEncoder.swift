@@ -1,3 +1,5 @@
+import Engine
+
 /// Writes Python pickles, protocol 2, for the values in ``PickleValue``.
 ///
 /// The output uses no memo and no framing, which every Python 3 unpickler
@@ -53,6 +55,51 @@ public enum PickleEncoder {
             write(.timedelta(days: 0, seconds: Int64(offset), microseconds: 0).normalizedTimedelta, into: &output)
             output.append(Opcode.tuple1)
             output.append(Opcode.reduce)
+        }
+    }
+
+    /// Appends the opcodes for `value` as ``write(_:into:)`` writes
+    /// `PickleValue(json: value)`, without building that value first.
+    public static func write(json value: JSONValue, into output: inout [UInt8]) {
+        switch value {
+        case .null: output.append(Opcode.none)
+        case .bool(let flag): output.append(flag ? Opcode.newTrue : Opcode.newFalse)
+        case .int(let number): writeInt(number, into: &output)
+        case .double(let number):
+            output.append(Opcode.binFloat)
+            appendBigEndian(number.bitPattern, into: &output)
+        case .string(let text): writeString(text, into: &output)
+        case .array(let items):
+            output.append(Opcode.emptyList)
+            guard !items.isEmpty else { return }
+            output.append(Opcode.mark)
+            for item in items { write(json: item, into: &output) }
+            output.append(Opcode.appends)
+        case .object(let object):
+            output.append(Opcode.emptyDict)
+            guard !object.isEmpty else { return }
+            output.append(Opcode.mark)
+            for member in object.members {
+                writeString(member.key, into: &output)
+                write(json: member.value, into: &output)
+            }
+            output.append(Opcode.setItems)
+        }
+    }
+
+    /// Appends a tuple of JSON values as ``write(_:into:)`` writes
+    /// `.tuple(items.map(PickleValue.init(json:)))`.
+    public static func writeTuple(json items: [JSONValue], into output: inout [UInt8]) {
+        switch items.count {
+        case 0:
+            output.append(Opcode.emptyTuple)
+        case 1...3:
+            for item in items { write(json: item, into: &output) }
+            output.append(items.count == 1 ? Opcode.tuple1 : items.count == 2 ? Opcode.tuple2 : Opcode.tuple3)
+        default:
+            output.append(Opcode.mark)
+            for item in items { write(json: item, into: &output) }
+            output.append(Opcode.tuple)
         }
     }
 
