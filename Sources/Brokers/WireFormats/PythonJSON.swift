@@ -26,7 +26,7 @@ public enum PythonJSON {
         String(decoding: bytes(value, separators: separators), as: UTF8.self)
     }
 
-    private static func write(_ value: JSONValue, into output: inout [UInt8], separators: Separators) {
+    static func write(_ value: JSONValue, into output: inout [UInt8], separators: Separators) {
         switch value {
         case .null: JSONWriter.writeRaw("null", into: &output)
         case .bool(let flag): JSONWriter.writeRaw(flag ? "true" : "false", into: &output)
@@ -61,7 +61,7 @@ public enum PythonJSON {
         JSONWriter.writeRaw(separators == .spaced ? ", " : ",", into: &output)
     }
 
-    private static func writeString(_ text: String, into output: inout [UInt8]) {
+    static func writeString(_ text: String, into output: inout [UInt8]) {
         output.append(0x22)
         var copy = text
         // Printable ASCII other than the quote and the backslash is written
