@@ -169,19 +169,27 @@ public final class Engine: Sendable {
             for rule in fired[first...] where rule.group == group { count += 1 }
         }
         var kwargs = JSONObject(capacity: count)
-        var ids: [String] = []
-        var numbers: [Int] = []
-        ids.reserveCapacity(count)
-        numbers.reserveCapacity(count)
+        var ids: [String]
+        var numbers: [Int]
         var raise = false
-        for rule in fired[first...] where rule.group == group {
-            let compiled = rules.compiled[rule.index]
-            ids.append(compiled.rule.id)
-            numbers.append(compiled.rule.restflowID)
-            raise = raise || ErrorPolicy.resolve(
-                rule: compiled.rule.raiseException, dispatcher: dispatcherRaise, global: globalRaiseException)
-            kwargs.appendUnchecked(compiled.rule.id, .object(rule.arguments))
-            if group == nil { break }
+        if group == nil {
+            ids = lead.soloRuleIDs
+            numbers = lead.soloRestflowIDs
+            raise = ErrorPolicy.resolve(rule: lead.rule.raiseException, dispatcher: dispatcherRaise, global: globalRaiseException)
+            kwargs.appendUnchecked(lead.rule.id, .object(fired[first].arguments))
+        } else {
+            ids = []
+            numbers = []
+            ids.reserveCapacity(count)
+            numbers.reserveCapacity(count)
+            for rule in fired[first...] where rule.group == group {
+                let compiled = rules.compiled[rule.index]
+                ids.append(compiled.rule.id)
+                numbers.append(compiled.rule.restflowID)
+                raise = raise || ErrorPolicy.resolve(
+                    rule: compiled.rule.raiseException, dispatcher: dispatcherRaise, global: globalRaiseException)
+                kwargs.appendUnchecked(compiled.rule.id, .object(rule.arguments))
+            }
         }
         let id = makeBatchID()
         return Batch(

@@ -31,7 +31,12 @@ final class BatchTracker: Sendable {
         var live = LiveBatchTable()
         var recent: [LiveRecord] = []
         var recentNext = 0
+        /// Records pushed out of the full ring, kept to hold the next queued
+        /// batches instead of allocating new ones; at most `spareCapacity`.
+        var spare: [LiveRecord] = []
     }
+
+    static let spareCapacity = 64
 
     private let state = Mutex(State())
 
@@ -42,11 +47,17 @@ final class BatchTracker: Sendable {
         state.withLock { state in
             guard !state.live.contains(batch.id) else { return false }
             // Built under the lock: the record then never leaves the state it belongs to.
-            let record = LiveRecord(
-                LiveBatch(
-                    id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
-                    ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
-                    replayOf: batch.replayOf, eventIndex: batch.eventIndex))
+            let value = LiveBatch(
+                id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
+                ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
+                replayOf: batch.replayOf, eventIndex: batch.eventIndex)
+            let record: LiveRecord
+            if let reused = state.spare.popLast() {
+                reused.batch = value
+                record = reused
+            } else {
+                record = LiveRecord(value)
+            }
             Self.update(&state, batch.dispatcher) { figures in
                 figures.dispatched += 1
                 figures.queued += 1
@@ -61,11 +72,10 @@ final class BatchTracker: Sendable {
     /// being queued: counted as dispatched and done in one update.
     func ranOnCallingThread(_ batch: Batch, startedAt: Double, finishedAt: Double) {
         state.withLock { state in
-            let record = LiveRecord(
-                LiveBatch(
-                    id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
-                    ruleIDs: batch.ruleIDs, state: .done, createdAt: batch.createdAt, startedAt: startedAt,
-                    finishedAt: finishedAt, attempt: batch.attempt, replayOf: batch.replayOf, eventIndex: batch.eventIndex))
+            let value = LiveBatch(
+                id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
+                ruleIDs: batch.ruleIDs, state: .done, createdAt: batch.createdAt, startedAt: startedAt,
+                finishedAt: finishedAt, attempt: batch.attempt, replayOf: batch.replayOf, eventIndex: batch.eventIndex)
             Self.update(&state, batch.dispatcher) { figures in
                 figures.dispatched += 1
                 figures.done += 1
@@ -74,7 +84,7 @@ final class BatchTracker: Sendable {
                 figures.runTime.record(microseconds: UInt64(max(0, finishedAt - startedAt) * 1_000_000), atSecond: second)
                 figures.completions.add(atSecond: second)
             }
-            Self.remember(record, in: &state)
+            Self.remember(value, in: &state)
         }
     }
 
@@ -156,12 +166,26 @@ final class BatchTracker: Sendable {
         }
     }
 
-    /// Puts a finished batch in the ring of recent ones, over the oldest.
+    /// Puts a finished batch in the ring of recent ones, over the oldest,
+    /// whose record is kept as a spare.
     private static func remember(_ record: LiveRecord, in state: inout State) {
         if state.recent.count < recentCapacity {
             state.recent.append(record)
         } else {
+            let evicted = state.recent[state.recentNext]
             state.recent[state.recentNext] = record
+            if state.spare.count < spareCapacity { state.spare.append(evicted) }
+        }
+        state.recentNext = (state.recentNext + 1) % recentCapacity
+    }
+
+    /// Puts a batch that never was live in the ring, writing over the
+    /// oldest record's value instead of allocating a record.
+    private static func remember(_ value: LiveBatch, in state: inout State) {
+        if state.recent.count < recentCapacity {
+            state.recent.append(LiveRecord(value))
+        } else {
+            state.recent[state.recentNext].batch = value
         }
         state.recentNext = (state.recentNext + 1) % recentCapacity
     }

@@ -43,6 +43,7 @@ public struct RuleRunner: Sendable {
     /// a rewarm first sends the drops of the rules before it, so the store
     /// sees every change in rule order.
     public func run(_ batch: Batch) -> BatchError? {
+        if batch.ruleIDs.count == 1 { return runAlone(batch) }
         var firstFailure: BatchError?
         var pending: [PendingDrop] = []
         func report(_ failure: BatchError?, ruleID: String) {
@@ -84,6 +85,37 @@ public struct RuleRunner: Sendable {
         }
         flush()
         return firstFailure
+    }
+
+    /// Runs a batch of one rule, the case of every dispatcher that does not
+    /// batch, without collecting drops.
+    private func runAlone(_ batch: Batch) -> BatchError? {
+        let ruleID = batch.ruleIDs[0]
+        let failure = runRule(ruleID, arguments: Self.arguments(of: batch, position: 0, ruleID: ruleID), batch: batch)
+        if let failure {
+            logger.warning(
+                "Rule failed", [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, ruleID), (LogKey.error, failure.message)])
+        }
+        return failure
+    }
+
+    private func runRule(_ ruleID: String, arguments: JSONObject, batch: Batch) -> BatchError? {
+        guard let compiled = compiledRule(ruleID, batch: batch, position: 0) else {
+            return BatchError(kind: .ruleMissing, message: "the configuration has no rule '\(ruleID)'", ruleID: ruleID)
+        }
+        if let name = compiled.rule.invalidator {
+            return invalidate(compiled, invalidator: name, arguments: arguments)
+        }
+        if compiled.rule.rewarm, rewarm(compiled.rule.id, function: compiled.function, arguments: arguments, batch: batch) {
+            return nil
+        }
+        do {
+            try cache.store.deletePrefix(dropPrefix(compiled, arguments))
+            return nil
+        } catch {
+            return BatchError(
+                kind: .cache, message: "dropping entries of \(compiled.function.name) failed: \(error)", ruleID: ruleID)
+        }
     }
 
     /// The arguments stored for the rule at `position`; the members are in

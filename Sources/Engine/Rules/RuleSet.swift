@@ -212,6 +212,10 @@ public final class CompiledRule: Sendable {
     public let batchKey: String
     public let dispatcherOptions: JSONObject
     public let dispatcherRaiseException: Bool?
+    /// `[rule.id]` and `[rule.restflowID]`, built once and shared by every
+    /// batch that holds this rule alone (arrays are copied on write).
+    let soloRuleIDs: [String]
+    let soloRestflowIDs: [Int]
 
     init(index: Int, rule: InvalidationRule, dispatcher: any Dispatcher, function: CachedFunction, batchGroup: Int?) {
         self.index = index
@@ -223,5 +227,7 @@ public final class CompiledRule: Sendable {
         batchKey = dispatcher.batchKey
         dispatcherOptions = dispatcher.resolvedOptions
         dispatcherRaiseException = dispatcher.raiseException
+        soloRuleIDs = [rule.id]
+        soloRestflowIDs = [rule.restflowID]
     }
 }
