@@ -17,7 +17,7 @@ enum BrokerBenchmarks {
         }
     }
 
-    /// Each wire format's encoder alone, on one thread, with no server.
+    /// Measures each wire format's encoder alone, on one thread, with no server.
     static func wireEncode() throws {
         for system in BrokerSystem.allCases {
             let figures: (messagesPerSecond: Double, messageBytes: Int)
@@ -58,9 +58,9 @@ enum BrokerBenchmarks {
 }
 
 extension BrokerBenchmarks {
-    /// Events through the engine with every rule on the thread-pool
-    /// dispatcher, batched, dropping partitions of a Redis cache: each event
-    /// is one batch of seven drops, sent to the store in one call.
+    /// Measures events through the engine with every rule on the
+    /// thread-pool dispatcher, batched, dropping partitions of a Redis cache.
+    /// Each event is one batch of seven drops, sent to the store in one call.
     static func engineDrops(url: RedisURL) throws {
         let store = RedisCacheStore(url: url)
         let records = 1000
@@ -75,6 +75,7 @@ extension BrokerBenchmarks {
         } catch {
             throw BenchError(message: "cannot fill the Redis cache: \(error)")
         }
+
         let registry = DispatcherRegistry.withInProcessDispatchers()
         let rules = try RuleSet.compile(try Workload.configuration(dispatcher: "threadpool", batch: true), registry: registry)
         let engine = Engine(rules: rules, registry: registry, cache: CacheContext(store: store), journal: nil)
@@ -86,6 +87,7 @@ extension BrokerBenchmarks {
             throw BenchError(message: "the engine did not finish the Redis drops within 300 s")
         }
         let seconds = Date().timeIntervalSince(start)
+
         let figures = store.dropStatistics
         let failed = engine.snapshot().dispatchers.reduce(UInt64(0)) { $0 + $1.failed }
         let expected = records * (Workload.ruleCount - Workload.skippedRules)

@@ -21,9 +21,9 @@ import Synchronization
 ///   which one of them runs. Under concurrent load passes fill up by
 ///   themselves, and with a zero window a lone caller does not wait.
 /// - A pass sends `SCAN cursor MATCH <pattern> COUNT <scanCount>` until the
-///   cursor returns to 0, where the pattern matches every key under any of
-///   the pass's prefixes (see ``matchPattern(_:)``), and tests every key it
-///   returns against all of them at once (one set lookup per distinct
+///   cursor returns to 0. The pattern matches every key under any of the
+///   pass's prefixes (see ``matchPattern(_:)``). Every key it returns is
+///   tested against all of them at once (one set lookup per distinct
 ///   prefix length). Matching keys are removed with one UNLINK per key,
 ///   pipelined, so each drop's count is exact.
 ///
@@ -141,7 +141,7 @@ public final class RedisCacheStore: CacheStore {
         } else {
             // Drops are appended and taken from the queue together, so the
             // first one is the only one that can be handed the lead, and the
-            // pass that serves it serves the others; each of them is woken
+            // pass that serves it serves the others. Each of them is woken
             // once, when its result is set.
             batch[0].wake.wait()
             if batch[0].outcome.withLock({ $0.isLeadership }) { runPass() }
@@ -224,9 +224,9 @@ public final class RedisCacheStore: CacheStore {
         statistics.withLock { $0.keysDeleted += deleted }
     }
 
-    /// The SCAN MATCH pattern of a pass: up to the length of the shortest
-    /// prefix, each position is the byte all prefixes share there, or a
-    /// character class of the bytes they have there; then `*`.
+    /// Returns the SCAN MATCH pattern of a pass. Up to the length of the
+    /// shortest prefix, each position is the byte all prefixes share there,
+    /// or a character class of the bytes they have there. A `*` ends it.
     ///
     /// Every key that starts with one of the prefixes matches, so the pass
     /// misses none; keys that match without starting with any prefix (the

@@ -140,7 +140,7 @@ public final class RedisConnection: Sendable {
     ///
     /// Each group is written to the socket before `produce` is called for
     /// the next one, so Redis works on the first groups while the caller
-    /// builds the later ones; replies are read once `pipelineChunk` commands
+    /// builds the later ones. Replies are read once `pipelineChunk` commands
     /// are waiting, and at the end. The connection stays locked throughout,
     /// so no other thread's command can come between.
     /// - Parameter produce: returns the next group, or nil when there is none.
@@ -433,7 +433,7 @@ public final class RedisConnection: Sendable {
 
     /// Formats commands as RESP arrays of bulk strings (what
     /// `redisFormatCommandArgv` writes) into one buffer, and appends it to
-    /// hiredis's output buffer in one call; hiredis copies the bytes.
+    /// hiredis's output buffer in one call, which copies the bytes.
     private static func append(
         _ commands: ArraySlice<RedisCommand>, to context: UnsafeMutablePointer<redisContext>, url: RedisURL
     ) throws(RedisError) {

@@ -95,11 +95,20 @@ public enum PickleEncoder {
             output.append(Opcode.emptyTuple)
         case 1...3:
             for item in items { write(json: item, into: &output) }
-            output.append(items.count == 1 ? Opcode.tuple1 : items.count == 2 ? Opcode.tuple2 : Opcode.tuple3)
+            output.append(tupleOpcode(items.count))
         default:
             output.append(Opcode.mark)
             for item in items { write(json: item, into: &output) }
             output.append(Opcode.tuple)
+        }
+    }
+
+    /// Returns TUPLE1, TUPLE2 or TUPLE3 for `count` of 1 to 3.
+    private static func tupleOpcode(_ count: Int) -> UInt8 {
+        switch count {
+        case 1: return Opcode.tuple1
+        case 2: return Opcode.tuple2
+        default: return Opcode.tuple3
         }
     }
 
@@ -156,7 +165,7 @@ public enum PickleEncoder {
             output.append(Opcode.emptyTuple)
         case 1...3:
             for item in items { write(item, into: &output) }
-            output.append(items.count == 1 ? Opcode.tuple1 : items.count == 2 ? Opcode.tuple2 : Opcode.tuple3)
+            output.append(tupleOpcode(items.count))
         default:
             output.append(Opcode.mark)
             for item in items { write(item, into: &output) }

@@ -21,12 +21,12 @@ public final class UUIDGenerator: Sendable {
 
     public init() {}
 
-    /// A new id in the 8-4-4-4-12 form, e.g. `3f1c…-…`, as `str(uuid.uuid4())` writes it.
+    /// Returns a new id in the 8-4-4-4-12 form, as `str(uuid.uuid4())` writes it.
     public func string() -> String {
         format(dashes: true)
     }
 
-    /// A new id as 32 hex digits without dashes, as `uuid.uuid4().hex` writes it.
+    /// Returns a new id as 32 hex digits without dashes, as `uuid.uuid4().hex` writes it.
     public func hex() -> String {
         format(dashes: false)
     }

@@ -183,8 +183,8 @@ public final class MemoryCacheStore: CacheStore {
         body(UnsafeBufferPointer(rebasing: key[start..<key.count]), true)
     }
 
-    /// The offset of the first "::" at or after `start`, scanning left to
-    /// right as ``forEachSegment(_:_:)`` splits; memchr finds each ':'.
+    /// Returns the offset of the first "::" at or after `start`, scanning left
+    /// to right as ``forEachSegment(_:_:)`` splits. memchr finds each ':'.
     private static func separator(in key: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         guard let base = key.baseAddress else { return nil }
         var from = start
@@ -207,7 +207,7 @@ public final class MemoryCacheStore: CacheStore {
         return count
     }
 
-    /// The offset where the last piece of `key` starts.
+    /// Returns the offset where the last piece of `key` starts.
     private static func lastSegmentStart(_ key: UnsafeBufferPointer<UInt8>) -> Int {
         var start = 0
         while let separator = separator(in: key, from: start) {
@@ -242,7 +242,7 @@ public final class MemoryCacheStore: CacheStore {
         return removed
     }
 
-    /// The complete segments of `key` (all but its last piece), as text.
+    /// Returns the complete segments of `key` (all but its last piece) as text.
     private static func segmentTexts(_ key: UnsafeBufferPointer<UInt8>) -> [String] {
         var result: [String] = []
         forEachSegment(key) { segment, isLast in

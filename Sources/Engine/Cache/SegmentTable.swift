@@ -2,9 +2,9 @@ import Foundation
 
 /// One `::`-separated piece of a cache key, as the memory store's trie
 /// compares it: its UTF-8 bytes, in Unicode canonical composition (NFC)
-/// when it is not ASCII, so that two spellings Swift's `String` equality
-/// calls equal ("é" and "e" + U+0301, "K" and the Kelvin sign) find the
-/// same node, as they did when the trie was keyed by `String`.
+/// when it is not ASCII. Two spellings that Swift's `String` equality calls
+/// equal ("é" and "e" + U+0301, "K" and the Kelvin sign) so find the same
+/// node, as they did when the trie was keyed by `String`.
 struct SegmentKey {
     /// The hash of `bytes` under the store's seed.
     var hash: UInt64
@@ -27,8 +27,8 @@ struct SegmentKey {
     ///
     /// NOTE: this is a fast multiply-and-shift mix, not a keyed hash like
     /// Swift's SipHash. The per-store random seed keeps collisions from being
-    /// computed offline, but a client that can time many drops could still
-    /// search for colliding keys; each collision costs one more probe.
+    /// computed offline. A client that can time many drops could still
+    /// search for colliding keys, and each collision costs one more probe.
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
         var state = seed ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
         let raw = UnsafeRawBufferPointer(bytes)

@@ -41,7 +41,7 @@ public struct RuleRunner: Sendable {
     /// Drops of consecutive rules go to the store in one
     /// ``CacheStore/deletePrefixes(_:)`` call; a rule with an invalidator or
     /// a rewarm first sends the drops of the rules before it, so the store
-    /// sees every change in rule order.
+    /// applies every change in rule order.
     public func run(_ batch: Batch) -> BatchError? {
         if batch.ruleIDs.count == 1 { return runAlone(batch) }
         var firstFailure: BatchError?
@@ -118,8 +118,8 @@ public struct RuleRunner: Sendable {
         }
     }
 
-    /// The arguments stored for the rule at `position`; the members are in
-    /// rule order when the engine built the batch, so that is tried first.
+    /// Returns the arguments stored for the rule at `position`. The members
+    /// are in rule order when the engine built the batch, so that is tried first.
     private static func arguments(of batch: Batch, position: Int, ruleID: String) -> JSONObject {
         let members = batch.ruleKwargs.members
         if position < members.count, members[position].key == ruleID {
@@ -128,10 +128,10 @@ public struct RuleRunner: Sendable {
         return batch.ruleKwargs[ruleID]?.objectValue ?? JSONObject()
     }
 
-    /// The compiled rule with this id. A batch built by this rule set names
-    /// the rule's restflow id (its 1-based position) beside it, which finds
-    /// the rule without hashing; the id is still compared, so a batch from
-    /// another configuration falls back to the lookup by id.
+    /// Returns the compiled rule with this id. A batch built by this rule set
+    /// names the rule's restflow id (its 1-based position) beside it, which
+    /// finds the rule without hashing. The id is still compared, so a batch
+    /// from another configuration falls back to the lookup by id.
     private func compiledRule(_ ruleID: String, batch: Batch, position: Int) -> CompiledRule? {
         if position < batch.restflowRuleIDs.count {
             let index = batch.restflowRuleIDs[position] - 1
@@ -155,7 +155,7 @@ public struct RuleRunner: Sendable {
         }
     }
 
-    /// The storage prefix of the rule's partition; equal to
+    /// Returns the storage prefix of the rule's partition, equal to
     /// `cache.storagePrefix(of:arguments:)`, with the constant head built once.
     private func dropPrefix(_ compiled: CompiledRule, _ arguments: JSONObject) -> String {
         if let partitionHead = partitionHeads[compiled.index],

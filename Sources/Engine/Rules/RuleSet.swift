@@ -199,10 +199,10 @@ public final class CompiledRule: Sendable {
     public let dispatcher: any Dispatcher
     /// The cached function the rule belongs to.
     public let function: CachedFunction
-    /// Nil when the rule is dispatched on its own (`batch` is false or its
-    /// dispatcher does not batch); otherwise a number shared by exactly the
-    /// batching rules whose dispatchers have equal batch keys, read once
-    /// when the rule set is compiled.
+    /// The rule's batch group: nil when the rule is dispatched on its own
+    /// (`batch` is false or its dispatcher does not batch). Otherwise it is a
+    /// number shared by exactly the batching rules whose dispatchers have
+    /// equal batch keys, read once when the rule set is compiled.
     public let batchGroup: Int?
     /// The dispatcher's name, batch key, resolved options and
     /// `raise_exception`, read once here so each batch copies them without
@@ -213,7 +213,7 @@ public final class CompiledRule: Sendable {
     public let dispatcherOptions: JSONObject
     public let dispatcherRaiseException: Bool?
     /// `[rule.id]` and `[rule.restflowID]`, built once and shared by every
-    /// batch that holds this rule alone (arrays are copied on write).
+    /// batch that contains this rule alone (arrays are copied on write).
     let soloRuleIDs: [String]
     let soloRestflowIDs: [Int]
 

@@ -16,7 +16,8 @@ import Testing
     @Test func hexHasNoDashes() {
         let text = UUIDGenerator().hex()
         #expect(text.count == 32)
-        #expect(text.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        #expect(text.allSatisfy { $0.isHexDigit })
+        #expect(text == text.lowercased())
     }
 
     @Test func idsDoNotRepeat() {

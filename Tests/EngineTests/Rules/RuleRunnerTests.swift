@@ -63,7 +63,7 @@ final class RecordingCacheStore: CacheStore {
         return (RuleRunner(rules: rules, cache: CacheContext(store: store, keyPrefix: "site"), logger: .disabled), store)
     }
 
-    /// A batch of the rules with these ids and restflow numbers, each with `product_id` 7.
+    /// Builds a batch of the rules with these ids and restflow numbers, each with `product_id` 7.
     static func batch(_ ids: [String], numbers: [Int]) -> Batch {
         var kwargs = JSONObject()
         for id in ids { kwargs.appendUnchecked(id, .object(object(("product_id", 7)))) }
