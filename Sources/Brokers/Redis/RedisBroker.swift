@@ -68,6 +68,8 @@ public final class RedisBroker: MessageBroker {
     /// - Important: each task's write is atomic, but the batch is not: when
     ///   one fails, the tasks before it stay enqueued.
     public func enqueue(contentsOf tasks: [TaskMessage]) throws(BrokerError) -> [[UInt8]] {
+        // Nothing to send needs no connection, so it succeeds even while Redis is down.
+        guard !tasks.isEmpty else { return [] }
         // The only encoding failure is a django-q task without a secret; it
         // is checked first so that, as before, nothing is sent when it fails.
         if tasks.contains(where: { $0.system == .djangoQ }) {
