@@ -6,7 +6,8 @@ import Foundation
 /// one line per figure.
 enum BenchmarkMain {
     static let all = [
-        "evaluate", "inline-memory", "cache-drop", "run-command", "memory", "embedded-broker", "redis", "render",
+        "evaluate", "inline-memory", "cache-drop", "run-command", "memory", "embedded-broker", "wire-encode", "redis",
+        "render",
     ]
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -21,6 +22,7 @@ enum BenchmarkMain {
                 case "run-command": try runCommand()
                 case "memory": try residentMemory()
                 case "embedded-broker": try BrokerBenchmarks.embedded()
+                case "wire-encode": try BrokerBenchmarks.wireEncode()
                 case "redis": try BrokerBenchmarks.redis()
                 case "render":
                     for (width, height) in [(200, 60), (80, 24)] {
@@ -43,7 +45,7 @@ enum BenchmarkMain {
         for batch in [false, true] {
             let engine = try makeEngine(dispatcher: NoWorkDispatcher.registeredName, batch: batch)
             let events = (0..<1000).map { Workload.event(pk: $0 + 1) }
-            let count = 2_000_000
+            let count = scaled(2_000_000)
             let seconds = time {
                 for index in 0..<count {
                     engine.process(events[index % events.count])
@@ -63,7 +65,7 @@ enum BenchmarkMain {
         let records = 1000
         fill(cache, records: records)
         let events = (0..<records).map { Workload.event(pk: $0 + 1) }
-        let count = 1_000_000
+        let count = scaled(1_000_000)
         var seconds = 0.0
         for _ in 0..<(count / records) {
             fill(cache, records: records)
@@ -145,6 +147,14 @@ enum BenchmarkMain {
     }
 
     // MARK: - Helpers
+
+    /// `count` divided by `DISPATCHTOP_BENCH_DIVISOR` (default 1), so a run
+    /// under valgrind or perf can be shortened; figures are per event, so
+    /// they stay comparable, only noisier.
+    static func scaled(_ count: Int) -> Int {
+        let divisor = ProcessInfo.processInfo.environment["DISPATCHTOP_BENCH_DIVISOR"].flatMap(Int.init) ?? 1
+        return max(1000, count / max(1, divisor))
+    }
 
     static func makeEngine(dispatcher: String, batch: Bool, cache: MemoryCacheStore = MemoryCacheStore()) throws -> Engine {
         let registry = DispatcherRegistry.withInProcessDispatchers()

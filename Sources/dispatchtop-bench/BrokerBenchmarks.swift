@@ -17,6 +17,22 @@ enum BrokerBenchmarks {
         }
     }
 
+    /// Measures each wire format's encoder alone, on one thread, with no server.
+    static func wireEncode() throws {
+        for system in BrokerSystem.allCases {
+            let figures: (messagesPerSecond: Double, messageBytes: Int)
+            do {
+                figures = try RedisBenchmarks.encodeThroughput(system: system, messages: BenchmarkMain.scaled(50_000))
+            } catch {
+                throw BenchError(message: "encode \(system.rawValue): \(error)")
+            }
+            print(
+                String(
+                    format: "wire encode %@: %.0f messages/s (messages of %d bytes, thread CPU time, no server)",
+                    system.rawValue, figures.messagesPerSecond, figures.messageBytes))
+        }
+    }
+
     static func redis() throws {
         let server = try PrivateRedis.start()
         defer { server.stop() }
@@ -30,6 +46,7 @@ enum BrokerBenchmarks {
                     system.rawValue, figures.messagesPerSecond, figures.messages, figures.messageBytes, figures.pipelineDepth,
                     figures.messageBytes, reference, figures.messagesPerSecond / reference))
         }
+        try engineDrops(url: url)
         for threads in [1, 4, 16] {
             let drops = try DropRun.measure(url: url, threads: threads)
             print(
@@ -37,6 +54,52 @@ enum BrokerBenchmarks {
                     format: "redis cache prefix drop, %d keys, %d threads: %.0f drops/s (%d drops in %.2f s, %d SCAN passes, %d keys deleted)",
                     drops.keys, drops.threads, drops.dropsPerSecond, drops.drops, drops.seconds, drops.passes, drops.keysDeleted))
         }
+    }
+}
+
+extension BrokerBenchmarks {
+    /// Measures events through the engine with every rule on the
+    /// thread-pool dispatcher, batched, dropping partitions of a Redis cache.
+    /// Each event is one batch of seven drops, sent to the store in one call.
+    static func engineDrops(url: RedisURL) throws {
+        let store = RedisCacheStore(url: url)
+        let records = 1000
+        var writes: [RedisCommand] = []
+        for record in 1...records {
+            for index in 0..<Workload.ruleCount {
+                writes.append(RedisCommand("SET", ":1:bench::bench.views.view_\(index)::item_id:\(record)::page:1", "v"))
+            }
+        }
+        do {
+            try store.connection.perform([RedisWrite(writes, atomic: false)])
+        } catch {
+            throw BenchError(message: "cannot fill the Redis cache: \(error)")
+        }
+
+        let registry = DispatcherRegistry.withInProcessDispatchers()
+        let rules = try RuleSet.compile(try Workload.configuration(dispatcher: "threadpool", batch: true), registry: registry)
+        let engine = Engine(rules: rules, registry: registry, cache: CacheContext(store: store), journal: nil)
+        let start = Date()
+        for record in 1...records {
+            engine.process(Workload.event(pk: record))
+        }
+        guard engine.waitUntilIdle(timeout: 300) else {
+            throw BenchError(message: "the engine did not finish the Redis drops within 300 s")
+        }
+        let seconds = Date().timeIntervalSince(start)
+
+        let figures = store.dropStatistics
+        let failed = engine.snapshot().dispatchers.reduce(UInt64(0)) { $0 + $1.failed }
+        let expected = records * (Workload.ruleCount - Workload.skippedRules)
+        guard failed == 0, figures.keysDeleted == expected else {
+            throw BenchError(message: "Redis drops through the engine: \(failed) failed batches, \(figures.keysDeleted) keys deleted, expected \(expected)")
+        }
+        _ = try? store.connection.execute(RedisCommand("FLUSHDB"))
+        print(
+            String(
+                format: "redis cache drops through the engine: %.0f events/s (%d events, threadpool dispatcher with %d threads, batch: true, 7 drops per event in one batch, %d keys at the start, %d deleted, %.2f s wall, %d SCAN passes, %d SCAN calls)",
+                Double(records) / seconds, records, ThreadPoolDispatcher.defaultMaxWorkers, records * Workload.ruleCount,
+                figures.keysDeleted, seconds, figures.passes, figures.scanCalls))
     }
 }
 

@@ -115,7 +115,15 @@ final class DispatchOutput: Sendable {
             case .sent: state.tally.sent += 1
             case .outbox: state.tally.outbox += 1
             }
-            state.waiting[finished.batch.id] = line
+            // Batches that finish in dispatch order (all of them, for
+            // dispatchers that run on the calling thread) skip the dictionary.
+            if finished.batch.id == state.nextID {
+                state.writer.write(line)
+                state.nextID += 1
+                guard !state.waiting.isEmpty else { return }
+            } else {
+                state.waiting[finished.batch.id] = line
+            }
             while let next = state.waiting.removeValue(forKey: state.nextID) {
                 state.writer.write(next)
                 state.nextID += 1
@@ -136,22 +144,46 @@ final class DispatchOutput: Sendable {
 
     var tally: Tally { state.withLock { $0.tally } }
 
+    /// The JSON Lines record of one finished batch, with its newline:
+    /// `seq`, `event`, `batch`, `dispatcher`, `model`, `pk`, `signal`,
+    /// `rule_ids`, `rule_kwargs`, `outcome` and `error`, in that order.
+    ///
+    /// Written member by member into one buffer; the text is what
+    /// `JSONWriter` writes for the same members in a `JSONObject`.
     static func encode(_ finished: FinishedBatch) -> [UInt8] {
         let batch = finished.batch
-        var object = JSONObject()
-        object.appendUnchecked("seq", .int(Int64(batch.id)))
-        object.appendUnchecked("event", batch.eventIndex.map { .int(Int64($0)) } ?? .null)
-        object.appendUnchecked("batch", .int(Int64(batch.id)))
-        object.appendUnchecked("dispatcher", .string(batch.dispatcher))
-        object.appendUnchecked("model", .string(batch.model))
-        object.appendUnchecked("pk", batch.pk)
-        object.appendUnchecked("signal", .string(batch.signal.rawValue))
-        object.appendUnchecked("rule_ids", .array(batch.ruleIDs.map(JSONValue.string)))
-        object.appendUnchecked("rule_kwargs", .object(batch.ruleKwargs))
-        object.appendUnchecked("outcome", .string(finished.outcome.label))
-        object.appendUnchecked("error", finished.outcome.error.map { .string($0.description) } ?? .null)
-        var bytes = JSONWriter.bytes(.object(object))
-        bytes.append(0x0A)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        JSONWriter.writeRaw(#"{"seq":"#, into: &bytes)
+        JSONWriter.write(.int(Int64(batch.id)), into: &bytes)
+        JSONWriter.writeRaw(#","event":"#, into: &bytes)
+        JSONWriter.write(batch.eventIndex.map { .int(Int64($0)) } ?? .null, into: &bytes)
+        JSONWriter.writeRaw(#","batch":"#, into: &bytes)
+        JSONWriter.write(.int(Int64(batch.id)), into: &bytes)
+        JSONWriter.writeRaw(#","dispatcher":"#, into: &bytes)
+        JSONWriter.writeString(batch.dispatcher, into: &bytes)
+        JSONWriter.writeRaw(#","model":"#, into: &bytes)
+        JSONWriter.writeString(batch.model, into: &bytes)
+        JSONWriter.writeRaw(#","pk":"#, into: &bytes)
+        JSONWriter.write(batch.pk, into: &bytes)
+        JSONWriter.writeRaw(#","signal":"#, into: &bytes)
+        JSONWriter.writeString(batch.signal.rawValue, into: &bytes)
+        JSONWriter.writeRaw(#","rule_ids":["#, into: &bytes)
+        for (index, id) in batch.ruleIDs.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONWriter.writeString(id, into: &bytes)
+        }
+        JSONWriter.writeRaw(#"],"rule_kwargs":"#, into: &bytes)
+        JSONWriter.write(.object(batch.ruleKwargs), into: &bytes)
+        JSONWriter.writeRaw(#","outcome":"#, into: &bytes)
+        JSONWriter.writeString(finished.outcome.label, into: &bytes)
+        JSONWriter.writeRaw(#","error":"#, into: &bytes)
+        if let error = finished.outcome.error {
+            JSONWriter.writeString(error.description, into: &bytes)
+        } else {
+            JSONWriter.writeRaw("null", into: &bytes)
+        }
+        JSONWriter.writeRaw("}\n", into: &bytes)
         return bytes
     }
 }

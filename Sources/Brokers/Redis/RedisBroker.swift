@@ -32,7 +32,7 @@ public final class RedisBroker: MessageBroker {
     public init(
         settings: RedisBrokerSettings, logger: Logger = .disabled,
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-        makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
+        makeID: @escaping @Sendable () -> String = { UUIDGenerator.shared.string() }
     ) {
         self.settings = settings
         self.logger = logger
@@ -68,13 +68,46 @@ public final class RedisBroker: MessageBroker {
     /// - Important: each task's write is atomic, but the batch is not: when
     ///   one fails, the tasks before it stay enqueued.
     public func enqueue(contentsOf tasks: [TaskMessage]) throws(BrokerError) -> [[UInt8]] {
+        // Nothing to send needs no connection, so it succeeds even while Redis is down.
+        guard !tasks.isEmpty else { return [] }
+        // The only encoding failure is a django-q task without a secret; it
+        // is checked first so that, as before, nothing is sent when it fails.
+        if tasks.contains(where: { $0.system == .djangoQ }) {
+            _ = try settings.djangoQ.requireSigner()
+        }
         var encoded: [EncodedTask] = []
         encoded.reserveCapacity(tasks.count)
-        for task in tasks { encoded.append(try encode(task)) }
-        try send(encoded.map(\.write))
+        var encodingFailure: BrokerError?
+        do throws(RedisError) {
+            // Tasks go out in groups as they are encoded, so Redis stores the
+            // first groups while the later ones are still being encoded.
+            try producer.performStreamed { () -> [RedisWrite]? in
+                guard encodingFailure == nil, encoded.count < tasks.count else { return nil }
+                let end = min(encoded.count + Self.streamGroupSize, tasks.count)
+                var group: [RedisWrite] = []
+                group.reserveCapacity(end - encoded.count)
+                for task in tasks[encoded.count..<end] {
+                    do throws(BrokerError) {
+                        let task = try encode(task)
+                        encoded.append(task)
+                        group.append(task.write)
+                    } catch {
+                        encodingFailure = error
+                        break
+                    }
+                }
+                return group
+            }
+        } catch {
+            throw error.brokerError
+        }
+        if let encodingFailure { throw encodingFailure }
         for queue in Set(encoded.map(\.queue)) { watch(queue) }
         return encoded.map(\.stored)
     }
+
+    /// Tasks encoded and written to the socket at a time by ``enqueue(contentsOf:)``.
+    static let streamGroupSize = 16
 
     /// Replays stored bytes unchanged. Needs write mode.
     ///
@@ -148,7 +181,7 @@ public final class RedisBroker: MessageBroker {
             let signer = try settings.djangoQ.requireSigner()
             let cluster = djangoQCluster(of: task)
             let listKey = try settings.djangoQ.listKey(cluster: cluster)
-            let id = makeID().replacingOccurrences(of: "-", with: "")
+            let id = String(decoding: makeID().utf8.filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)
             let stamp = DjangoQPackage.Stamp(id: id, name: "dispatchtop-" + id.prefix(12), startedAt: now)
             let package = Array(
                 DjangoQPackage.encode(task, stamp: stamp, signer: signer, compress: settings.djangoQ.compress).utf8)

@@ -20,10 +20,10 @@ import Synchronization
 ///   that moment. Drops that arrive during a pass wait for the next one,
 ///   which one of them runs. Under concurrent load passes fill up by
 ///   themselves, and with a zero window a lone caller does not wait.
-/// - A pass sends `SCAN cursor MATCH <common prefix>* COUNT <scanCount>`
-///   until the cursor returns to 0, where the pattern is the glob-escaped
-///   longest common prefix of the pass's prefixes, and tests every key it
-///   returns against all of them at once (one set lookup per distinct
+/// - A pass sends `SCAN cursor MATCH <pattern> COUNT <scanCount>` until the
+///   cursor returns to 0. The pattern matches every key under any of the
+///   pass's prefixes (see ``matchPattern(_:)``). Every key it returns is
+///   tested against all of them at once (one set lookup per distinct
 ///   prefix length). Matching keys are removed with one UNLINK per key,
 ///   pipelined, so each drop's count is exact.
 ///
@@ -122,6 +122,39 @@ public final class RedisCacheStore: CacheStore {
         return try result.get()
     }
 
+    /// Drops several prefixes as one request: they join the pending pass
+    /// together (all in the same pass), and each gets its own exact count.
+    /// The rule runner sends a batch's drops this way, so a batch of seven
+    /// rules costs one share of one pass rather than seven.
+    public func deletePrefixes(_ prefixes: [String]) -> [Result<Int, CacheStoreError>] {
+        guard !prefixes.isEmpty else { return [] }
+        let batch = prefixes.map { PendingDrop(prefix: Array($0.utf8)) }
+        let leads = drops.withLock { queue -> Bool in
+            queue.pending.append(contentsOf: batch)
+            guard !queue.passRunning else { return false }
+            queue.passRunning = true
+            return true
+        }
+        if leads {
+            if options.gatherWindow > 0 { Thread.sleep(forTimeInterval: options.gatherWindow) }
+            runPass()
+        } else {
+            // Drops are appended and taken from the queue together, so the
+            // first one is the only one that can be handed the lead, and the
+            // pass that serves it serves the others. Each of them is woken
+            // once, when its result is set.
+            batch[0].wake.wait()
+            if batch[0].outcome.withLock({ $0.isLeadership }) { runPass() }
+            for drop in batch.dropFirst() { drop.wake.wait() }
+        }
+        return batch.map { drop in
+            guard case .done(let result) = drop.outcome.withLock({ $0 }) else {
+                preconditionFailure("a prefix drop returned before its pass finished")
+            }
+            return result
+        }
+    }
+
     /// Runs one pass over every waiting drop, then hands the lead to a drop
     /// that arrived meanwhile, or ends the run when none did.
     private func runPass() {
@@ -147,7 +180,7 @@ public final class RedisCacheStore: CacheStore {
     /// One SCAN pass for several prefixes; returns each prefix's deleted count.
     private func scanAndUnlink(_ prefixes: [[UInt8]]) -> [Result<Int, CacheStoreError>] {
         let matcher = PrefixMatcher(prefixes)
-        let pattern = Self.globEscaped(matcher.commonPrefix) + [UInt8(ascii: "*")]
+        let pattern = Self.matchPattern(prefixes)
         var counts = [Int](repeating: 0, count: prefixes.count)
         var cursor: [UInt8] = Array("0".utf8)
         var scanCalls = 0
@@ -189,6 +222,44 @@ public final class RedisCacheStore: CacheStore {
             for owner in entry.owners { counts[owner] += 1 }
         }
         statistics.withLock { $0.keysDeleted += deleted }
+    }
+
+    /// Returns the SCAN MATCH pattern of a pass. Up to the length of the
+    /// shortest prefix, each position is the byte all prefixes share there,
+    /// or a character class of the bytes they have there. A `*` ends it.
+    ///
+    /// Every key that starts with one of the prefixes matches, so the pass
+    /// misses none; keys that match without starting with any prefix (the
+    /// class allows mixing positions of different prefixes) are filtered out
+    /// by the exact test on the client. Compared with the plain common
+    /// prefix, far fewer keys come back when the prefixes differ only in a
+    /// few positions, as partitions of the same functions do.
+    static func matchPattern(_ prefixes: [[UInt8]]) -> [UInt8] {
+        guard let shortest = prefixes.map(\.count).min() else { return [UInt8(ascii: "*")] }
+        var pattern: [UInt8] = []
+        pattern.reserveCapacity(shortest * 2 + 1)
+        for position in 0..<shortest {
+            var bytes = Set<UInt8>()
+            for prefix in prefixes { bytes.insert(prefix[position]) }
+            if bytes.count == 1 {
+                pattern += globEscaped([prefixes[0][position]])
+                continue
+            }
+            pattern.append(UInt8(ascii: "["))
+            for byte in bytes.sorted() {
+                // Inside a class Redis reads `^` first as a negation, `a-b` as a
+                // range and `\\` as an escape; a backslash makes each literal.
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") || byte == UInt8(ascii: "^")
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "[")
+                {
+                    pattern.append(UInt8(ascii: "\\"))
+                }
+                pattern.append(byte)
+            }
+            pattern.append(UInt8(ascii: "]"))
+        }
+        pattern.append(UInt8(ascii: "*"))
+        return pattern
     }
 
     /// Escapes the characters Redis glob patterns treat specially: `* ? [ ] \`.
@@ -251,19 +322,12 @@ private struct PrefixMatcher {
     /// Prefix bytes to the indexes of the drops that asked for them.
     private var owners: [[UInt8]: [Int]] = [:]
     private let lengths: [Int]
-    let commonPrefix: [UInt8]
 
     init(_ prefixes: [[UInt8]]) {
         for (index, prefix) in prefixes.enumerated() {
             owners[prefix, default: []].append(index)
         }
         lengths = Set(prefixes.map(\.count)).sorted()
-        var common = prefixes.first ?? []
-        for prefix in prefixes.dropFirst() {
-            let shared = zip(common, prefix).prefix { $0 == $1 }.count
-            common.removeLast(common.count - shared)
-        }
-        commonPrefix = common
     }
 
     /// Returns the indexes of the drops whose prefix starts `key`.

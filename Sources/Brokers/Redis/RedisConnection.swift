@@ -135,6 +135,53 @@ public final class RedisConnection: Sendable {
         return results
     }
 
+    /// Sends groups of write commands as `produce` returns them, and returns
+    /// each write's results as ``perform(_:)`` does.
+    ///
+    /// Each group is written to the socket before `produce` is called for
+    /// the next one, so Redis works on the first groups while the caller
+    /// builds the later ones. Replies are read once `pipelineChunk` commands
+    /// are waiting, and at the end. The connection stays locked throughout,
+    /// so no other thread's command can come between.
+    /// - Parameter produce: returns the next group, or nil when there is none.
+    @discardableResult
+    public func performStreamed(_ produce: () -> [RedisWrite]?) throws(RedisError) -> [[RedisReply]] {
+        let url = url
+        let chunkSize = max(1, options.pipelineChunk)
+        let (writes, replies) = try withContext {
+            context throws(RedisError) -> ([RedisWrite], [RedisReply]) in
+            var writes: [RedisWrite] = []
+            var sent: [RedisCommand] = []
+            var replies: [RedisReply] = []
+            while let group = produce() {
+                var flat: [RedisCommand] = []
+                for write in group {
+                    if write.atomic { flat.append(RedisCommand("MULTI")) }
+                    flat += write.commands
+                    if write.atomic { flat.append(RedisCommand("EXEC")) }
+                }
+                try Self.append(flat[...], to: context, url: url)
+                try Self.flush(context, url: url)
+                writes += group
+                sent += flat
+                if sent.count - replies.count >= chunkSize {
+                    for command in sent[replies.count...] { replies.append(try Self.readReply(from: context, for: command, url: url)) }
+                }
+            }
+            for command in sent[replies.count...] { replies.append(try Self.readReply(from: context, for: command, url: url)) }
+            return (writes, replies)
+        }
+        var results: [[RedisReply]] = []
+        results.reserveCapacity(writes.count)
+        var index = 0
+        for write in writes {
+            let count = write.commands.count + (write.atomic ? 2 : 0)
+            results.append(try check(write, replies: Array(replies[index..<(index + count)])))
+            index += count
+        }
+        return results
+    }
+
     /// Returns the results of one group, or throws the first error among its replies.
     private func check(_ write: RedisWrite, replies: [RedisReply]) throws(RedisError) -> [RedisReply] {
         guard write.atomic else {
@@ -368,9 +415,7 @@ public final class RedisConnection: Sendable {
         var start = 0
         while start < commands.count {
             let end = min(start + chunkSize, commands.count)
-            for command in commands[start..<end] {
-                try append(command, to: context, url: url)
-            }
+            try append(commands[start..<end], to: context, url: url)
             for command in commands[start..<end] {
                 replies.append(try readReply(from: context, for: command, url: url))
             }
@@ -379,34 +424,60 @@ public final class RedisConnection: Sendable {
         return replies
     }
 
-    /// Appends a command to hiredis's output buffer; the bytes are copied, so
-    /// the argument pointers only need to live for the call.
+    /// Appends one command to hiredis's output buffer.
     private static func append(
         _ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>, url: RedisURL
     ) throws(RedisError) {
-        let arguments = command.arguments
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(arguments.reduce(1) { $0 + $1.count })
-        var offsets: [Int] = []
-        var lengths: [Int] = []
-        for argument in arguments {
-            offsets.append(buffer.count)
-            lengths.append(argument.count)
-            buffer += argument
+        try append([command][...], to: context, url: url)
+    }
+
+    /// Formats commands as RESP arrays of bulk strings (what
+    /// `redisFormatCommandArgv` writes) into one buffer, and appends it to
+    /// hiredis's output buffer in one call, which copies the bytes.
+    private static func append(
+        _ commands: ArraySlice<RedisCommand>, to context: UnsafeMutablePointer<redisContext>, url: RedisURL
+    ) throws(RedisError) {
+        guard let first = commands.first else { return }
+        var size = 0
+        for command in commands {
+            size += 16
+            for argument in command.arguments { size += argument.count + 24 }
         }
-        buffer.append(0)  // keeps the base address non-nil when every argument is empty
-        let status = buffer.withUnsafeBufferPointer { base -> Int32 in
-            let start = UnsafeRawPointer(base.baseAddress!)
-            var pointers: [UnsafePointer<CChar>?] = offsets.map { (start + $0).assumingMemoryBound(to: CChar.self) }
-            return pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    redisAppendCommandArgv(context, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress)
-                }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(size)
+        for command in commands {
+            appendHeader(UInt8(ascii: "*"), command.arguments.count, to: &buffer)
+            for argument in command.arguments {
+                appendHeader(UInt8(ascii: "$"), argument.count, to: &buffer)
+                buffer.append(contentsOf: argument)
+                buffer.append(0x0D)
+                buffer.append(0x0A)
             }
         }
-        guard status == REDIS_OK else {
-            throw RedisError(.connectionLost, "Cannot send \(command.name) to Redis at '\(url)': \(errorText(context)).")
+        let status = buffer.withUnsafeBytes { bytes in
+            redisAppendFormattedCommand(context, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
         }
+        guard status == REDIS_OK else {
+            throw RedisError(.connectionLost, "Cannot send \(first.name) to Redis at '\(url)': \(errorText(context)).")
+        }
+    }
+
+    /// Writes hiredis's output buffer to the socket until it is empty.
+    private static func flush(_ context: UnsafeMutablePointer<redisContext>, url: RedisURL) throws(RedisError) {
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else {
+                throw RedisError(.connectionLost, "Cannot write to Redis at '\(url)': \(errorText(context)).")
+            }
+        }
+    }
+
+    /// Appends `marker`, `count` in decimal, and CRLF.
+    private static func appendHeader(_ marker: UInt8, _ count: Int, to buffer: inout [UInt8]) {
+        buffer.append(marker)
+        JSONWriter.write(.int(Int64(count)), into: &buffer)
+        buffer.append(0x0D)
+        buffer.append(0x0A)
     }
 
     private static func readReply(

@@ -68,12 +68,48 @@ public enum CeleryMessage {
 
     /// Returns the stored envelope bytes for `task`, as `apply_async` would store them.
     public static func encode(_ task: TaskMessage, stamp: Stamp) -> [UInt8] {
-        PythonJSON.bytes(.object(envelope(task, stamp: stamp)), separators: .spaced)
+        // The text of `PythonJSON.bytes(.object(envelope(task, stamp:)), separators: .spaced)`,
+        // written member by member: the fixed parts are literals, so only
+        // the task's own values go through the JSON writer.
+        let body = PythonJSON.bytes([.array(task.args), .object(task.kwargs), embed], separators: .spaced)
+        var output: [UInt8] = []
+        output.reserveCapacity(body.count * 4 / 3 + 1024)
+        func raw(_ text: StaticString) { JSONWriter.writeRaw(text, into: &output) }
+        func string(_ text: String) { PythonJSON.writeString(text, into: &output) }
+
+        raw(#"{"body": "#)
+        string(Base64Text.encode(body))
+        raw(#", "content-encoding": "utf-8", "content-type": "application/json", "headers": {"lang": "py", "task": "#)
+        string(task.taskName)
+        raw(#", "id": "#)
+        string(stamp.taskID)
+        raw(#", "shadow": null, "eta": null, "expires": null, "group": null, "group_index": null, "retries": 0, "timelimit": [null, null], "root_id": "#)
+        string(stamp.taskID)
+        raw(#", "parent_id": null, "argsrepr": "#)
+        string(PythonRepr.tuple(task.args))
+        raw(#", "kwargsrepr": "#)
+        string(PythonRepr.string(.object(task.kwargs)))
+        raw(#", "origin": "#)
+        string(stamp.origin)
+        raw(#", "ignore_result": false, "replaced_task_nesting": 0, "stamped_headers": null, "stamps": {}}, "properties": {"correlation_id": "#)
+        string(stamp.taskID)
+        raw(#", "reply_to": "#)
+        string(stamp.replyTo)
+        raw(#", "delivery_mode": 2, "delivery_info": {"exchange": "", "routing_key": "#)
+        string(queue(of: task))
+        raw(#"}, "priority": "#)
+        JSONWriter.write(.int(Int64(min(max(priority(of: task), 0), 9))), into: &output)
+        raw(#", "body_encoding": "base64", "delivery_tag": "#)
+        string(stamp.deliveryTag)
+        raw("}}")
+        return output
     }
+
+    /// Celery's `embed` member of the body: no callbacks, errbacks, chain or chord.
+    private static let embed: JSONValue = ["callbacks": nil, "errbacks": nil, "chain": nil, "chord": nil]
 
     /// Returns the envelope as a JSON object, in the member order Celery 5 writes.
     public static func envelope(_ task: TaskMessage, stamp: Stamp) -> JSONObject {
-        let embed: JSONValue = ["callbacks": nil, "errbacks": nil, "chain": nil, "chord": nil]
         let body = PythonJSON.bytes([.array(task.args), .object(task.kwargs), embed], separators: .spaced)
         let queue = queue(of: task)
 

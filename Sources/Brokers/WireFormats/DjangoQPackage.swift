@@ -54,8 +54,33 @@ public enum DjangoQPackage {
 
     /// Returns the signed package text for `task`.
     public static func encode(_ task: TaskMessage, stamp: Stamp, signer: DjangoSigner, compress: Bool) -> String {
-        sign(PickleEncoder.encode(taskDict(task, stamp: stamp)), signer: signer, compress: compress,
-            secondsSinceEpoch: stamp.startedAt / 1_000_000)
+        sign(pickledTaskDict(task, stamp: stamp), signer: signer, compress: compress, secondsSinceEpoch: stamp.startedAt / 1_000_000)
+    }
+
+    /// The pickle of ``taskDict(_:stamp:)``, written straight from the
+    /// task's JSON values: the same bytes as `PickleEncoder.encode(taskDict(...))`.
+    static func pickledTaskDict(_ task: TaskMessage, stamp: Stamp) -> [UInt8] {
+        var output: [UInt8] = [Opcode.proto, 2, Opcode.emptyDict, Opcode.mark]
+        output.reserveCapacity(1024)
+        for (key, value) in [("id", stamp.id), ("name", stamp.name), ("func", task.taskName)] {
+            PickleEncoder.write(.string(key), into: &output)
+            PickleEncoder.write(.string(value), into: &output)
+        }
+        PickleEncoder.write(.string("args"), into: &output)
+        PickleEncoder.writeTuple(json: task.args, into: &output)
+        for key in optionalKeys {
+            if let value = task.options[key], !value.isNull {
+                PickleEncoder.write(.string(key), into: &output)
+                PickleEncoder.write(json: value, into: &output)
+            }
+        }
+        PickleEncoder.write(.string("kwargs"), into: &output)
+        PickleEncoder.write(json: .object(task.kwargs), into: &output)
+        PickleEncoder.write(.string("started"), into: &output)
+        PickleEncoder.write(.datetime(PickleDateTime(utcMicroseconds: stamp.startedAt)), into: &output)
+        output.append(Opcode.setItems)
+        output.append(Opcode.stop)
+        return output
     }
 
     /// Signs pickled bytes as Django's `signing.dumps` does with `compress`.

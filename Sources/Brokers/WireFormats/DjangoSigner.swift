@@ -1,5 +1,10 @@
 @preconcurrency import CCrypto
 
+/// SHA-256 fetched from OpenSSL's default provider once; an `EVP_MD` is
+/// immutable and may be used from many threads. Nil when the fetch fails,
+/// in which case the built-in `EVP_sha256()` is used.
+nonisolated(unsafe) private let sha256Algorithm: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
+
 /// Django's `TimestampSigner` with SHA-256, as django-q2 signs its task packages.
 ///
 /// A signed value is `value:timestamp:signature`. The timestamp is whole
@@ -47,23 +52,37 @@ public struct DjangoSigner: Sendable {
     }
 
     static func sha256(_ data: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        _ = data.withUnsafeBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
-        return digest
+        digest(data)
     }
 
+    /// HMAC-SHA256 (RFC 2104) over OpenSSL's digest: SHA256((K ^ opad) ||
+    /// SHA256((K ^ ipad) || message)), with K zero-padded to the 64-byte block.
+    /// OpenSSL 3's one-shot `HMAC()` looks the algorithm up on every call,
+    /// which cost more than the hashing for task-sized messages.
     static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let result = key.withUnsafeBufferPointer { keyPointer in
-            message.withUnsafeBufferPointer { messagePointer in
-                HMAC(
-                    EVP_sha256(), keyPointer.baseAddress, Int32(keyPointer.count), messagePointer.baseAddress,
-                    messagePointer.count, &digest, &length)
-            }
+        let blockKey = key.count > 64 ? digest(key) : key
+        var innerPad = [UInt8](repeating: 0x36, count: 64)
+        var outerPad = [UInt8](repeating: 0x5C, count: 64)
+        for (index, byte) in blockKey.enumerated() {
+            innerPad[index] ^= byte
+            outerPad[index] ^= byte
         }
-        precondition(result != nil, "OpenSSL HMAC-SHA256 failed")
-        return Array(digest[0..<Int(length)])
+        return digest(outerPad, digest(innerPad, message))
+    }
+
+    /// SHA-256 of the concatenated parts.
+    private static func digest(_ parts: [UInt8]...) -> [UInt8] {
+        guard let context = EVP_MD_CTX_new() else { preconditionFailure("OpenSSL could not allocate a digest context") }
+        defer { EVP_MD_CTX_free(context) }
+        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        var status = EVP_DigestInit_ex(context, sha256Algorithm ?? EVP_sha256(), nil)
+        for part in parts {
+            status &= part.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
+        }
+        status &= output.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
+        precondition(status == 1, "OpenSSL SHA-256 failed")
+        return Array(output[0..<Int(length)])
     }
 
     private func constantTimeEqual(_ left: [UInt8], _ right: [UInt8]) -> Bool {

@@ -1,3 +1,5 @@
+import Engine
+
 /// Writes Python pickles, protocol 2, for the values in ``PickleValue``.
 ///
 /// The output uses no memo and no framing, which every Python 3 unpickler
@@ -56,6 +58,60 @@ public enum PickleEncoder {
         }
     }
 
+    /// Appends the opcodes for `value` as ``write(_:into:)`` writes
+    /// `PickleValue(json: value)`, without building that value first.
+    public static func write(json value: JSONValue, into output: inout [UInt8]) {
+        switch value {
+        case .null: output.append(Opcode.none)
+        case .bool(let flag): output.append(flag ? Opcode.newTrue : Opcode.newFalse)
+        case .int(let number): writeInt(number, into: &output)
+        case .double(let number):
+            output.append(Opcode.binFloat)
+            appendBigEndian(number.bitPattern, into: &output)
+        case .string(let text): writeString(text, into: &output)
+        case .array(let items):
+            output.append(Opcode.emptyList)
+            guard !items.isEmpty else { return }
+            output.append(Opcode.mark)
+            for item in items { write(json: item, into: &output) }
+            output.append(Opcode.appends)
+        case .object(let object):
+            output.append(Opcode.emptyDict)
+            guard !object.isEmpty else { return }
+            output.append(Opcode.mark)
+            for member in object.members {
+                writeString(member.key, into: &output)
+                write(json: member.value, into: &output)
+            }
+            output.append(Opcode.setItems)
+        }
+    }
+
+    /// Appends a tuple of JSON values as ``write(_:into:)`` writes
+    /// `.tuple(items.map(PickleValue.init(json:)))`.
+    public static func writeTuple(json items: [JSONValue], into output: inout [UInt8]) {
+        switch items.count {
+        case 0:
+            output.append(Opcode.emptyTuple)
+        case 1...3:
+            for item in items { write(json: item, into: &output) }
+            output.append(tupleOpcode(items.count))
+        default:
+            output.append(Opcode.mark)
+            for item in items { write(json: item, into: &output) }
+            output.append(Opcode.tuple)
+        }
+    }
+
+    /// Returns TUPLE1, TUPLE2 or TUPLE3 for `count` of 1 to 3.
+    private static func tupleOpcode(_ count: Int) -> UInt8 {
+        switch count {
+        case 1: return Opcode.tuple1
+        case 2: return Opcode.tuple2
+        default: return Opcode.tuple3
+        }
+    }
+
     private static func writeInt(_ number: Int64, into output: inout [UInt8]) {
         switch number {
         case 0...0xFF:
@@ -84,10 +140,12 @@ public enum PickleEncoder {
     }
 
     private static func writeString(_ text: String, into output: inout [UInt8]) {
-        let utf8 = Array(text.utf8)
-        output.append(Opcode.binUnicode)
-        appendLittleEndian(UInt32(utf8.count), into: &output)
-        output.append(contentsOf: utf8)
+        var copy = text
+        copy.withUTF8 { utf8 in
+            output.append(Opcode.binUnicode)
+            appendLittleEndian(UInt32(utf8.count), into: &output)
+            output.append(contentsOf: utf8)
+        }
     }
 
     private static func writeBytes(_ data: [UInt8], into output: inout [UInt8]) {
@@ -107,7 +165,7 @@ public enum PickleEncoder {
             output.append(Opcode.emptyTuple)
         case 1...3:
             for item in items { write(item, into: &output) }
-            output.append([Opcode.tuple1, Opcode.tuple2, Opcode.tuple3][items.count - 1])
+            output.append(tupleOpcode(items.count))
         default:
             output.append(Opcode.mark)
             for item in items { write(item, into: &output) }
@@ -139,7 +197,10 @@ public enum PickleEncoder {
 
     private static func writeGlobal(module: String, name: String, into output: inout [UInt8]) {
         output.append(Opcode.global)
-        output.append(contentsOf: Array(module.utf8) + [0x0A] + Array(name.utf8) + [0x0A])
+        output.append(contentsOf: module.utf8)
+        output.append(0x0A)
+        output.append(contentsOf: name.utf8)
+        output.append(0x0A)
     }
 
     private static func appendLittleEndian<T: FixedWidthInteger>(_ number: T, into output: inout [UInt8]) {

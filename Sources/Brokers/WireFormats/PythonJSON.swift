@@ -26,41 +26,57 @@ public enum PythonJSON {
         String(decoding: bytes(value, separators: separators), as: UTF8.self)
     }
 
-    private static func write(_ value: JSONValue, into output: inout [UInt8], separators: Separators) {
-        let itemSeparator: [UInt8] = separators == .spaced ? [0x2C, 0x20] : [0x2C]
-        let keySeparator: [UInt8] = separators == .spaced ? [0x3A, 0x20] : [0x3A]
+    static func write(_ value: JSONValue, into output: inout [UInt8], separators: Separators) {
         switch value {
-        case .null: output += Array("null".utf8)
-        case .bool(let flag): output += Array((flag ? "true" : "false").utf8)
-        case .int(let number): output += Array(String(number).utf8)
+        case .null: JSONWriter.writeRaw("null", into: &output)
+        case .bool(let flag): JSONWriter.writeRaw(flag ? "true" : "false", into: &output)
+        case .int: JSONWriter.write(value, into: &output)
         case .double(let number):
             // Python writes NaN and infinities as bare words, which most JSON
             // readers reject; JSON input never contains them.
             let text = number.isNaN ? "NaN" : number.isInfinite ? (number < 0 ? "-Infinity" : "Infinity")
                 : RestflowKeyText.pythonFloat(number)
-            output += Array(text.utf8)
+            output.append(contentsOf: text.utf8)
         case .string(let text): writeString(text, into: &output)
         case .array(let items):
             output.append(0x5B)
             for (index, item) in items.enumerated() {
-                if index > 0 { output += itemSeparator }
+                if index > 0 { writeItemSeparator(separators, into: &output) }
                 write(item, into: &output, separators: separators)
             }
             output.append(0x5D)
         case .object(let object):
             output.append(0x7B)
             for (index, member) in object.members.enumerated() {
-                if index > 0 { output += itemSeparator }
+                if index > 0 { writeItemSeparator(separators, into: &output) }
                 writeString(member.key, into: &output)
-                output += keySeparator
+                JSONWriter.writeRaw(separators == .spaced ? ": " : ":", into: &output)
                 write(member.value, into: &output, separators: separators)
             }
             output.append(0x7D)
         }
     }
 
-    private static func writeString(_ text: String, into output: inout [UInt8]) {
+    private static func writeItemSeparator(_ separators: Separators, into output: inout [UInt8]) {
+        JSONWriter.writeRaw(separators == .spaced ? ", " : ",", into: &output)
+    }
+
+    static func writeString(_ text: String, into output: inout [UInt8]) {
         output.append(0x22)
+        var copy = text
+        // Printable ASCII other than the quote and the backslash is written
+        // as it is, so most strings are copied in one go.
+        let copied = copy.withUTF8 { bytes -> Bool in
+            for byte in bytes where byte < 0x20 || byte > 0x7E || byte == 0x22 || byte == 0x5C {
+                return false
+            }
+            output.append(contentsOf: bytes)
+            return true
+        }
+        if copied {
+            output.append(0x22)
+            return
+        }
         for unit in text.utf16 {
             switch unit {
             case 0x22: output += [0x5C, 0x22]

@@ -6,81 +6,110 @@ import Engine
 public enum PythonRepr {
     /// Returns `repr(value)`, with JSON arrays as lists and objects as dicts.
     public static func string(_ value: JSONValue) -> String {
-        var output = ""
+        var output: [UInt8] = []
+        output.reserveCapacity(128)
         write(value, into: &output)
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// Returns the repr of `items` as a tuple: `()`, `(1,)`, `(1, 2)`.
     public static func tuple(_ items: [JSONValue]) -> String {
-        if items.count == 1 { return "(\(string(items[0])),)" }
-        return "(" + items.map(string).joined(separator: ", ") + ")"
+        var output: [UInt8] = [UInt8(ascii: "(")]
+        for (index, item) in items.enumerated() {
+            if index > 0 { output.append(contentsOf: ", ".utf8) }
+            write(item, into: &output)
+        }
+        if items.count == 1 { output.append(UInt8(ascii: ",")) }
+        output.append(UInt8(ascii: ")"))
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// Returns a call as RQ describes a job: `f(arg, ..., key=value, ...)`.
     public static func call(_ function: String, args: [JSONValue], kwargs: JSONObject) -> String {
-        let parts = args.map(string) + kwargs.members.map { "\($0.key)=\(string($0.value))" }
-        return "\(function)(\(parts.joined(separator: ", ")))"
+        var output = Array(function.utf8)
+        output.reserveCapacity(256)
+        output.append(UInt8(ascii: "("))
+        var first = true
+        for item in args {
+            if !first { output.append(contentsOf: ", ".utf8) }
+            first = false
+            write(item, into: &output)
+        }
+        for member in kwargs.members {
+            if !first { output.append(contentsOf: ", ".utf8) }
+            first = false
+            output.append(contentsOf: member.key.utf8)
+            output.append(UInt8(ascii: "="))
+            write(member.value, into: &output)
+        }
+        output.append(UInt8(ascii: ")"))
+        return String(decoding: output, as: UTF8.self)
     }
 
-    private static func write(_ value: JSONValue, into output: inout String) {
+    private static func write(_ value: JSONValue, into output: inout [UInt8]) {
         switch value {
-        case .null: output += "None"
-        case .bool(let flag): output += flag ? "True" : "False"
-        case .int(let number): output += String(number)
-        case .double(let number): output += RestflowKeyText.pythonFloat(number)
+        case .null: output.append(contentsOf: "None".utf8)
+        case .bool(let flag): output.append(contentsOf: (flag ? "True" : "False").utf8)
+        case .int: JSONWriter.write(value, into: &output)
+        case .double(let number): output.append(contentsOf: RestflowKeyText.pythonFloat(number).utf8)
         case .string(let text): writeString(text, into: &output)
         case .array(let items):
-            output += "["
+            output.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { output += ", " }
+                if index > 0 { output.append(contentsOf: ", ".utf8) }
                 write(item, into: &output)
             }
-            output += "]"
+            output.append(UInt8(ascii: "]"))
         case .object(let object):
-            output += "{"
+            output.append(UInt8(ascii: "{"))
             for (index, member) in object.members.enumerated() {
-                if index > 0 { output += ", " }
+                if index > 0 { output.append(contentsOf: ", ".utf8) }
                 writeString(member.key, into: &output)
-                output += ": "
+                output.append(contentsOf: ": ".utf8)
                 write(member.value, into: &output)
             }
-            output += "}"
+            output.append(UInt8(ascii: "}"))
         }
     }
 
     /// Writes a str repr: single quotes unless the text contains a single quote
     /// and no double quote, and escapes for what `str.isprintable` rejects.
-    private static func writeString(_ text: String, into output: inout String) {
+    private static func writeString(_ text: String, into output: inout [UInt8]) {
+        var copy = text
+        // Fast path: printable ASCII with no single quote or backslash is copied as is.
+        let copied = copy.withUTF8 { bytes -> Bool in
+            for byte in bytes where byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'") {
+                return false
+            }
+            output.append(UInt8(ascii: "'"))
+            output.append(contentsOf: bytes)
+            output.append(UInt8(ascii: "'"))
+            return true
+        }
+        if copied { return }
         let utf8 = text.utf8
         let hasSingle = utf8.contains(UInt8(ascii: "'"))
         let hasDouble = utf8.contains(UInt8(ascii: "\""))
         let quote: Character = hasSingle && !hasDouble ? "\"" : "'"
-        // Fast path: printable ASCII with nothing to escape is copied as is.
-        if !hasSingle && utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }) {
-            output.append("'")
-            output.append(text)
-            output.append("'")
-            return
-        }
-        output.append(quote)
+        var escaped = String(quote)
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
             default:
                 if Character(scalar) == quote {
-                    output += "\\" + String(quote)
+                    escaped += "\\" + String(quote)
                 } else if isPrintable(scalar) {
-                    output.unicodeScalars.append(scalar)
+                    escaped.unicodeScalars.append(scalar)
                 } else {
-                    output += escape(scalar)
+                    escaped += escape(scalar)
                 }
             }
         }
-        output.append(quote)
+        escaped.append(quote)
+        output.append(contentsOf: escaped.utf8)
     }
 
     /// Python's `str.isprintable` for one character: everything except the

@@ -41,11 +41,17 @@ public enum RQJob {
     public static func serializedCall(_ task: TaskMessage, serializer: Serializer) -> [UInt8] {
         switch serializer {
         case .pickle:
-            let call = PickleValue.tuple([
-                .string(task.taskName), .none, .tuple(task.args.map(PickleValue.init(json:))),
-                PickleValue(json: .object(task.kwargs)),
-            ])
-            return PickleEncoder.encode(call)
+            // The pickle of (name, None, tuple(args), kwargs), written
+            // straight from the JSON values.
+            var output: [UInt8] = [Opcode.proto, 2, Opcode.mark]
+            output.reserveCapacity(512)
+            PickleEncoder.write(.string(task.taskName), into: &output)
+            output.append(Opcode.none)
+            PickleEncoder.writeTuple(json: task.args, into: &output)
+            PickleEncoder.write(json: .object(task.kwargs), into: &output)
+            output.append(Opcode.tuple)
+            output.append(Opcode.stop)
+            return output
         case .json:
             let call: JSONValue = [.string(task.taskName), nil, .array(task.args), .object(task.kwargs)]
             return PythonJSON.bytes(call, separators: .spaced)
@@ -81,14 +87,15 @@ public enum RQJob {
     public static func enqueueCommands(
         jobID: String, queue: String, fields: [(String, [UInt8])], keyPrefix: String = defaultKeyPrefix
     ) -> [RedisCommand] {
-        var hset: [any RedisArgument] = [jobKey(jobID, keyPrefix: keyPrefix)]
+        var hset: [[UInt8]] = [Array("HSET".utf8), Array(jobKey(jobID, keyPrefix: keyPrefix).utf8)]
+        hset.reserveCapacity(2 + fields.count * 2)
         for (name, value) in fields {
-            hset.append(name)
+            hset.append(Array(name.utf8))
             hset.append(value)
         }
         return [
             RedisCommand("SADD", queuesKey(keyPrefix: keyPrefix), queueKey(queue, keyPrefix: keyPrefix)),
-            RedisCommand("HSET", hset),
+            RedisCommand(arguments: hset),
             RedisCommand("RPUSH", queueKey(queue, keyPrefix: keyPrefix), jobID),
         ]
     }

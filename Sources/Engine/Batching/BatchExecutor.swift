@@ -27,7 +27,13 @@ public final class BatchExecutor: Sendable {
     let pending = DispatchGroup()
     /// Journal ids of batches that failed and will be delivered again.
     private let retryEntries = Mutex<[UInt64: Int64]>([:])
+    /// The number of entries in `retryEntries`, so a batch that succeeds
+    /// skips that lock when no batch waits for a retry.
+    private let retryEntryCount = Atomic<Int>(0)
     private let waiters = Mutex<[UInt64: OutcomeWaiter]>([:])
+    /// The number of entries in `waiters`, so a finishing batch skips the
+    /// lock when nobody waits, which is nearly always.
+    private let waiterCount = Atomic<Int>(0)
 
     init(
         runner: RuleRunner, tracker: BatchTracker, journal: FailureJournal?, faults: FaultInjector, logger: Logger,
@@ -137,13 +143,21 @@ public final class BatchExecutor: Sendable {
 
     private func succeeded(_ batch: Batch) {
         let time = clock()
-        if let entry = retryEntries.withLock({ $0.removeValue(forKey: batch.id) }) {
+        if retryEntryCount.load(ordering: .acquiring) > 0, let entry = removeRetryEntry(batch.id) {
             resolve(entry, resolution: "retry", at: time)
         }
         if let replayOf = batch.replayOf {
             resolve(replayOf, resolution: "replay", at: time)
         }
         finish(batch, .done, error: nil)
+    }
+
+    private func removeRetryEntry(_ batchID: UInt64) -> Int64? {
+        retryEntries.withLock { entries in
+            let entry = entries.removeValue(forKey: batchID)
+            if entry != nil { retryEntryCount.subtract(1, ordering: .releasing) }
+            return entry
+        }
     }
 
     private func resolve(_ entry: Int64, resolution: String, at time: Double) {
@@ -158,7 +172,7 @@ public final class BatchExecutor: Sendable {
         guard let journal else { return }
         let status: FailureStatus = willRetry ? .retrying : .open
         do {
-            if let entry = retryEntries.withLock({ willRetry ? $0[batch.id] : $0.removeValue(forKey: batch.id) }) {
+            if let entry = willRetry ? retryEntries.withLock({ $0[batch.id] }) : removeRetryEntry(batch.id) {
                 try journal.recordAttempt(entry, error: error, attempts: batch.attempt, status: status, at: time, deadLettered: deadLettered)
             } else if let replayOf = batch.replayOf {
                 try journal.recordAttempt(replayOf, error: error, attempts: batch.attempt, status: .open, at: time, deadLettered: deadLettered)
@@ -170,7 +184,13 @@ public final class BatchExecutor: Sendable {
                 let entry = try journal.record(
                     batch, error: error, attempts: batch.attempt, status: status, ruleFingerprints: fingerprints, at: time,
                     deadLettered: deadLettered)
-                if willRetry { retryEntries.withLock { $0[batch.id] = entry } }
+                if willRetry {
+                    retryEntries.withLock { entries in
+                        if entries.updateValue(entry, forKey: batch.id) == nil {
+                            retryEntryCount.add(1, ordering: .releasing)
+                        }
+                    }
+                }
             }
         } catch {
             // The journal is the durable copy; when it cannot be written, the
@@ -193,7 +213,7 @@ public final class BatchExecutor: Sendable {
         default: outcome = .done
         }
         observer?(FinishedBatch(batch: batch, outcome: outcome, finishedAt: time))
-        if let waiter = waiters.withLock({ $0.removeValue(forKey: batch.id) }) {
+        if waiterCount.load(ordering: .acquiring) > 0, let waiter = removeWaiter(batch.id) {
             waiter.deliver(outcome)
         }
         if wasLive {
@@ -206,13 +226,25 @@ public final class BatchExecutor: Sendable {
     /// Registers interest in a batch's outcome; call before dispatching it.
     func expectOutcome(of batchID: UInt64) -> OutcomeWaiter {
         let waiter = OutcomeWaiter()
-        waiters.withLock { $0[batchID] = waiter }
+        waiters.withLock { waiters in
+            if waiters.updateValue(waiter, forKey: batchID) == nil {
+                waiterCount.add(1, ordering: .releasing)
+            }
+        }
         return waiter
     }
 
     /// Drops interest registered with ``expectOutcome(of:)``.
     func forgetOutcome(of batchID: UInt64) {
-        _ = waiters.withLock { $0.removeValue(forKey: batchID) }
+        _ = removeWaiter(batchID)
+    }
+
+    private func removeWaiter(_ batchID: UInt64) -> OutcomeWaiter? {
+        waiters.withLock { waiters in
+            let waiter = waiters.removeValue(forKey: batchID)
+            if waiter != nil { waiterCount.subtract(1, ordering: .releasing) }
+            return waiter
+        }
     }
 
     /// Blocks until every queued batch has ended or `timeout` seconds pass;

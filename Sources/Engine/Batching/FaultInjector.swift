@@ -18,15 +18,22 @@ public struct FaultSetting: Sendable, Equatable {
 /// Fault injection per dispatcher name, set from the console.
 public final class FaultInjector: Sendable {
     private let settings = Mutex<[String: FaultSetting]>([:])
+    /// The number of entries in `settings`, so each batch skips the lock
+    /// while no fault is set, which is the usual case.
+    private let activeCount = Atomic<Int>(0)
 
     public init() {}
 
     public func set(_ setting: FaultSetting, for dispatcher: String) {
-        settings.withLock { $0[dispatcher] = setting.isActive ? setting : nil }
+        settings.withLock { settings in
+            settings[dispatcher] = setting.isActive ? setting : nil
+            activeCount.store(settings.count, ordering: .releasing)
+        }
     }
 
     public func setting(for dispatcher: String) -> FaultSetting? {
-        settings.withLock { $0[dispatcher] }
+        guard activeCount.load(ordering: .acquiring) > 0 else { return nil }
+        return settings.withLock { $0[dispatcher] }
     }
 
     public var all: [String: FaultSetting] { settings.withLock { $0 } }

@@ -16,6 +16,20 @@ public protocol CacheStore: Sendable {
     @discardableResult func delete(_ key: String) throws(CacheStoreError) -> Bool
     /// Deletes every key that starts with `prefix`; returns how many were deleted.
     @discardableResult func deletePrefix(_ prefix: String) throws(CacheStoreError) -> Int
+    /// Deletes every key that starts with any of `prefixes`, and returns one
+    /// result per prefix, in order: how many keys it deleted, or why it failed.
+    ///
+    /// A key that matches several prefixes is deleted once. The rule runner
+    /// calls this once per batch with the drops of consecutive rules, so a
+    /// store can serve them together (one lock, one scan). The default calls
+    /// ``deletePrefix(_:)`` for each prefix in turn.
+    func deletePrefixes(_ prefixes: [String]) -> [Result<Int, CacheStoreError>]
     /// The number of entries, when the store can count them cheaply.
     var entryCount: Int? { get }
+}
+
+extension CacheStore {
+    public func deletePrefixes(_ prefixes: [String]) -> [Result<Int, CacheStoreError>] {
+        prefixes.map { prefix in Result { () throws(CacheStoreError) -> Int in try deletePrefix(prefix) } }
+    }
 }

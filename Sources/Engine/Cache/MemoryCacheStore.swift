@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// The embedded in-memory cache store.
@@ -9,14 +10,26 @@ import Synchronization
 /// When the prefix ends inside a segment, only the children of the last
 /// complete segment's node are examined.
 public final class MemoryCacheStore: CacheStore {
-    private final class Node {
+    final class Node {
         var value: [UInt8]?
-        var children: [String: Node] = [:]
+        var children = SegmentTable<Node>()
         /// Entries in this subtree, this node's own included.
         var count = 0
     }
 
+    /// One step of a walk down the trie: the parent and the hash of the
+    /// child's segment, kept so counts and pruning need no second lookup.
+    /// Unmanaged is safe here: the tree owns every node while the lock is
+    /// held, and a pruned node is never touched after it is unlinked.
+    private struct Step {
+        var parent: Unmanaged<Node>
+        var child: Unmanaged<Node>
+        var hash: UInt64
+    }
+
     private let root = Mutex(Node())
+    /// Seeds the segment hash, so colliding keys cannot be prepared offline.
+    private let seed = UInt64.random(in: UInt64.min...UInt64.max)
 
     public init() {}
 
@@ -25,91 +38,182 @@ public final class MemoryCacheStore: CacheStore {
     public var entryCount: Int? { root.withLock { $0.count } }
 
     public func set(_ key: String, _ value: [UInt8]) throws(CacheStoreError) {
-        let segments = Self.segments(of: key)
+        let seed = seed
         root.withLock { root in
-            var path: [Node] = [root]
-            var node = root
-            for segment in segments {
-                if let child = node.children[segment] {
-                    node = child
-                } else {
-                    let child = Node()
-                    node.children[segment] = child
-                    node = child
+            var text = key
+            text.withUTF8 { bytes in
+                var path: [Node] = [root]
+                var node = root
+                Self.forEachSegment(bytes) { segment, _ in
+                    SegmentKey.with(segment, seed: seed) { compared, hash in
+                        if let child = node.children.find(compared, hash: hash) {
+                            node = child
+                        } else {
+                            let child = Node()
+                            node.children.insert(compared, hash: hash, node: child)
+                            node = child
+                        }
+                    }
+                    path.append(node)
                 }
-                path.append(node)
+                if node.value == nil {
+                    for ancestor in path { ancestor.count += 1 }
+                }
+                node.value = value
             }
-            if node.value == nil {
-                for ancestor in path { ancestor.count += 1 }
-            }
-            node.value = value
         }
     }
 
     public func get(_ key: String) throws(CacheStoreError) -> [UInt8]? {
-        let segments = Self.segments(of: key)
+        let seed = seed
         return root.withLock { root in
-            var node = root
-            for segment in segments {
-                guard let child = node.children[segment] else { return nil }
-                node = child
+            var text = key
+            return text.withUTF8 { bytes in
+                var node: Node? = root
+                Self.forEachSegment(bytes) { segment, _ in
+                    guard let current = node else { return }
+                    node = SegmentKey.with(segment, seed: seed) { compared, hash in
+                        current.children.find(compared, hash: hash)
+                    }
+                }
+                return node?.value
             }
-            return node.value
         }
     }
 
     @discardableResult
     public func delete(_ key: String) throws(CacheStoreError) -> Bool {
-        let segments = Self.segments(of: key)
+        let seed = seed
         return root.withLock { root in
-            var path: [(Node, String)] = []
-            var node = root
-            for segment in segments {
-                guard let child = node.children[segment] else { return false }
-                path.append((node, segment))
-                node = child
+            var text = key
+            return text.withUTF8 { bytes in
+                Self.walk(root, bytes, seed: seed, includingLast: true) { node, path in
+                    guard let node, node.value != nil else { return false }
+                    node.value = nil
+                    node.count -= 1
+                    for step in path { step.parent.takeUnretainedValue().count -= 1 }
+                    Self.prune(path)
+                    return true
+                }
             }
-            guard node.value != nil else { return false }
-            node.value = nil
-            node.count -= 1
-            for (ancestor, _) in path { ancestor.count -= 1 }
-            Self.prune(path)
-            return true
         }
     }
 
     @discardableResult
     public func deletePrefix(_ prefix: String) throws(CacheStoreError) -> Int {
-        var segments = Self.segments(of: prefix)
-        let partial = segments.removeLast()
-        if partial.hasSuffix(":") {
+        var text = prefix
+        let endsInsideSeparator = text.withUTF8 { bytes in
+            Self.lastSegmentStart(bytes) < bytes.count && bytes.last == UInt8(ascii: ":")
+        }
+        if endsInsideSeparator {
             return deletePrefixByScan(prefix)
         }
+        let seed = seed
         return root.withLock { root in
-            var path: [(Node, String)] = []
-            var node = root
-            for segment in segments {
-                guard let child = node.children[segment] else { return 0 }
-                path.append((node, segment))
-                node = child
-            }
-            var removed = 0
-            if partial.isEmpty {
-                // The prefix ends with "::": every key below this node matches,
-                // but not the node's own key (it lacks the trailing separator).
-                for child in node.children.values { removed += child.count }
-                node.children.removeAll()
-            } else {
-                for (segment, child) in node.children where segment.hasPrefix(partial) {
-                    removed += child.count
-                    node.children[segment] = nil
+            text.withUTF8 { bytes in
+                let partial = UnsafeBufferPointer(rebasing: bytes[Self.lastSegmentStart(bytes)...])
+                return Self.walk(root, bytes, seed: seed, includingLast: false) { node, path in
+                    guard let node else { return 0 }
+                    var removed = 0
+                    if partial.isEmpty {
+                        // The prefix ends with "::": every key below this node matches,
+                        // but not the node's own key (it lacks the trailing separator).
+                        removed = node.count - (node.value == nil ? 0 : 1)
+                        node.children.removeAll()
+                    } else {
+                        // A prefix ending inside a segment compares as `String`
+                        // does, like the rest of the store.
+                        let partialText = String(decoding: partial, as: UTF8.self)
+                        for child in node.children.removeAll(where: { $0.segment.hasPrefix(partialText) }) {
+                            removed += child.count
+                        }
+                    }
+                    node.count -= removed
+                    for step in path { step.parent.takeUnretainedValue().count -= removed }
+                    Self.prune(path)
+                    return removed
                 }
             }
-            node.count -= removed
-            for (ancestor, _) in path { ancestor.count -= removed }
-            Self.prune(path)
-            return removed
         }
+    }
+
+    /// Walks down the complete segments of `key` (and its last piece too when
+    /// `includingLast`), then calls `body` with the node reached (nil when a
+    /// segment is missing) and the steps taken, root first.
+    private static func walk<Result>(
+        _ root: Node, _ key: UnsafeBufferPointer<UInt8>, seed: UInt64, includingLast: Bool,
+        _ body: (Node?, UnsafeBufferPointer<Step>) -> Result
+    ) -> Result {
+        let capacity = Self.segmentCount(key)
+        return withUnsafeTemporaryAllocation(of: Step.self, capacity: capacity) { steps in
+            var depth = 0
+            var node: Node? = root
+            Self.forEachSegment(key) { segment, isLast in
+                guard let parent = node, includingLast || !isLast else { return }
+                node = SegmentKey.with(segment, seed: seed) { compared, hash in
+                    guard let child = parent.children.find(compared, hash: hash) else { return nil }
+                    steps[depth] = Step(parent: .passUnretained(parent), child: .passUnretained(child), hash: hash)
+                    depth += 1
+                    return child
+                }
+            }
+            return body(node, UnsafeBufferPointer(rebasing: steps[0..<depth]))
+        }
+    }
+
+    /// Removes nodes on `path` left with no entries, deepest first.
+    private static func prune(_ path: UnsafeBufferPointer<Step>) {
+        for step in path.reversed() {
+            let child = step.child.takeUnretainedValue()
+            guard child.count == 0 else { return }
+            step.parent.takeUnretainedValue().children.remove(child, hash: step.hash)
+        }
+    }
+
+    /// Calls `body` with each "::"-separated piece of `key`, left to right;
+    /// a key ending in "::" yields a final empty piece.
+    private static func forEachSegment(
+        _ key: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, _ isLast: Bool) -> Void
+    ) {
+        var start = 0
+        while let separator = separator(in: key, from: start) {
+            body(UnsafeBufferPointer(rebasing: key[start..<separator]), false)
+            start = separator + 2
+        }
+        body(UnsafeBufferPointer(rebasing: key[start..<key.count]), true)
+    }
+
+    /// Returns the offset of the first "::" at or after `start`, scanning left
+    /// to right as ``forEachSegment(_:_:)`` splits. memchr finds each ':'.
+    private static func separator(in key: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let base = key.baseAddress else { return nil }
+        var from = start
+        while from + 1 < key.count {
+            guard let found = memchr(base + from, Int32(UInt8(ascii: ":")), key.count - 1 - from) else { return nil }
+            let offset = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            if key[offset + 1] == UInt8(ascii: ":") { return offset }
+            from = offset + 1
+        }
+        return nil
+    }
+
+    private static func segmentCount(_ key: UnsafeBufferPointer<UInt8>) -> Int {
+        var count = 1
+        var start = 0
+        while let separator = separator(in: key, from: start) {
+            count += 1
+            start = separator + 2
+        }
+        return count
+    }
+
+    /// Returns the offset where the last piece of `key` starts.
+    private static func lastSegmentStart(_ key: UnsafeBufferPointer<UInt8>) -> Int {
+        var start = 0
+        while let separator = separator(in: key, from: start) {
+            start = separator + 2
+        }
+        return start
     }
 
     /// Deletes by testing each key under the deepest complete segment.
@@ -119,16 +223,17 @@ public final class MemoryCacheStore: CacheStore {
     /// "a" and ":") matches "a::::b" (pieces "a", "" and "b"). Such a last
     /// piece cannot be matched segment-wise.
     private func deletePrefixByScan(_ prefix: String) -> Int {
-        var segments = Self.segments(of: prefix)
-        segments.removeLast()
-        var keys: [String] = []
-        root.withLock { root in
-            var node = root
-            for segment in segments {
-                guard let child = node.children[segment] else { return }
-                node = child
+        let seed = seed
+        let keys = root.withLock { root in
+            var keys: [String] = []
+            var text = prefix
+            text.withUTF8 { bytes in
+                Self.walk(root, bytes, seed: seed, includingLast: false) { node, _ in
+                    guard let node else { return }
+                    Self.collectKeys(node, path: Self.segmentTexts(bytes), into: &keys)
+                }
             }
-            Self.collectKeys(node, path: segments, into: &keys)
+            return keys
         }
         var removed = 0
         for key in keys where key.hasPrefix(prefix) {
@@ -137,42 +242,21 @@ public final class MemoryCacheStore: CacheStore {
         return removed
     }
 
+    /// Returns the complete segments of `key` (all but its last piece) as text.
+    private static func segmentTexts(_ key: UnsafeBufferPointer<UInt8>) -> [String] {
+        var result: [String] = []
+        forEachSegment(key) { segment, isLast in
+            if !isLast { result.append(String(decoding: segment, as: UTF8.self)) }
+        }
+        return result
+    }
+
     /// Appends the key of every entry in the subtree; a node's key is its
     /// path of segments joined by "::".
     private static func collectKeys(_ node: Node, path: [String], into keys: inout [String]) {
         if node.value != nil { keys.append(path.joined(separator: "::")) }
-        for (segment, child) in node.children {
-            collectKeys(child, path: path + [segment], into: &keys)
-        }
-    }
-
-    /// Removes nodes on `path` left with no entries, deepest first.
-    private static func prune(_ path: [(Node, String)]) {
-        for (parent, segment) in path.reversed() {
-            guard let child = parent.children[segment], child.count == 0 else { return }
-            parent.children[segment] = nil
-        }
-    }
-
-    /// Splits on "::". A key ending in "::" yields a final empty segment.
-    static func segments(of key: String) -> [String] {
-        var text = key
-        return text.withUTF8 { bytes in
-            var result: [String] = []
-            result.reserveCapacity(5)
-            var start = 0
-            var index = 0
-            while index < bytes.count {
-                if bytes[index] == UInt8(ascii: ":") && index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: ":") {
-                    result.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
-                    index += 2
-                    start = index
-                } else {
-                    index += 1
-                }
-            }
-            result.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]), as: UTF8.self))
-            return result
+        for entry in node.children.entries {
+            collectKeys(entry.node, path: path + [entry.segment], into: &keys)
         }
     }
 }

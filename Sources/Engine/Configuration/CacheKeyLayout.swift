@@ -39,15 +39,22 @@ public struct CacheKeyLayout: Sendable, Equatable {
     /// The partition part of a prefix, without its trailing `::`; empty when
     /// no partition argument is present.
     public func scope(arguments: JSONObject) -> String {
+        // Each argument's piece is followed by "::" and trailing separators
+        // are stripped; writing a separator only when a piece follows it
+        // gives the same text without appending and removing them.
         var scope = ""
+        var separators = 0
         for name in partition.count > 1 ? partition.sorted() : partition {
             if let value = arguments[name] {
+                for _ in 0..<separators { scope += "::" }
+                separators = 0
                 scope += name
                 scope += ":"
                 scope += RestflowKeyText.string(value)
             }
-            scope += "::"
+            separators += 1
         }
+        // A value's own text may end in "::"; it is stripped as well.
         while scope.hasSuffix("::") {
             scope.removeLast(2)
         }

@@ -96,18 +96,22 @@ public final class Engine: Sendable {
             }
             return result
         }
-        let plan = evaluator.plan(event)
-        result.batchIDs.reserveCapacity(plan.count)
-        for planned in plan {
-            let batch = makeBatch(planned, event: event, index: index, at: now)
-            result.batchIDs.append(batch.id)
-            if let error = dispatch(batch, via: planned.dispatcher) {
-                result.raised.append(error)
+        var dispatches = 0
+        evaluator.withFiredRules(event) { fired in
+            RuleEvaluator.forEachDispatch(fired) { first, group in
+                let compiled = rules.compiled[fired[first].index]
+                let batch = makeBatch(fired, first: first, group: group, event: event, index: index, at: now)
+                dispatches += 1
+                if result.batchIDs.isEmpty { result.batchIDs.reserveCapacity(fired.count) }
+                result.batchIDs.append(batch.id)
+                if let error = dispatch(batch, via: compiled.dispatcher) {
+                    result.raised.append(error)
+                }
             }
         }
         events.withLock { state in
             state.counters.read += 1
-            state.counters.dispatches += UInt64(plan.count)
+            state.counters.dispatches += UInt64(dispatches)
             state.rate.add(atSecond: Int64(now))
         }
         return result
@@ -149,28 +153,49 @@ public final class Engine: Sendable {
         nextBatchID.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
-    private func makeBatch(_ planned: RuleEvaluator.PlannedDispatch, event: ChangeEvent, index: Int?, at now: Double) -> Batch {
-        let dispatcher = planned.dispatcher
-        let count = planned.ruleIndices.count
-        var kwargs = JSONObject()
-        var ids: [String] = []
-        var numbers: [Int] = []
-        kwargs.reserveCapacity(count)
-        ids.reserveCapacity(count)
-        numbers.reserveCapacity(count)
-        var raise = false
-        for (position, ruleIndex) in planned.ruleIndices.enumerated() {
-            let compiled = rules.compiled[ruleIndex]
-            ids.append(compiled.rule.id)
-            numbers.append(compiled.rule.restflowID)
-            raise = raise || ErrorPolicy.resolve(
-                rule: compiled.rule.raiseException, dispatcher: dispatcher.raiseException, global: globalRaiseException)
-            kwargs.appendUnchecked(compiled.rule.id, .object(planned.arguments[position]))
+    /// Builds the batch of the dispatch call that starts at `fired[first]`:
+    /// that rule alone when `group` is nil, else every rule of the group
+    /// from there on. Its dispatcher is that of the call's first rule.
+    @inline(__always)
+    private func makeBatch(
+        _ fired: UnsafeBufferPointer<RuleEvaluator.FiredRule>, first: Int, group: Int?, event: ChangeEvent, index: Int?,
+        at now: Double
+    ) -> Batch {
+        let lead = rules.compiled[fired[first].index]
+        let dispatcherRaise = lead.dispatcherRaiseException
+        var count = 1
+        if group != nil {
+            count = 0
+            for rule in fired[first...] where rule.group == group { count += 1 }
         }
+        var kwargs = JSONObject(capacity: count)
+        var ids: [String]
+        var numbers: [Int]
+        var raise = false
+        if group == nil {
+            ids = lead.soloRuleIDs
+            numbers = lead.soloRestflowIDs
+            raise = ErrorPolicy.resolve(rule: lead.rule.raiseException, dispatcher: dispatcherRaise, global: globalRaiseException)
+            kwargs.appendUnchecked(lead.rule.id, .object(fired[first].arguments))
+        } else {
+            ids = []
+            numbers = []
+            ids.reserveCapacity(count)
+            numbers.reserveCapacity(count)
+            for rule in fired[first...] where rule.group == group {
+                let compiled = rules.compiled[rule.index]
+                ids.append(compiled.rule.id)
+                numbers.append(compiled.rule.restflowID)
+                raise = raise || ErrorPolicy.resolve(
+                    rule: compiled.rule.raiseException, dispatcher: dispatcherRaise, global: globalRaiseException)
+                kwargs.appendUnchecked(compiled.rule.id, .object(rule.arguments))
+            }
+        }
+        let id = makeBatchID()
         return Batch(
-            id: makeBatchID(), dispatcher: dispatcher.name, batchKey: dispatcher.batchKey, model: event.model, pk: event.pk,
+            id: id, dispatcher: lead.dispatcherName, batchKey: lead.batchKey, model: event.model, pk: event.pk,
             signal: event.signal, eventIndex: index, ruleIDs: ids, restflowRuleIDs: numbers, ruleKwargs: kwargs,
-            options: dispatcher.resolvedOptions, raiseException: raise, createdAt: now)
+            options: lead.dispatcherOptions, raiseException: raise, createdAt: now)
     }
 
     /// Blocks until every dispatched batch has ended or `timeout` seconds

@@ -58,6 +58,7 @@ public struct ChangeEvent: Sendable, Equatable {
         } else {
             return .missing
         }
+        if segments.count == 1 { return .value(current) }
         for segment in segments.dropFirst() {
             guard case .object(let object) = current, let next = object[segment] else {
                 return .missing

@@ -34,7 +34,8 @@ public enum EventDecoder {
     }
 
     public static func decode(_ object: JSONObject) throws(EventDecodingError) -> ChangeEvent {
-        for key in object.keys where !allowedKeys.contains(key) {
+        for member in object.members where !allowedKeys.contains(member.key) {
+            let key = member.key
             let hint = NameSuggestion.closest(to: key, in: allowedKeys).map { " (did you mean '\($0)'?)" } ?? ""
             throw EventDecodingError(reason: "unknown member '\(key)'\(hint)")
         }

@@ -98,7 +98,12 @@ public final class EventLineReader {
     }
 
     private func nextBufferedLine() -> ArraySlice<UInt8>? {
-        guard let newline = buffer[start...].firstIndex(of: 0x0A) else { return nil }
+        guard start < buffer.count else { return nil }
+        let found = buffer.withUnsafeBufferPointer { bytes -> Int? in
+            guard let hit = memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start) else { return nil }
+            return bytes.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
+        guard let newline = found else { return nil }
         let line = buffer[start..<newline]
         start = newline + 1
         return line

@@ -285,6 +285,16 @@ public struct JSONParser {
             guard let next = peek(), isDigit(next) else { throw error("a number needs a digit in its exponent") }
             skipDigits()
         }
+        // Up to 18 digits always fit an Int64, so they are summed directly.
+        let negative = bytes[start] == UInt8(ascii: "-")
+        let digitCount = position - start - (negative ? 1 : 0)
+        if isInteger && digitCount <= 18 {
+            var magnitude: Int64 = 0
+            for index in (negative ? start + 1 : start)..<position {
+                magnitude = magnitude * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+            }
+            return .int(negative ? -magnitude : magnitude)
+        }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         if isInteger, let number = Int64(text) {
             return .int(number)

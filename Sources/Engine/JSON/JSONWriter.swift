@@ -23,9 +23,9 @@ public enum JSONWriter {
     /// Appends the JSON text for `value` to `output`.
     public static func write(_ value: JSONValue, into output: inout [UInt8], sortKeys: Bool = false) {
         switch value {
-        case .null: output.append(contentsOf: "null".utf8)
-        case .bool(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
-        case .int(let number): output.append(contentsOf: String(number).utf8)
+        case .null: writeRaw("null", into: &output)
+        case .bool(let flag): writeRaw(flag ? "true" : "false", into: &output)
+        case .int(let number): DecimalText.append(number, to: &output)
         case .double(let number): writeDouble(number, into: &output)
         case .string(let text): writeString(text, into: &output)
         case .array(let items):
@@ -48,17 +48,29 @@ public enum JSONWriter {
         }
     }
 
+    /// Appends `text` as it is: JSON punctuation or member names that the
+    /// caller writes around values, copied in one go.
+    public static func writeRaw(_ text: StaticString, into output: inout [UInt8]) {
+        output.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
     /// Appends `text` as a quoted JSON string.
     public static func writeString(_ text: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        let utf8 = text.utf8
+        var copy = text
         // Most strings need no escape; copy those in one go.
-        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            output.append(contentsOf: utf8)
+        let copied = copy.withUTF8 { bytes -> Bool in
+            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return false
+            }
+            output.append(contentsOf: bytes)
+            return true
+        }
+        if copied {
             output.append(UInt8(ascii: "\""))
             return
         }
-        for byte in utf8 {
+        for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
             case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])

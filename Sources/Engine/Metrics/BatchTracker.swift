@@ -23,11 +23,20 @@ final class BatchTracker: Sendable {
     }
 
     private struct State {
-        var figures: [String: DispatcherFigures] = [:]
-        var live: [UInt64: LiveBatch] = [:]
-        var recent: [LiveBatch] = []
+        /// Dispatcher names, and their figures at the same positions. A
+        /// process has a handful of dispatchers, so a scan comparing names
+        /// costs less than hashing the name for each state change.
+        var names: [String] = []
+        var figures: [DispatcherFigures] = []
+        var live = LiveBatchTable()
+        var recent: [LiveRecord] = []
         var recentNext = 0
+        /// Records pushed out of the full ring, kept to hold the next queued
+        /// batches instead of allocating new ones; at most `spareCapacity`.
+        var spare: [LiveRecord] = []
     }
+
+    static let spareCapacity = 64
 
     private let state = Mutex(State())
 
@@ -35,18 +44,26 @@ final class BatchTracker: Sendable {
     /// batch with its id is already live.
     @discardableResult
     func queued(_ batch: Batch, at time: Double) -> Bool {
-        let record = LiveBatch(
-            id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
-            ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
-            replayOf: batch.replayOf, eventIndex: batch.eventIndex)
-        return state.withLock { state in
-            guard state.live[batch.id] == nil else { return false }
+        state.withLock { state in
+            guard !state.live.contains(batch.id) else { return false }
+            // Built under the lock: the record then never leaves the state it belongs to.
+            let value = LiveBatch(
+                id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
+                ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
+                replayOf: batch.replayOf, eventIndex: batch.eventIndex)
+            let record: LiveRecord
+            if let reused = state.spare.popLast() {
+                reused.batch = value
+                record = reused
+            } else {
+                record = LiveRecord(value)
+            }
             Self.update(&state, batch.dispatcher) { figures in
                 figures.dispatched += 1
                 figures.queued += 1
                 if batch.replayOf != nil { figures.replayed += 1 }
             }
-            state.live[batch.id] = record
+            state.live.insert(record)
             return true
         }
     }
@@ -54,11 +71,11 @@ final class BatchTracker: Sendable {
     /// Records a batch that ran and succeeded on the calling thread without
     /// being queued: counted as dispatched and done in one update.
     func ranOnCallingThread(_ batch: Batch, startedAt: Double, finishedAt: Double) {
-        let record = LiveBatch(
-            id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
-            ruleIDs: batch.ruleIDs, state: .done, createdAt: batch.createdAt, startedAt: startedAt,
-            finishedAt: finishedAt, attempt: batch.attempt, replayOf: batch.replayOf, eventIndex: batch.eventIndex)
         state.withLock { state in
+            let value = LiveBatch(
+                id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
+                ruleIDs: batch.ruleIDs, state: .done, createdAt: batch.createdAt, startedAt: startedAt,
+                finishedAt: finishedAt, attempt: batch.attempt, replayOf: batch.replayOf, eventIndex: batch.eventIndex)
             Self.update(&state, batch.dispatcher) { figures in
                 figures.dispatched += 1
                 figures.done += 1
@@ -67,19 +84,18 @@ final class BatchTracker: Sendable {
                 figures.runTime.record(microseconds: UInt64(max(0, finishedAt - startedAt) * 1_000_000), atSecond: second)
                 figures.completions.add(atSecond: second)
             }
-            Self.remember(record, in: &state)
+            Self.remember(value, in: &state)
         }
     }
 
     /// Marks a batch running; a batch no longer tracked is left alone.
     func started(_ batch: Batch, at time: Double) {
         state.withLock { state in
-            guard var record = state.live[batch.id] else { return }
-            let previous = record.state
-            record.state = .running
-            record.startedAt = time
-            record.attempt = batch.attempt
-            state.live[batch.id] = record
+            guard let record = state.live[batch.id] else { return }
+            let previous = record.batch.state
+            record.batch.state = .running
+            record.batch.startedAt = time
+            record.batch.attempt = batch.attempt
             Self.update(&state, batch.dispatcher) { figures in
                 Self.leave(previous, &figures)
                 figures.running += 1
@@ -94,16 +110,16 @@ final class BatchTracker: Sendable {
     /// Marks a failed attempt that the broker will retry.
     func retrying(_ batch: Batch, error: BatchError, at time: Double) {
         state.withLock { state in
-            guard var record = state.live[batch.id] else { return }
-            let previous = record.state
-            record.state = .retrying
-            record.error = error.description
-            state.live[batch.id] = record
+            guard let record = state.live[batch.id] else { return }
+            let previous = record.batch.state
+            let startedAt = record.batch.startedAt
+            record.batch.state = .retrying
+            record.batch.error = error.description
             Self.update(&state, batch.dispatcher) { figures in
                 Self.leave(previous, &figures)
                 figures.retrying += 1
                 figures.retried += 1
-                if let started = record.startedAt {
+                if let started = startedAt {
                     figures.runTime.record(microseconds: UInt64(max(0, time - started) * 1_000_000), atSecond: Int64(time))
                 }
             }
@@ -118,16 +134,18 @@ final class BatchTracker: Sendable {
     @discardableResult
     func finished(_ batch: Batch, state final: BatchState, error: BatchError?, at time: Double) -> Bool {
         state.withLock { state in
-            let tracked = state.live.removeValue(forKey: batch.id)
-            var record = tracked ?? LiveBatch(
-                id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
-                ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
-                replayOf: batch.replayOf, eventIndex: batch.eventIndex)
-            let previous = record.state
-            record.state = final
-            record.finishedAt = time
-            record.error = error?.description
-            record.attempt = batch.attempt
+            let tracked = state.live.remove(batch.id)
+            let record = tracked ?? LiveRecord(
+                LiveBatch(
+                    id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
+                    ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
+                    replayOf: batch.replayOf, eventIndex: batch.eventIndex))
+            let previous = record.batch.state
+            let startedAt = record.batch.startedAt
+            record.batch.state = final
+            record.batch.finishedAt = time
+            if let error { record.batch.error = error.description } else if record.batch.error != nil { record.batch.error = nil }
+            record.batch.attempt = batch.attempt
             Self.update(&state, batch.dispatcher) { figures in
                 if tracked != nil { Self.leave(previous, &figures) }
                 switch final {
@@ -138,7 +156,7 @@ final class BatchTracker: Sendable {
                 // The journal's outbox count is the figure for these.
                 case .queued, .running, .retrying, .outbox: break
                 }
-                if let started = record.startedAt, final != .sent, final != .outbox {
+                if let started = startedAt, final != .sent, final != .outbox {
                     figures.runTime.record(microseconds: UInt64(max(0, time - started) * 1_000_000), atSecond: Int64(time))
                 }
                 figures.completions.add(atSecond: Int64(time))
@@ -148,18 +166,38 @@ final class BatchTracker: Sendable {
         }
     }
 
-    /// Puts a finished batch in the ring of recent ones, over the oldest.
-    private static func remember(_ record: LiveBatch, in state: inout State) {
+    /// Puts a finished batch in the ring of recent ones, over the oldest,
+    /// whose record is kept as a spare.
+    private static func remember(_ record: LiveRecord, in state: inout State) {
         if state.recent.count < recentCapacity {
             state.recent.append(record)
         } else {
+            let evicted = state.recent[state.recentNext]
             state.recent[state.recentNext] = record
+            if state.spare.count < spareCapacity { state.spare.append(evicted) }
+        }
+        state.recentNext = (state.recentNext + 1) % recentCapacity
+    }
+
+    /// Puts a batch that never was live in the ring, writing over the
+    /// oldest record's value instead of allocating a record.
+    private static func remember(_ value: LiveBatch, in state: inout State) {
+        if state.recent.count < recentCapacity {
+            state.recent.append(LiveRecord(value))
+        } else {
+            state.recent[state.recentNext].batch = value
         }
         state.recentNext = (state.recentNext + 1) % recentCapacity
     }
 
     private static func update(_ state: inout State, _ name: String, _ body: (inout DispatcherFigures) -> Void) {
-        body(&state.figures[name, default: DispatcherFigures()])
+        if let slot = state.names.firstIndex(of: name) {
+            body(&state.figures[slot])
+            return
+        }
+        state.names.append(name)
+        state.figures.append(DispatcherFigures())
+        body(&state.figures[state.figures.count - 1])
     }
 
     private static func leave(_ previous: BatchState, _ figures: inout DispatcherFigures) {
@@ -180,7 +218,7 @@ final class BatchTracker: Sendable {
         state.withLock { state in
             let second = Int64(time)
             var figures: [String: DispatcherSnapshot] = [:]
-            for (name, value) in state.figures {
+            for (name, value) in zip(state.names, state.figures) {
                 let wait = value.queueWait.lastMinute(atSecond: second)
                 let run = value.runTime.lastMinute(atSecond: second)
                 var snapshot = DispatcherSnapshot(name: name, runsOn: "", batching: false, ruleCount: 0)
@@ -204,7 +242,7 @@ final class BatchTracker: Sendable {
             }
             var live = state.live.values.sorted { $0.id > $1.id }
             if live.count > liveLimit { live.removeLast(live.count - liveLimit) }
-            let recent = state.recent.sorted { ($0.finishedAt ?? 0, $0.id) > ($1.finishedAt ?? 0, $1.id) }
+            let recent = state.recent.map(\.batch).sorted { ($0.finishedAt ?? 0, $0.id) > ($1.finishedAt ?? 0, $1.id) }
             for record in recent where live.count < liveLimit {
                 live.append(record)
             }

@@ -23,33 +23,93 @@ public struct RuleEvaluator: Sendable {
         self.rules = rules
     }
 
+    /// A rule that runs for an event, with its arguments.
+    struct FiredRule {
+        var index: Int
+        /// ``CompiledRule/batchGroup`` of the rule.
+        var group: Int?
+        var arguments: JSONObject
+    }
+
+    /// Returns the rules that run for `event`, in rule order.
+    func firedRules(_ event: ChangeEvent) -> [FiredRule] {
+        withFiredRules(event) { Array($0) }
+    }
+
+    /// Calls `body` with the rules that run for `event`, in rule order, kept
+    /// in a buffer on the stack for the duration of the call.
+    func withFiredRules<Result>(_ event: ChangeEvent, _ body: (UnsafeBufferPointer<FiredRule>) -> Result) -> Result {
+        guard let indices = rules.rulesByModel[event.model] else {
+            return body(UnsafeBufferPointer(start: nil, count: 0))
+        }
+        return withUnsafeTemporaryAllocation(of: FiredRule.self, capacity: indices.count) { buffer in
+            var count = 0
+            for index in indices {
+                let compiled = rules.compiled[index]
+                guard Self.shouldSkip(compiled, event) == nil, let arguments = Self.arguments(of: compiled, event) else {
+                    continue
+                }
+                buffer.initializeElement(at: count, to: FiredRule(index: index, group: compiled.batchGroup, arguments: arguments))
+                count += 1
+            }
+            let fired = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+            defer { fired.deinitialize() }
+            return body(UnsafeBufferPointer(fired))
+        }
+    }
+
+    /// Calls `body` once per dispatch call, in dispatch order: rules that
+    /// run on their own first, in rule order, then one call per batch
+    /// group, ordered by the group's first rule. `body` gets the position
+    /// in `fired` of the call's first rule and its group (nil for a rule on
+    /// its own); the call's rules are those from that position on with the
+    /// same group.
+    static func forEachDispatch(_ fired: UnsafeBufferPointer<FiredRule>, _ body: (_ first: Int, _ group: Int?) -> Void) {
+        var hasGroups = false
+        for (position, rule) in fired.enumerated() {
+            if rule.group == nil {
+                body(position, nil)
+            } else {
+                hasGroups = true
+            }
+        }
+        guard hasGroups else { return }
+        // Groups are numbered from 0 in a rule set; most have fewer than 64,
+        // which a bit mask tracks without allocating.
+        var seenMask: UInt64 = 0
+        var seenOthers: [Int] = []
+        for (position, rule) in fired.enumerated() {
+            guard let group = rule.group else { continue }
+            if group < 64 {
+                let bit = UInt64(1) << UInt64(group)
+                if seenMask & bit != 0 { continue }
+                seenMask |= bit
+            } else {
+                if seenOthers.contains(group) { continue }
+                seenOthers.append(group)
+            }
+            body(position, group)
+        }
+    }
+
     /// Returns the dispatch calls for `event`: rules that run on their own
     /// first, in rule order, then one call per batch key, ordered by the
     /// first rule of each group.
     public func plan(_ event: ChangeEvent) -> [PlannedDispatch] {
-        guard let indices = rules.rulesByModel[event.model] else { return [] }
-        var standalone: [PlannedDispatch] = []
-        var groups: [PlannedDispatch] = []
-        for index in indices {
-            let compiled = rules.compiled[index]
-            guard Self.shouldSkip(compiled, event) == nil, let arguments = Self.arguments(of: compiled, event) else { continue }
-            let dispatcher = compiled.dispatcher
-            if !compiled.rule.batch || !dispatcher.supportsBatching {
-                standalone.append(PlannedDispatch(dispatcher: dispatcher, ruleIndices: [index], arguments: [arguments]))
-                continue
+        withFiredRules(event) { fired in
+            var plan: [PlannedDispatch] = []
+            Self.forEachDispatch(fired) { first, group in
+                let dispatcher = rules.compiled[fired[first].index].dispatcher
+                var planned = PlannedDispatch(dispatcher: dispatcher, ruleIndices: [], arguments: [])
+                for rule in fired[first...] where rule.group == group {
+                    planned.ruleIndices.append(rule.index)
+                    planned.arguments.append(rule.arguments)
+                    if group == nil { break }
+                }
+                plan.append(planned)
             }
-            // A handful of groups per event at most, so a scan beats hashing the key.
-            let key = dispatcher.batchKey
-            if let group = groups.firstIndex(where: { $0.dispatcher.batchKey == key }) {
-                groups[group].ruleIndices.append(index)
-                groups[group].arguments.append(arguments)
-            } else {
-                groups.append(PlannedDispatch(dispatcher: dispatcher, ruleIndices: [index], arguments: [arguments]))
-            }
+            return plan
         }
-        if standalone.isEmpty { return groups }
-        standalone.append(contentsOf: groups)
-        return standalone
     }
 
     /// The arguments rule `index` runs with for `event`, or why it is skipped.
@@ -85,7 +145,7 @@ public struct RuleEvaluator: Sendable {
             return .created
         }
         if let watch = compiled.rule.watchFields, !watch.isEmpty, event.signal == .postSave, !event.created,
-            let updated = event.updateFields, !updated.contains(where: watch.contains)
+            let updated = event.updateFields, !sharesName(updated, watch)
         {
             // A full save (no update_fields) may have changed any field, so it runs the rule.
             return .watchFields
@@ -94,6 +154,17 @@ public struct RuleEvaluator: Sendable {
             return .condition
         }
         return nil
+    }
+
+    /// Whether the two lists of field names have a name in common.
+    private static func sharesName(_ updated: [String], _ watched: [String]) -> Bool {
+        for name in updated {
+            let length = name.utf8.count
+            for candidate in watched where candidate.utf8.count == length && candidate == name {
+                return true
+            }
+        }
+        return false
     }
 
     /// Evaluates one `invalidate_when` condition. A missing attribute equals
@@ -109,9 +180,9 @@ public struct RuleEvaluator: Sendable {
 
     /// Resolves `field_mapping` and applies `require_args`; nil skips the rule.
     static func resolveArguments(_ compiled: CompiledRule, _ event: ChangeEvent) -> JSONObject? {
-        var arguments = JSONObject()
-        arguments.reserveCapacity(compiled.rule.fieldMapping.count)
-        for mapping in compiled.rule.fieldMapping {
+        let mappings = compiled.rule.fieldMapping
+        var arguments = JSONObject(capacity: mappings.count)
+        for mapping in mappings {
             let value: JSONValue
             switch event.attribute(mapping.segments) {
             case .missing: value = .null

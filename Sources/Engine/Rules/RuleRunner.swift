@@ -7,61 +7,221 @@ public struct RuleRunner: Sendable {
     /// The storage key up to the partition for each rule, by rule index:
     /// `KEY_PREFIX:version:[namespace::]identifier::`, built once.
     private let storageHeads: [String]
+    /// For a function partitioned on one argument, the head followed by
+    /// `name:` as UTF-8, by rule index; nil for other functions.
+    private let partitionHeads: [[UInt8]?]
 
     public init(rules: RuleSet, cache: CacheContext, logger: Logger) {
         self.rules = rules
         self.cache = cache
         self.logger = logger
-        storageHeads = rules.compiled.map { compiled in
+        let heads = rules.compiled.map { compiled in
             DjangoCacheKey.make(
                 prefix: cache.keyPrefix, version: compiled.function.key.version,
                 key: compiled.function.key.head(function: compiled.function.name))
         }
+        storageHeads = heads
+        partitionHeads = zip(rules.compiled, heads).map { compiled, head in
+            let partition = compiled.function.key.partition
+            guard partition.count == 1 else { return nil }
+            return Array((head + partition[0] + ":").utf8)
+        }
+    }
+
+    /// A partition drop waiting to be sent to the store with its neighbours.
+    private struct PendingDrop {
+        var ruleID: String
+        var function: String
+        var prefix: String
     }
 
     /// Runs every rule of the batch, going on past a failing rule so one bad
     /// rule does not leave the others' entries stale, and returns the first failure.
+    ///
+    /// Drops of consecutive rules go to the store in one
+    /// ``CacheStore/deletePrefixes(_:)`` call; a rule with an invalidator or
+    /// a rewarm first sends the drops of the rules before it, so the store
+    /// applies every change in rule order.
     public func run(_ batch: Batch) -> BatchError? {
+        if batch.ruleIDs.count == 1 { return runAlone(batch) }
         var firstFailure: BatchError?
-        for (position, ruleID) in batch.ruleIDs.enumerated() {
-            let arguments = batch.ruleKwargs[ruleID]?.objectValue ?? JSONObject()
-            if let failure = runRule(ruleID, arguments: arguments, batch: batch, position: position) {
-                logger.warning(
-                    "Rule failed",
-                    [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, ruleID), (LogKey.error, failure.message)])
-                if firstFailure == nil { firstFailure = failure }
-            }
+        var pending: [PendingDrop] = []
+        func report(_ failure: BatchError?, ruleID: String) {
+            guard let failure else { return }
+            logger.warning(
+                "Rule failed", [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, ruleID), (LogKey.error, failure.message)])
+            if firstFailure == nil { firstFailure = failure }
         }
+        func flush() {
+            guard !pending.isEmpty else { return }
+            for (drop, failure) in zip(pending, sendDrops(pending)) {
+                report(failure, ruleID: drop.ruleID)
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        for (position, ruleID) in batch.ruleIDs.enumerated() {
+            let arguments = Self.arguments(of: batch, position: position, ruleID: ruleID)
+            guard let compiled = compiledRule(ruleID, batch: batch, position: position) else {
+                flush()
+                report(
+                    BatchError(kind: .ruleMissing, message: "the configuration has no rule '\(ruleID)'", ruleID: ruleID),
+                    ruleID: ruleID)
+                continue
+            }
+            if compiled.rule.invalidator != nil || compiled.rule.rewarm {
+                flush()
+                if let name = compiled.rule.invalidator {
+                    report(invalidate(compiled, invalidator: name, arguments: arguments), ruleID: ruleID)
+                    continue
+                }
+                if rewarm(compiled.rule.id, function: compiled.function, arguments: arguments, batch: batch) {
+                    continue
+                }
+            }
+            if pending.isEmpty { pending.reserveCapacity(batch.ruleIDs.count - position) }
+            pending.append(
+                PendingDrop(ruleID: ruleID, function: compiled.function.name, prefix: dropPrefix(compiled, arguments)))
+        }
+        flush()
         return firstFailure
     }
 
-    private func runRule(_ ruleID: String, arguments: JSONObject, batch: Batch, position: Int) -> BatchError? {
-        guard let compiled = rules.compiledRule(id: ruleID) else {
+    /// Runs a batch of one rule, the case of every dispatcher that does not
+    /// batch, without collecting drops.
+    private func runAlone(_ batch: Batch) -> BatchError? {
+        let ruleID = batch.ruleIDs[0]
+        let failure = runRule(ruleID, arguments: Self.arguments(of: batch, position: 0, ruleID: ruleID), batch: batch)
+        if let failure {
+            logger.warning(
+                "Rule failed", [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, ruleID), (LogKey.error, failure.message)])
+        }
+        return failure
+    }
+
+    private func runRule(_ ruleID: String, arguments: JSONObject, batch: Batch) -> BatchError? {
+        guard let compiled = compiledRule(ruleID, batch: batch, position: 0) else {
             return BatchError(kind: .ruleMissing, message: "the configuration has no rule '\(ruleID)'", ruleID: ruleID)
         }
-        let function = compiled.function
         if let name = compiled.rule.invalidator {
-            guard let invalidator = rules.invalidators.invalidator(named: name) else {
-                return BatchError(kind: .ruleMissing, message: "no invalidator named '\(name)'", ruleID: ruleID)
-            }
-            do {
-                try invalidator.invalidate(function: function, event: arguments, cache: cache)
-                return nil
-            } catch {
-                return BatchError(kind: .invalidator, message: "invalidator '\(name)' failed: \(error)", ruleID: ruleID)
-            }
+            return invalidate(compiled, invalidator: name, arguments: arguments)
         }
-        if compiled.rule.rewarm, rewarm(compiled.rule.id, function: function, arguments: arguments, batch: batch) {
+        if compiled.rule.rewarm, rewarm(compiled.rule.id, function: compiled.function, arguments: arguments, batch: batch) {
             return nil
         }
         do {
-            // Equal to cache.storagePrefix(of:arguments:), with the constant head built once.
-            let scope = function.key.scope(arguments: arguments)
-            let head = storageHeads[compiled.index]
-            try cache.store.deletePrefix(scope.isEmpty ? head : head + scope + "::")
+            try cache.store.deletePrefix(dropPrefix(compiled, arguments))
             return nil
         } catch {
-            return BatchError(kind: .cache, message: "dropping entries of \(function.name) failed: \(error)", ruleID: ruleID)
+            return BatchError(
+                kind: .cache, message: "dropping entries of \(compiled.function.name) failed: \(error)", ruleID: ruleID)
+        }
+    }
+
+    /// Returns the arguments stored for the rule at `position`. The members
+    /// are in rule order when the engine built the batch, so that is tried first.
+    private static func arguments(of batch: Batch, position: Int, ruleID: String) -> JSONObject {
+        let members = batch.ruleKwargs.members
+        if position < members.count, members[position].key == ruleID {
+            return members[position].value.objectValue ?? JSONObject()
+        }
+        return batch.ruleKwargs[ruleID]?.objectValue ?? JSONObject()
+    }
+
+    /// Returns the compiled rule with this id. A batch built by this rule set
+    /// names the rule's restflow id (its 1-based position) beside it, which
+    /// finds the rule without hashing. The id is still compared, so a batch
+    /// from another configuration falls back to the lookup by id.
+    private func compiledRule(_ ruleID: String, batch: Batch, position: Int) -> CompiledRule? {
+        if position < batch.restflowRuleIDs.count {
+            let index = batch.restflowRuleIDs[position] - 1
+            if index >= 0, index < rules.compiled.count, rules.compiled[index].rule.id == ruleID {
+                return rules.compiled[index]
+            }
+        }
+        return rules.compiledRule(id: ruleID)
+    }
+
+    private func invalidate(_ compiled: CompiledRule, invalidator name: String, arguments: JSONObject) -> BatchError? {
+        let ruleID = compiled.rule.id
+        guard let invalidator = rules.invalidators.invalidator(named: name) else {
+            return BatchError(kind: .ruleMissing, message: "no invalidator named '\(name)'", ruleID: ruleID)
+        }
+        do {
+            try invalidator.invalidate(function: compiled.function, event: arguments, cache: cache)
+            return nil
+        } catch {
+            return BatchError(kind: .invalidator, message: "invalidator '\(name)' failed: \(error)", ruleID: ruleID)
+        }
+    }
+
+    /// Returns the storage prefix of the rule's partition, equal to
+    /// `cache.storagePrefix(of:arguments:)`, with the constant head built once.
+    private func dropPrefix(_ compiled: CompiledRule, _ arguments: JSONObject) -> String {
+        if let partitionHead = partitionHeads[compiled.index],
+            let value = arguments[compiled.function.key.partition[0]],
+            let prefix = Self.singlePartitionPrefix(partitionHead, value)
+        {
+            return prefix
+        }
+        let head = storageHeads[compiled.index]
+        let scope = compiled.function.key.scope(arguments: arguments)
+        if scope.isEmpty { return head }
+        var prefix = ""
+        prefix.reserveCapacity(head.utf8.count + scope.utf8.count + 2)
+        prefix += head
+        prefix += scope
+        prefix += "::"
+        return prefix
+    }
+
+    /// `head` + the value's key text + "::" in one allocation, for an
+    /// integer or a non-empty string that does not end in ':'. Other text
+    /// may end the scope in "::", which the general path trims as restflow does.
+    private static func singlePartitionPrefix(_ head: [UInt8], _ value: JSONValue) -> String? {
+        switch value {
+        case .int(let number):
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            return withUnsafeMutableBytes(of: &digits) { scratch -> String in
+                let text = DecimalText.write(number, into: scratch)
+                return assemble(head, text)
+            }
+        case .string(var text) where !text.isEmpty && text.utf8.last != UInt8(ascii: ":"):
+            return text.withUTF8 { assemble(head, UnsafeRawBufferPointer($0)) }
+        default:
+            return nil
+        }
+    }
+
+    private static func assemble(_ head: [UInt8], _ text: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: head.count + text.count + 2) { buffer in
+            var offset = 0
+            for byte in head {
+                buffer[offset] = byte
+                offset += 1
+            }
+            for byte in text {
+                buffer[offset] = byte
+                offset += 1
+            }
+            buffer[offset] = UInt8(ascii: ":")
+            buffer[offset + 1] = UInt8(ascii: ":")
+            return offset + 2
+        }
+    }
+
+    /// Sends the pending drops in one call; returns each one's failure, if any.
+    private func sendDrops(_ drops: [PendingDrop]) -> [BatchError?] {
+        let results: [Result<Int, CacheStoreError>]
+        if drops.count == 1 {
+            // One prefix needs no array of results from the store.
+            results = [Result { () throws(CacheStoreError) -> Int in try cache.store.deletePrefix(drops[0].prefix) }]
+        } else {
+            results = cache.store.deletePrefixes(drops.map(\.prefix))
+        }
+        return zip(drops, results).map { drop, result in
+            guard case .failure(let error) = result else { return nil }
+            return BatchError(kind: .cache, message: "dropping entries of \(drop.function) failed: \(error)", ruleID: drop.ruleID)
         }
     }
 

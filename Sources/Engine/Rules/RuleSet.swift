@@ -29,10 +29,25 @@ public final class RuleSet: Sendable {
         self.recomputers = recomputers
         registeredDispatcherNames = registeredNames
         self.dispatchersByName = dispatchersByName
+        // Rules whose dispatchers have equal batch keys share a group
+        // number, so evaluation groups rules by comparing small integers.
+        var batchKeys: [String] = []
         compiled = configuration.rules.indices.map {
-            CompiledRule(
-                index: $0, rule: configuration.rules[$0], dispatcher: dispatchers[$0],
-                function: configuration.functions[configuration.rules[$0].functionIndex])
+            let rule = configuration.rules[$0]
+            let dispatcher = dispatchers[$0]
+            var group: Int?
+            if rule.batch && dispatcher.supportsBatching {
+                let key = dispatcher.batchKey
+                if let existing = batchKeys.firstIndex(of: key) {
+                    group = existing
+                } else {
+                    group = batchKeys.count
+                    batchKeys.append(key)
+                }
+            }
+            return CompiledRule(
+                index: $0, rule: rule, dispatcher: dispatcher,
+                function: configuration.functions[rule.functionIndex], batchGroup: group)
         }
         var byModel: [String: [Int]] = [:]
         var byID: [String: Int] = [:]
@@ -184,11 +199,35 @@ public final class CompiledRule: Sendable {
     public let dispatcher: any Dispatcher
     /// The cached function the rule belongs to.
     public let function: CachedFunction
+    /// The rule's batch group: nil when the rule is dispatched on its own
+    /// (`batch` is false or its dispatcher does not batch). Otherwise it is a
+    /// number shared by exactly the batching rules whose dispatchers have
+    /// equal batch keys, read once when the rule set is compiled.
+    public let batchGroup: Int?
+    /// The dispatcher's name, batch key, resolved options and
+    /// `raise_exception`, read once here so each batch copies them without
+    /// calls through the existential. Dispatchers declare these as
+    /// constants, fixed when the dispatcher is built.
+    public let dispatcherName: String
+    public let batchKey: String
+    public let dispatcherOptions: JSONObject
+    public let dispatcherRaiseException: Bool?
+    /// `[rule.id]` and `[rule.restflowID]`, built once and shared by every
+    /// batch that contains this rule alone (arrays are copied on write).
+    let soloRuleIDs: [String]
+    let soloRestflowIDs: [Int]
 
-    init(index: Int, rule: InvalidationRule, dispatcher: any Dispatcher, function: CachedFunction) {
+    init(index: Int, rule: InvalidationRule, dispatcher: any Dispatcher, function: CachedFunction, batchGroup: Int?) {
         self.index = index
         self.rule = rule
         self.dispatcher = dispatcher
         self.function = function
+        self.batchGroup = batchGroup
+        dispatcherName = dispatcher.name
+        batchKey = dispatcher.batchKey
+        dispatcherOptions = dispatcher.resolvedOptions
+        dispatcherRaiseException = dispatcher.raiseException
+        soloRuleIDs = [rule.id]
+        soloRestflowIDs = [rule.restflowID]
     }
 }

@@ -28,4 +28,11 @@ import TestSupport
         #expect(figures.passes <= 50)
         #expect(try RedisConnection(url: url).execute(RedisCommand("DBSIZE")) == .integer(0))
     }
+
+    @Test(arguments: BrokerSystem.allCases)
+    func encodeFiguresNeedNoServer(system: BrokerSystem) throws {
+        let figures = try RedisBenchmarks.encodeThroughput(system: system, messages: 200)
+        #expect(figures.messagesPerSecond > 0)
+        #expect(figures.messageBytes > 100)
+    }
 }

@@ -110,6 +110,55 @@ import TestSupport
         #expect(try redis.execute(RedisCommand("EXISTS", "rqbulk:job:bulk-0025")) == .integer(1))
     }
 
+    @Test func bulkEnqueueOfManyGroupsKeepsOrder() throws {
+        let server = try suiteServer()
+        let broker = try BrokerFixtures.broker(server, prefix: "mixed") {
+            $0.celeryKeyPrefix = "mixed:"
+            $0.rqKeyPrefix = "rqmixed"
+            $0.dramatiqNamespace = "dqmixed"
+        }
+        let redis = try BrokerFixtures.connection(server)
+        // 60 tasks span four groups of RedisBroker.streamGroupSize, all four systems in turn.
+        let tasks = (0..<60).map { BrokerFixtures.task(BrokerSystem.allCases[$0 % 4], queue: "mixed") }
+
+        let stored = try broker.enqueue(contentsOf: tasks)
+
+        #expect(stored.count == 60)
+        for system in BrokerSystem.allCases {
+            let key: String
+            switch system {
+            case .celery: key = "mixed:mixed"
+            case .rq: key = "rqmixed:queue:mixed"
+            case .dramatiq: key = "dqmixed:mixed"
+            case .djangoQ: key = "django_q:mixed:q"
+            }
+            #expect(try redis.execute(RedisCommand("LLEN", key)) == .integer(15), "\(system.rawValue)")
+        }
+        let celery = try redis.execute(RedisCommand("LRANGE", "mixed:mixed", 0, -1)).arrayValue ?? []
+        // LPUSH puts the newest first.
+        #expect(celery.map(\.bytesValue) == stride(from: 56, through: 0, by: -4).map { stored[$0] })
+    }
+
+    @Test func bulkEnqueueWithoutDjangoQSecretSendsNothing() throws {
+        let server = try suiteServer()
+        let broker = try BrokerFixtures.broker(server, prefix: "nosecretbulk") {
+            $0.djangoQ.secretKey = nil
+            $0.celeryKeyPrefix = "nosecretbulk:"
+        }
+        let redis = try BrokerFixtures.connection(server)
+        let tasks = [BrokerFixtures.task(.celery, queue: "first"), BrokerFixtures.task(.djangoQ, queue: "c")]
+
+        #expect(throws: BrokerError.self) { try broker.enqueue(contentsOf: tasks) }
+
+        #expect(try redis.execute(RedisCommand("LLEN", "nosecretbulk:first")) == .integer(0))
+    }
+
+    @Test func emptyBulkEnqueueNeedsNoServer() throws {
+        let port = try freeLoopbackPort()
+        let broker = RedisBroker(settings: RedisBrokerSettings(url: try RedisURL(parsing: "redis://127.0.0.1:\(port)/0")))
+        #expect(try broker.enqueue(contentsOf: []).isEmpty)
+    }
+
     @Test func replayNeedsWriteMode() throws {
         let server = try suiteServer()
         let readOnly = try BrokerFixtures.broker(server, prefix: "ro") { $0.celeryKeyPrefix = "ro:" }

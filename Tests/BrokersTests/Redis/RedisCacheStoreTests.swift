@@ -90,6 +90,76 @@ import TestSupport
         #expect(cache.entryCount == 0)
     }
 
+    @Test func bulkDropCountsEachPrefixInOnePass() throws {
+        let cache = try store(database: 6)
+        let keys = ["s:1:f::a:1", "s:1:f::a:2", "s:1:f::b:1", "s:1:g::a:1", "s:1:h::a:1"]
+        for key in keys { try cache.set(key, [1]) }
+
+        let results = cache.deletePrefixes(["s:1:f::a:", "s:1:g::", "s:1:x::"])
+
+        #expect(results.map { try? $0.get() } == [2, 1, 0])
+        #expect(cache.dropStatistics.passes == 1)
+        #expect(cache.dropStatistics.drops == 3)
+        #expect(try cache.get("s:1:f::b:1") != nil)
+        #expect(try cache.get("s:1:h::a:1") != nil)
+        #expect(cache.entryCount == 2)
+    }
+
+    @Test func bulkDropsFromThreadsShareAPass() throws {
+        let cache = try store(database: 7, gatherWindow: 0.05)
+        var writes: [RedisCommand] = []
+        for batch in 0..<8 {
+            for rule in 0..<4 {
+                for entry in 0..<5 { writes.append(RedisCommand("SET", "site:1:fn\(rule)::pk:\(batch)::e\(entry)", "v")) }
+            }
+        }
+        try cache.connection.perform([RedisWrite(writes, atomic: false)])
+
+        let counts = Counts()
+        runOnThreads(8) { batch in
+            let prefixes = (0..<4).map { "site:1:fn\($0)::pk:\(batch)::" }
+            let removed = cache.deletePrefixes(prefixes).map { (try? $0.get()) ?? -1 }
+            counts.record(batch, removed == [5, 5, 5, 5] ? 20 : -1)
+        }
+
+        #expect(counts.all == [Int](repeating: 20, count: 8))
+        let figures = cache.dropStatistics
+        #expect(figures.drops == 32)
+        #expect(figures.keysDeleted == 160)
+        #expect(figures.passes < 8, "8 bulk drops used \(figures.passes) passes")
+        #expect(cache.entryCount == 0)
+    }
+
+    @Test func bulkDropMatchesGlobCharactersInDifferingPositions() throws {
+        let cache = try store(database: 8)
+        let keys = ["p::^a::1", "p::-a::1", "p::]a::1", "p::\\a::1", "p::[a::1", "p::ba::1", "p::^b::1"]
+        for key in keys { try cache.set(key, [1]) }
+
+        let results = cache.deletePrefixes(["p::^a::", "p::-a::", "p::]a::", "p::\\a::", "p::[a::"])
+
+        #expect(results.map { try? $0.get() } == [1, 1, 1, 1, 1])
+        #expect(try cache.get("p::ba::1") != nil)
+        #expect(try cache.get("p::^b::1") != nil)
+        #expect(cache.entryCount == 2)
+    }
+
+    @Test func matchPatternUsesClassesWhereThePrefixesDiffer() {
+        let pattern = RedisCacheStore.matchPattern([Array("s:1:f::a:12".utf8), Array("s:1:f::b:7".utf8)])
+        #expect(String(decoding: pattern, as: UTF8.self) == "s:1:f::[ab]:[17]*")
+        let single = RedisCacheStore.matchPattern([Array("s:1:*?::".utf8)])
+        #expect(String(decoding: single, as: UTF8.self) == "s:1:\\*\\?::*")
+    }
+
+    @Test func bulkDropOnUnreachableServerFailsEachPrefix() throws {
+        let port = try freeLoopbackPort()
+        let cache = RedisCacheStore(url: try RedisURL(parsing: "redis://127.0.0.1:\(port)/0"))
+        let results = cache.deletePrefixes(["site:1:a::", "site:1:b::"])
+        #expect(results.count == 2)
+        for result in results {
+            #expect(throws: CacheStoreError.self) { try result.get() }
+        }
+    }
+
     @Test func dropOnUnreachableServerThrows() throws {
         let port = try freeLoopbackPort()
         let cache = RedisCacheStore(url: try RedisURL(parsing: "redis://127.0.0.1:\(port)/0"))

@@ -68,4 +68,14 @@ import Testing
             try CeleryMessage.decode(Array(#"{"body": "W10=", "headers": {}}"#.utf8))
         }
     }
+
+    @Test(arguments: [0, 4, 9, 12])
+    func encodeWritesTheEnvelopeObject(priority: Int) {
+        var task = WireFixtures.celeryTask
+        task.options["priority"] = .int(Int64(priority))
+        task.queue = "caf\u{E9} \"q\"\n"
+        task.kwargs["note"] = .string("line\u{2028}break \\ 'quoted' \u{1F600}")
+        let expected = PythonJSON.bytes(.object(CeleryMessage.envelope(task, stamp: Self.stamp)), separators: .spaced)
+        #expect(CeleryMessage.encode(task, stamp: Self.stamp) == expected)
+    }
 }

@@ -85,4 +85,25 @@ import Testing
         ])
         #expect(try PickleDecoder.decode(PickleEncoder.encode(value)) == value)
     }
+
+    @Test(arguments: [
+        JSONValue.null, .bool(true), .int(-7), .int(300), .int(1 << 40), .double(2.5), .string("caf\u{E9}"),
+        .array([]), .array([1, "a", nil]), .object(JSONObject()),
+        .object(JSONObject([("a", 1), ("b", [.object(JSONObject([("c", false)]))])])),
+    ])
+    func jsonIsWrittenAsItsPickleValue(value: JSONValue) {
+        var direct: [UInt8] = [0x80, 2]
+        PickleEncoder.write(json: value, into: &direct)
+        direct.append(0x2E)
+        #expect(direct == PickleEncoder.encode(PickleValue(json: value)))
+    }
+
+    @Test(arguments: [0, 1, 2, 3, 4, 7])
+    func jsonTupleIsWrittenAsItsPickleTuple(count: Int) {
+        let items = (0..<count).map { JSONValue.int(Int64($0)) }
+        var direct: [UInt8] = [0x80, 2]
+        PickleEncoder.writeTuple(json: items, into: &direct)
+        direct.append(0x2E)
+        #expect(direct == PickleEncoder.encode(.tuple(items.map(PickleValue.init(json:)))))
+    }
 }

@@ -130,6 +130,25 @@ import Testing
         #expect(store.entryCount == 1)
     }
 
+    // MARK: - Unicode and bulk drops
+
+    @Test func canonicallyEqualSegmentsAreOneKey() throws {
+        let store = MemoryCacheStore()
+        try store.set("ns::caf\u{E9}::\u{212A}", [1])
+        // "e" + U+0301 equals U+00E9, and "K" equals the Kelvin sign, as String compares them.
+        #expect(try store.get("ns::cafe\u{301}::K") == [1])
+        #expect(try store.deletePrefix("ns::cafe\u{301}::") == 1)
+        #expect(store.entryCount == 0)
+    }
+
+    @Test func bulkDropReturnsOneCountPerPrefix() throws {
+        let keys = ["f::a::1", "f::a::2", "f::b::1", "g::a::1"]
+        let store = try Self.store(keys)
+        let results = store.deletePrefixes(["f::a::", "f::", "h::"])
+        #expect(results.map { try? $0.get() } == [2, 1, 0])
+        #expect(try Self.present(store, keys) == ["g::a::1"])
+    }
+
     // MARK: - Reference model
 
     /// Runs random operations on the store and on a plain dictionary, with

@@ -99,4 +99,19 @@ import Testing
         let count = Int.random(in: 0..<6, using: &generator)
         return (0..<count).map { _ in pieces.randomElement(using: &generator)! }.joined()
     }
+
+    @Test func rawTextIsCopiedUnchanged() {
+        var output = Array("[".utf8)
+        JSONWriter.writeRaw(#"{"a":"#, into: &output)
+        JSONWriter.write(.int(-9_223_372_036_854_775_808), into: &output)
+        JSONWriter.writeRaw("}]", into: &output)
+        #expect(String(decoding: output, as: UTF8.self) == #"[{"a":-9223372036854775808}]"#)
+    }
+
+    @Test func objectWithCapacityStartsEmpty() {
+        var object = JSONObject(capacity: 4)
+        #expect(object.isEmpty)
+        object.appendUnchecked("a", 1)
+        #expect(JSONWriter.string(.object(object)) == #"{"a":1}"#)
+    }
 }

@@ -177,4 +177,37 @@ import Testing
         #expect(rules.models == ["a.B", "a.C"])
         #expect(rules.rulesByModel["a.B"] == [0, 2])
     }
+
+    @Test func batchGroupsFollowBatchKeys() throws {
+        let text = """
+            {"functions": [{"name": "f", "rules": [
+              {"id": "a", "model": "m.M", "dispatcher": "threadpool", "batch": true},
+              {"id": "b", "model": "m.M", "dispatcher": "threadpool", "batch": false},
+              {"id": "c", "model": "m.M", "dispatcher": "threadpool", "dispatcher_config": {"max_workers": 2}, "batch": true},
+              {"id": "d", "model": "m.M", "dispatcher": "inline", "batch": true},
+              {"id": "e", "model": "m.M", "dispatcher": "threadpool", "batch": true}
+            ]}]}
+            """
+        let rules = try compileRules(text)
+        let groups = rules.compiled.map(\.batchGroup)
+        #expect(groups[0] == 0)
+        #expect(groups[1] == nil, "batch: false runs on its own")
+        #expect(groups[2] == 1, "other options give another batch key")
+        #expect(groups[3] == nil, "inline does not batch")
+        #expect(groups[4] == 0)
+    }
+
+    @Test func compiledRuleCarriesDispatcherFields() throws {
+        let text = """
+            {"functions": [{"name": "f", "rules": [
+              {"id": "a", "model": "m.M", "dispatcher": "threadpool", "dispatcher_config": {"raise_exception": true}}
+            ]}]}
+            """
+        let rules = try compileRules(text)
+        let compiled = try #require(rules.compiled.first)
+        #expect(compiled.dispatcherName == "threadpool")
+        #expect(compiled.batchKey == compiled.dispatcher.batchKey)
+        #expect(compiled.dispatcherOptions == compiled.dispatcher.resolvedOptions)
+        #expect(compiled.dispatcherRaiseException == true)
+    }
 }

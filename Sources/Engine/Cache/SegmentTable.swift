@@ -1,0 +1,175 @@
+import Foundation
+
+/// One `::`-separated piece of a cache key, as the memory store's trie
+/// compares it: its UTF-8 bytes, in Unicode canonical composition (NFC)
+/// when it is not ASCII. Two spellings that Swift's `String` equality calls
+/// equal ("é" and "e" + U+0301, "K" and the Kelvin sign) so find the same
+/// node, as they did when the trie was keyed by `String`.
+struct SegmentKey {
+    /// The hash of `bytes` under the store's seed.
+    var hash: UInt64
+
+    /// Calls `body` with the comparison bytes of `raw` and their hash.
+    static func with<Result>(
+        _ raw: UnsafeBufferPointer<UInt8>, seed: UInt64, _ body: (UnsafeBufferPointer<UInt8>, UInt64) -> Result
+    ) -> Result {
+        if !raw.contains(where: { $0 >= 0x80 }) {
+            return body(raw, hash(raw, seed: seed))
+        }
+        var composed = Array(String(decoding: raw, as: UTF8.self).precomposedStringWithCanonicalMapping.utf8)
+        return composed.withUnsafeMutableBufferPointer { buffer in
+            let bytes = UnsafeBufferPointer(buffer)
+            return body(bytes, hash(bytes, seed: seed))
+        }
+    }
+
+    /// A seeded 64-bit hash of `bytes`, eight bytes a step.
+    ///
+    /// NOTE: this is a fast multiply-and-shift mix, not a keyed hash like
+    /// Swift's SipHash. The per-store random seed keeps collisions from being
+    /// computed offline. A client that can time many drops could still
+    /// search for colliding keys, and each collision costs one more probe.
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+        var state = seed ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
+        let raw = UnsafeRawBufferPointer(bytes)
+        var offset = 0
+        while offset + 8 <= raw.count {
+            state = mix(state ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            offset += 8
+        }
+        if offset < raw.count {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < raw.count {
+                tail |= UInt64(raw[offset]) << shift
+                shift += 8
+                offset += 1
+            }
+            state = mix(state ^ tail)
+        }
+        return mix(state)
+    }
+
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var mixed = value &* 0xD6E8_FEB8_6659_FD93
+        mixed ^= mixed >> 32
+        mixed &*= 0xD6E8_FEB8_6659_FD93
+        mixed ^= mixed >> 29
+        return mixed
+    }
+}
+
+/// The children of a trie node by segment: open addressing with linear
+/// probing, no tombstones (removal shifts later entries back).
+///
+/// A leaf has no storage at all; the array is allocated on the first insert.
+struct SegmentTable<Node: AnyObject> {
+    struct Entry {
+        var hash: UInt64
+        /// The comparison form of the segment (see ``SegmentKey``).
+        var segment: String
+        var node: Node
+    }
+
+    private var slots: [Entry?] = []
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    private var mask: Int { slots.count - 1 }
+
+    /// Returns the node stored for `bytes`, whose hash is `hash`.
+    func find(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Node? {
+        guard count > 0 else { return nil }
+        var index = Int(truncatingIfNeeded: hash) & mask
+        while let entry = slots[index] {
+            if entry.hash == hash && Self.equal(entry.segment, bytes) { return entry.node }
+            index = (index + 1) & mask
+        }
+        return nil
+    }
+
+    /// Adds a node for a segment not in the table yet.
+    mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64, node: Node) {
+        if (count + 1) * 4 > slots.count * 3 {
+            grow()
+        }
+        var index = Int(truncatingIfNeeded: hash) & mask
+        while slots[index] != nil {
+            index = (index + 1) & mask
+        }
+        slots[index] = Entry(hash: hash, segment: String(decoding: bytes, as: UTF8.self), node: node)
+        count += 1
+    }
+
+    /// Removes the entry holding `node`, found by its segment's hash.
+    mutating func remove(_ node: Node, hash: UInt64) {
+        guard count > 0 else { return }
+        var index = Int(truncatingIfNeeded: hash) & mask
+        while let entry = slots[index] {
+            if entry.node === node {
+                removeSlot(index)
+                return
+            }
+            index = (index + 1) & mask
+        }
+    }
+
+    /// Removes every entry whose segment satisfies `predicate`; returns the removed nodes.
+    mutating func removeAll(where predicate: (Entry) -> Bool) -> [Node] {
+        let doomed = entries.filter(predicate)
+        for entry in doomed {
+            remove(entry.node, hash: entry.hash)
+        }
+        return doomed.map(\.node)
+    }
+
+    mutating func removeAll() {
+        slots = []
+        count = 0
+    }
+
+    /// Every entry, in no particular order.
+    var entries: [Entry] {
+        slots.compactMap { $0 }
+    }
+
+    private mutating func removeSlot(_ removed: Int) {
+        slots[removed] = nil
+        count -= 1
+        // Shift back each later entry of the same run that the hole would
+        // otherwise hide from a probe starting at its home slot.
+        var hole = removed
+        var index = (removed + 1) & mask
+        while let entry = slots[index] {
+            let home = Int(truncatingIfNeeded: entry.hash) & mask
+            let homeBeforeHole = hole <= index ? (home <= hole || home > index) : (home <= hole && home > index)
+            if homeBeforeHole {
+                slots[hole] = entry
+                slots[index] = nil
+                hole = index
+            }
+            index = (index + 1) & mask
+        }
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = [Entry?](repeating: nil, count: max(2, old.count * 2))
+        for case let entry? in old {
+            var index = Int(truncatingIfNeeded: entry.hash) & mask
+            while slots[index] != nil {
+                index = (index + 1) & mask
+            }
+            slots[index] = entry
+        }
+    }
+
+    private static func equal(_ segment: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let utf8 = segment.utf8
+        guard utf8.count == bytes.count else { return false }
+        return utf8.withContiguousStorageIfAvailable { stored in
+            stored.count == 0 || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+        } ?? utf8.elementsEqual(bytes)
+    }
+}
