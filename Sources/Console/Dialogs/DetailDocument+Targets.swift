@@ -80,12 +80,10 @@ extension DetailDocument {
         }
         document.heading("Rules (\(batch.ruleIDs.count))")
         for id in batch.ruleIDs {
-            document.text(ruleLine(id, rules: rules, fingerprint: nil))
+            document.text(ruleLine(id, rules: rules, fingerprint: nil), style: .bold)
+            let arguments = batch.ruleKwargs[id].map { ValuePreview.json($0, limit: limit) } ?? "(none)"
+            document.text("    arguments \(arguments)")
         }
-        // NOTE: the engine's live-batch record carries no rule arguments, so
-        // this view cannot show them; a failed batch's journal entry (the
-        // Failures pane) has them. Adding the arguments to the record would fix it.
-        document.text("Rule arguments are kept only for failed batches: open the failure in the Failures pane.", style: .dim)
         if !fullValues { document.lines.append(.blank); document.text("v shows full values · Esc closes", style: .dim) }
         return document
     }

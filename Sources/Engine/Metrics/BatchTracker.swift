@@ -50,7 +50,7 @@ final class BatchTracker: Sendable {
             let value = LiveBatch(
                 id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
                 ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
-                replayOf: batch.replayOf, eventIndex: batch.eventIndex)
+                replayOf: batch.replayOf, eventIndex: batch.eventIndex, ruleKwargs: batch.ruleKwargs)
             let record: LiveRecord
             if let reused = state.spare.popLast() {
                 reused.batch = value
@@ -75,7 +75,7 @@ final class BatchTracker: Sendable {
             let value = LiveBatch(
                 id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
                 ruleIDs: batch.ruleIDs, state: .done, createdAt: batch.createdAt, startedAt: startedAt,
-                finishedAt: finishedAt, attempt: batch.attempt, replayOf: batch.replayOf, eventIndex: batch.eventIndex)
+                finishedAt: finishedAt, attempt: batch.attempt, replayOf: batch.replayOf, eventIndex: batch.eventIndex, ruleKwargs: batch.ruleKwargs)
             Self.update(&state, batch.dispatcher) { figures in
                 figures.dispatched += 1
                 figures.done += 1
@@ -139,7 +139,7 @@ final class BatchTracker: Sendable {
                 LiveBatch(
                     id: batch.id, dispatcher: batch.dispatcher, model: batch.model, pk: batch.pk, signal: batch.signal,
                     ruleIDs: batch.ruleIDs, state: .queued, createdAt: batch.createdAt, attempt: batch.attempt,
-                    replayOf: batch.replayOf, eventIndex: batch.eventIndex))
+                    replayOf: batch.replayOf, eventIndex: batch.eventIndex, ruleKwargs: batch.ruleKwargs))
             let previous = record.batch.state
             let startedAt = record.batch.startedAt
             record.batch.state = final

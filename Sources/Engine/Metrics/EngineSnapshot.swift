@@ -15,6 +15,8 @@ public struct LiveBatch: Sendable, Equatable {
     public var error: String?
     public var replayOf: Int64?
     public var eventIndex: Int?
+    /// Rule arguments keyed by stable rule id, shared with the batch (not copied).
+    public var ruleKwargs: JSONObject = JSONObject()
 }
 
 /// Figures for one dispatcher.
