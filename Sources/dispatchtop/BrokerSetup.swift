@@ -84,8 +84,10 @@ struct BrokerSetup {
         }
         if let redis = broker as? RedisBroker, let journal {
             let registry = engine.registry
+            // Backoff capped at 2 s, so batches go out soon after Redis is back.
             let drainer = OutboxDrainer(
-                journal: journal, broker: redis, logger: setup.logger.child("outbox"),
+                journal: journal, broker: redis, options: OutboxDrainer.Options(maximumDelay: 2),
+                logger: setup.logger.child("outbox"),
                 fingerprints: { batch in rules.fingerprints(of: batch.ruleIDs) },
                 taskForBatch: { batch in
                     let options = DispatcherOptions(dispatcher: batch.dispatcher, values: batch.options)

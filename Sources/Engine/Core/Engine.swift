@@ -198,6 +198,9 @@ public final class Engine: Sendable {
             options: lead.dispatcherOptions, raiseException: raise, createdAt: now)
     }
 
+    /// Batches queued, running or waiting for a retry.
+    public var unfinishedBatches: Int { tracker.unfinishedCount }
+
     /// Blocks until every dispatched batch has ended or `timeout` seconds
     /// pass; returns whether all ended.
     public func waitUntilIdle(timeout: Double) -> Bool {

@@ -25,8 +25,14 @@ public final class StopFlag: Sendable {
 ///
 /// Used from one thread; only ``StopFlag`` crosses threads.
 public final class EventLineReader {
-    private let descriptor: Int32
+    private var descriptor: Int32
     private let ownsDescriptor: Bool
+    private let path: String
+    /// Bytes read from the open file so far, to notice a truncation.
+    private var offset: Int = 0
+    private var inode: UInt64 = 0
+    /// Times a followed file was truncated or replaced and read again from its start.
+    public private(set) var restarts = 0
     private let follow: Bool
     private let stopFlag: StopFlag
     private let pollInterval: UInt32
@@ -49,10 +55,12 @@ public final class EventLineReader {
             descriptor = opened
             ownsDescriptor = true
         }
+        self.path = path
         self.follow = follow
         self.stopFlag = stopFlag
         pollInterval = pollIntervalMicroseconds
         buffer.reserveCapacity(1 << 16)
+        inode = Self.inode(of: descriptor)
     }
 
     deinit {
@@ -76,6 +84,7 @@ public final class EventLineReader {
                     atEnd = true
                     continue
                 }
+                if reopenIfReplacedOrTruncated() { continue }
                 usleep(pollInterval)
             }
         }
@@ -119,6 +128,37 @@ public final class EventLineReader {
     }
 
     /// Reads more bytes, compacting consumed ones first; returns the count read.
+    /// Starts again from the beginning when the followed file was truncated
+    /// or replaced (log rotation), as `tail -F` does. A partial line read
+    /// before belongs to the old content and is dropped. Line numbers restart.
+    private func reopenIfReplacedOrTruncated() -> Bool {
+        guard ownsDescriptor else { return false }
+        var status = stat()
+        guard stat(path, &status) == 0 else { return false }
+        if UInt64(status.st_ino) != inode {
+            let opened = open(path, O_RDONLY | O_CLOEXEC)
+            guard opened >= 0 else { return false }
+            close(descriptor)
+            descriptor = opened
+            inode = Self.inode(of: opened)
+        } else if Int(status.st_size) < offset {
+            lseek(descriptor, 0, SEEK_SET)
+        } else {
+            return false
+        }
+        offset = 0
+        buffer.removeAll(keepingCapacity: true)
+        start = 0
+        lineNumber = 0
+        restarts += 1
+        return true
+    }
+
+    private static func inode(of descriptor: Int32) -> UInt64 {
+        var status = stat()
+        return fstat(descriptor, &status) == 0 ? UInt64(status.st_ino) : 0
+    }
+
     private func fill() -> Int {
         if start > 0 {
             buffer.removeSubrange(0..<start)
@@ -131,6 +171,7 @@ public final class EventLineReader {
             read(descriptor, raw.baseAddress! + oldCount, chunk)
         }
         buffer.removeLast(chunk - max(count, 0))
+        offset += max(count, 0)
         return max(count, 0)
     }
 }

@@ -25,6 +25,8 @@ public final class EventPump: Sendable {
     private let started = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
+    /// Unfinished batches at which the demo generator pauses until consumers catch up.
+    public static let demoBacklogLimit = 20_000
     public static let minimumRate = 1.0
     public static let maximumRate = 200_000.0
 
@@ -115,6 +117,14 @@ public final class EventPump: Sendable {
         while !stopFlag.isStopped {
             if isPaused {
                 usleep(50_000)
+                next = Date().timeIntervalSince1970
+                continue
+            }
+            // The demo must not outrun its consumers without bound: past this
+            // many unfinished batches it waits, as a real application would
+            // stall on a full queue, and memory stays bounded.
+            if engine.unfinishedBatches > Self.demoBacklogLimit {
+                usleep(10_000)
                 next = Date().timeIntervalSince1970
                 continue
             }

@@ -177,16 +177,23 @@ public struct JSONParser {
     private mutating func parseString() throws(JSONSyntaxError) -> String {
         position += 1
         let start = position
+        var ascii = true
         // Fast path: no escapes, so the bytes between the quotes are the string.
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<position])
+                // Non-ASCII bytes are checked rather than repaired, so bad input is
+                // rejected instead of silently becoming U+FFFD.
+                guard let text = ascii ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self) else {
+                    throw error("a string is not valid UTF-8")
+                }
                 position += 1
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("a control character must be escaped inside a string") }
+            if byte >= 0x80 { ascii = false }
             position += 1
         }
         var scalars = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
@@ -195,7 +202,10 @@ public struct JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 position += 1
-                return String(decoding: scalars, as: UTF8.self)
+                guard let text = String(validating: scalars, as: UTF8.self) else {
+                    throw error("a string is not valid UTF-8")
+                }
+                return text
             case UInt8(ascii: "\\"):
                 try appendEscape(to: &scalars)
             case 0..<0x20:

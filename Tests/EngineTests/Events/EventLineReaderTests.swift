@@ -183,3 +183,55 @@ enum ReadLine: Equatable, CustomStringConvertible {
         #expect(stop.isStopped)
     }
 }
+
+extension EventLineReaderTests {
+    /// Follows `path` on a thread and collects what it reads until stopped.
+    final class Follower: Sendable {
+        let stop = StopFlag()
+        let seen = Mutex<[ReadLine]>([])
+
+        init(path: String) {
+            Thread { [self] in
+                guard let reader = try? EventLineReader(path: path, follow: true, stopFlag: stop, pollIntervalMicroseconds: 5_000)
+                else { return }
+                while let line = reader.next() {
+                    seen.withLock { $0.append(ReadLine(line)) }
+                }
+            }.start()
+        }
+
+        var count: Int { seen.withLock { $0.count } }
+        var lines: [ReadLine] { seen.withLock { $0 } }
+    }
+
+    @Test func followModeStartsOverAfterTruncation() throws {
+        let directory = try TemporaryDirectory(prefix: "events")
+        defer { directory.remove() }
+        let path = try directory.write("events.jsonl", Self.event(1) + "\n" + Self.event(2) + "\n")
+        let follower = Follower(path: path)
+        defer { follower.stop.stop() }
+        #expect(waitFor(timeout: 10) { follower.count == 2 })
+
+        try Data().write(to: URL(fileURLWithPath: path))
+        usleep(50_000)
+        try Self.append(Self.event(3) + "\n", to: path)
+
+        #expect(waitFor(timeout: 10) { follower.count == 3 })
+        #expect(follower.lines.last == .event(line: 1, pk: 3))
+    }
+
+    @Test func followModeReopensAReplacedFile() throws {
+        let directory = try TemporaryDirectory(prefix: "events")
+        defer { directory.remove() }
+        let path = try directory.write("events.jsonl", Self.event(1) + "\n")
+        let follower = Follower(path: path)
+        defer { follower.stop.stop() }
+        #expect(waitFor(timeout: 10) { follower.count == 1 })
+
+        try FileManager.default.moveItem(atPath: path, toPath: directory.file("events.jsonl.1"))
+        _ = try directory.write("events.jsonl", Self.event(7) + "\n" + Self.event(8) + "\n")
+
+        #expect(waitFor(timeout: 10) { follower.count == 3 })
+        #expect(follower.lines.suffix(2) == [.event(line: 1, pk: 7), .event(line: 2, pk: 8)])
+    }
+}

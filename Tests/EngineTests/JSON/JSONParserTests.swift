@@ -226,3 +226,34 @@ import Testing
         #expect(locations["functions[0].rules[0].watch_fields"] == 6)
     }
 }
+
+extension JSONParserTests {
+    @Test func invalidUTF8InAStringIsRejected() {
+        let bytes: [UInt8] = Array(#"{"name": "a"#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
+        let error = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONSyntaxError) -> JSONValue in try JSONParser.parse(buffer) }
+        }
+        guard case .failure(let failure) = error else {
+            Issue.record("invalid UTF-8 was accepted")
+            return
+        }
+        #expect(failure.reason == "a string is not valid UTF-8")
+    }
+
+    @Test func invalidUTF8AfterAnEscapeIsRejected() {
+        let bytes: [UInt8] = Array(#"["a\n"#.utf8) + [0xC3] + Array(#""]"#.utf8)
+        let error = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONSyntaxError) -> JSONValue in try JSONParser.parse(buffer) }
+        }
+        guard case .failure(let failure) = error else {
+            Issue.record("invalid UTF-8 was accepted")
+            return
+        }
+        #expect(failure.reason == "a string is not valid UTF-8")
+    }
+
+    @Test func validMultibyteTextIsKept() throws {
+        let value = try JSONParser.parse(#"["日本", "é"]"#)
+        #expect(value == .array([.string("日本"), .string("é")]))
+    }
+}
