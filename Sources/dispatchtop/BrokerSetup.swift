@@ -6,8 +6,8 @@ import Synchronization
 /// The broker the broker dispatchers send to, and its wiring into the engine.
 ///
 /// With no `--broker`, the embedded broker runs in this process with
-/// consumers for each system; its retry timing is shortened so a demo shows
-/// retries and dead letters within seconds (see ``embeddedSettings``). With
+/// consumers for each system. Its retry timing is shortened so that a demo
+/// shows retries and dead letters within seconds (see ``embeddedSettings``). With
 /// `--broker redis://...`, each system's real wire format is written to
 /// Redis for real workers, and unsent batches wait in the journal's outbox
 /// while Redis is unreachable.
@@ -102,14 +102,15 @@ struct BrokerSetup {
 
 /// Reads `settings.brokers` into the Redis broker's settings.
 ///
-/// Keys per system: `celery.global_keyprefix`; `django_rq.key_prefix`,
-/// `django_rq.serializer` ("pickle" or "json"), `django_rq.timeout`
-/// (seconds); `dramatiq.namespace`; `django_q.secret_key` (or
-/// `django_q.secret_key_env`, the name of an environment variable holding
-/// it), `django_q.name` (the cluster name, which is also the signing salt),
-/// `django_q.compress`, `django_q.database` (a SQLite Django database to
-/// read failures from), `django_q.clusters` (the clusters a qcluster runs
-/// for; a task for another cluster then fails to dispatch).
+/// The keys per system:
+/// - `celery.global_keyprefix`;
+/// - `django_rq.key_prefix`, `django_rq.serializer` ("pickle" or "json") and
+///   `django_rq.timeout` (seconds);
+/// - `dramatiq.namespace`;
+/// - `django_q.secret_key`, or `django_q.secret_key_env` naming an environment
+///   variable that holds it; `django_q.name` (the cluster name, which is also
+///   the signing salt); `django_q.compress`; `django_q.database` (a SQLite
+///   Django database to read failures from); `django_q.clusters`.
 enum RedisBrokerOptions {
     static let allowed: [String: [String]] = [
         "celery": ["global_keyprefix"],

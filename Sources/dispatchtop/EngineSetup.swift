@@ -2,7 +2,7 @@ import Brokers
 import Engine
 import Foundation
 
-/// Where the engine reads and writes, as the command line set it.
+/// The files and URLs the engine uses, as set on the command line.
 struct EngineOptions {
     /// nil runs the bundled demo configuration.
     var configPath: String?

@@ -3,6 +3,15 @@ import Foundation
 
 /// `dispatchtop replay`: replay journalled failures with a line per entry.
 enum ReplayCommand {
+    /// What to replay, as the command line asks.
+    private struct Request {
+        var journalPath: String
+        var ids: [Int64]
+        var filter: FailureFilter
+        var options: ReplayOptions
+        var engineOptions: EngineOptions
+    }
+
     static func run(_ raw: [String]) throws -> Int32 {
         let arguments = try Arguments(
             raw, command: "replay",
@@ -12,6 +21,30 @@ enum ReplayCommand {
             print(HelpText.replay)
             return 0
         }
+        let request = try parse(arguments)
+
+        let setup = try EngineSetup.make(request.engineOptions)
+        defer { setup.shutdown() }
+        if let override = request.options.dispatcherOverride, setup.engine.rules.dispatchersByName[override] == nil {
+            throw UsageError(
+                message: "--dispatcher '\(override)' is not registered. Registered: \(setup.engine.rules.registeredDispatcherNames.joined(separator: ", ")).",
+                command: "replay")
+        }
+
+        let replayer = Replayer(engine: setup.engine)
+        let summary = request.ids.isEmpty
+            ? replayer.replayAll(filter: request.filter, options: request.options, progress: printProgress)
+            : replayer.replay(ids: request.ids, options: request.options, progress: printProgress)
+        _ = setup.engine.waitUntilIdle(timeout: request.options.outcomeTimeout)
+
+        let writer = LineWriter()
+        writer.write(summary.items.isEmpty ? "No journal entry matches; nothing to replay.\n" : summary.closingLine + "\n")
+        writer.flush()
+        let missing = summary.items.filter { $0.outcome.detail?.hasPrefix("no journal entry") ?? false }.count
+        return summary.failed > 0 || missing > 0 ? 1 : 0
+    }
+
+    private static func parse(_ arguments: Arguments) throws -> Request {
         try arguments.rejectPositional()
         guard let journalPath = arguments.value("--journal") else {
             throw UsageError(message: "replay needs --journal PATH, the journal the failures were written to.", command: "replay")
@@ -24,6 +57,7 @@ enum ReplayCommand {
         guard FileManager.default.fileExists(atPath: journalPath) else {
             throw SetupError(message: "The journal '\(journalPath)' does not exist. Pass the --journal path the engine wrote to.")
         }
+
         let ids = try arguments.all("--id").flatMap { text throws(UsageError) -> [Int64] in
             try text.split(separator: ",").map { part throws(UsageError) -> Int64 in
                 guard let id = Int64(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
@@ -32,46 +66,25 @@ enum ReplayCommand {
                 return id
             }
         }
-        let replayAll = arguments.has("--all")
-        if replayAll == !ids.isEmpty {
+        if arguments.has("--all") == !ids.isEmpty {
             throw UsageError(message: "replay needs either --all or --id N (not both).", command: "replay")
         }
+
         var options = ReplayOptions(force: arguments.has("--force"), dispatcherOverride: arguments.value("--dispatcher"))
         options.ratePerSecond = try arguments.double("--rate", range: 0.1...1_000_000) ?? 200
         options.outcomeTimeout = try arguments.double("--timeout", range: 0.1...3600) ?? 30
-        let engineOptions = try EngineOptions(arguments)
-        let setup = try EngineSetup.make(engineOptions)
-        defer { setup.shutdown() }
-        if let override = options.dispatcherOverride, setup.engine.rules.dispatchersByName[override] == nil {
-            throw UsageError(
-                message: "--dispatcher '\(override)' is not registered. Registered: \(setup.engine.rules.registeredDispatcherNames.joined(separator: ", ")).",
-                command: "replay")
-        }
-        let replayer = Replayer(engine: setup.engine)
-        let progress: (ReplayProgress) -> Void = { step in
-            let item = step.last
-            var line = "[\(step.completed)/\(step.total)] #\(item.journalID) \(item.dispatcher): \(item.outcome.label)"
-            if let detail = item.outcome.detail { line += " (\(detail))" }
-            let writer = LineWriter()
-            writer.write(line + "\n")
-            writer.flush()
-        }
-        let summary: ReplaySummary
-        if replayAll {
-            let filter = FailureFilter(dispatcher: arguments.value("--filter-dispatcher"), model: arguments.value("--filter-model"))
-            summary = replayer.replayAll(filter: filter, options: options, progress: progress)
-        } else {
-            summary = replayer.replay(ids: ids, options: options, progress: progress)
-        }
-        _ = setup.engine.waitUntilIdle(timeout: options.outcomeTimeout)
+        let filter = FailureFilter(dispatcher: arguments.value("--filter-dispatcher"), model: arguments.value("--filter-model"))
+        return Request(
+            journalPath: journalPath, ids: ids, filter: filter, options: options, engineOptions: try EngineOptions(arguments))
+    }
+
+    /// Prints one line per replayed entry as it ends.
+    private static func printProgress(_ step: ReplayProgress) {
+        let item = step.last
+        var line = "[\(step.completed)/\(step.total)] #\(item.journalID) \(item.dispatcher): \(item.outcome.label)"
+        if let detail = item.outcome.detail { line += " (\(detail))" }
         let writer = LineWriter()
-        if summary.items.isEmpty {
-            writer.write("No journal entry matches; nothing to replay.\n")
-        } else {
-            writer.write(summary.closingLine + "\n")
-        }
+        writer.write(line + "\n")
         writer.flush()
-        let missing = summary.items.filter { $0.outcome.detail?.hasPrefix("no journal entry") ?? false }.count
-        return summary.failed > 0 || missing > 0 ? 1 : 0
     }
 }
