@@ -82,6 +82,18 @@ struct BrokerSetup {
             embedded.start(engine: engine)
             setup.onStop { embedded.stop() }
         }
+        if let redis = broker as? RedisBroker {
+            // Watch every queue the configuration's broker dispatchers route
+            // to from the start, so a console watching a real broker shows
+            // their depths before this process sends anything.
+            let probe = Batch(
+                id: 0, dispatcher: "", batchKey: "", model: "", pk: .null, signal: .postSave, ruleIDs: [],
+                restflowRuleIDs: [], ruleKwargs: JSONObject(), createdAt: 0)
+            let brokerDispatchers = engine.rules.dispatchers.compactMap { $0 as? any BrokerDispatcher }
+            for dispatcher in brokerDispatchers {
+                redis.watch(redis.queueReference(for: dispatcher.makeTask(for: probe)))
+            }
+        }
         if let redis = broker as? RedisBroker, let journal {
             let registry = engine.registry
             // Backoff capped at 2 s, so batches go out soon after Redis is back.

@@ -30,6 +30,22 @@ struct BrokerOutageTests {
         ("django_q", "interop", [5]),
     ]
 
+    @Test func configuredQueuesAreWatchedBeforeAnySend() throws {
+        let site = try InteropSite(name: "watch-queues")
+        defer { site.stop() }
+        var options = EngineOptions()
+        options.configPath = try Self.writeConfiguration(site)
+        options.brokerURL = site.redisURL
+        options.journalPath = site.folder.file("journal.sqlite3")
+        let setup = try EngineSetup.make(options)
+        defer { setup.shutdown() }
+
+        setup.engine.sampleQueues()
+
+        let names = Set(setup.engine.snapshot().queues.map(\.depth.name))
+        #expect(names == ["celery:cache-invalidation", "django_rq:default", "dramatiq:default", "django_q:interop"])
+    }
+
     @Test func outboxDrainsAfterRestart() throws {
         let site = try InteropSite(name: "outage-engine")
         defer { site.stop() }

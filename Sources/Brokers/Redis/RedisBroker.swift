@@ -53,6 +53,16 @@ public final class RedisBroker: MessageBroker {
         _ = knownQueues.withLock { $0.insert(queue) }
     }
 
+    /// Returns the queue `task` would land on, as probes and listings name it.
+    public func queueReference(for task: TaskMessage) -> QueueReference {
+        switch task.system {
+        case .celery: return QueueReference(.celery, CeleryMessage.queue(of: task))
+        case .rq: return QueueReference(.rq, RQJob.queue(of: task))
+        case .dramatiq: return QueueReference(.dramatiq, DramatiqMessage.queue(of: task))
+        case .djangoQ: return QueueReference(.djangoQ, djangoQCluster(of: task))
+        }
+    }
+
     // MARK: - Enqueue
 
     public func enqueue(_ task: TaskMessage) throws(BrokerError) -> [UInt8] {
