@@ -232,15 +232,68 @@ import Testing
         #expect(effects == [.setFault("inline", FaultSetting(failurePercent: 30, addedLatencyMilliseconds: 5))])
     }
 
-    @Test func filterAppliesWhileTypingAndEscRestores() {
+    @Test func filterAppliesOnceTypingPausesAndEscRestores() {
         var state = ConsoleState()
         _ = press([.character("/")] + "model:order".map { Key.character($0) }, &state)
+        // Typing alone re-filters nothing; the line applies after the pause.
+        #expect(state.filter.isEmpty)
+        #expect(state.filterDraft == "model:order")
+        let appliedEarly = state.applyDueFilter(now: snapshot.time + ConsoleState.filterDelay / 2)
+        #expect(!appliedEarly)
+        #expect(state.filter.isEmpty)
+        let appliedAfterPause = state.applyDueFilter(now: snapshot.time + ConsoleState.filterDelay)
+        #expect(appliedAfterPause)
         #expect(state.filter.model == ["order"])
         let views = PaneViews(snapshot: snapshot, state: state)
         #expect(views.liveOrder.allSatisfy { views.live[$0].model == "shop.Order" })
         _ = press([.escape], &state)
         #expect(state.filter.isEmpty)
         #expect(state.filterDraft == nil)
+    }
+
+    @Test func filterEnterAppliesAtOnce() {
+        var state = ConsoleState()
+        _ = press([.character("/")] + "model:order".map { Key.character($0) } + [.enter], &state)
+        #expect(state.filter.model == ["order"])
+        #expect(state.filterDraft == nil)
+        #expect(state.filterDue == nil)
+    }
+
+    @Test func filterKeysPostponeTheFilter() {
+        var state = ConsoleState()
+        _ = press([.character("/"), .character("m")], &state)
+        let firstDue = state.filterDue
+        #expect(firstDue != nil)
+        // The context's clock does not move between these keys, so the due
+        // time stays one delay after the last key.
+        _ = press([.character("o")], &state)
+        #expect(state.filterDue == firstDue)
+        #expect(state.filterDue == snapshot.time + ConsoleState.filterDelay)
+    }
+
+    @Test func controlUClearsTheFilterLine() {
+        var state = ConsoleState()
+        _ = press([.character("/")] + "dispatcher:inline".map { Key.character($0) } + [.clearLine], &state)
+        #expect(state.filterDraft == "")
+        _ = press("model:order".map { Key.character($0) } + [.enter], &state)
+        #expect(state.filter.text == "model:order")
+    }
+
+    @Test func controlUClearsAFormField() {
+        var state = ConsoleState()
+        _ = press([.character("t"), .down], &state)
+        _ = press([.character("4"), .character("2"), .clearLine, .character("7")], &state)
+        guard case .trigger(let form)? = state.dialog else {
+            Issue.record("the trigger form is not open: \(String(describing: state.dialog))")
+            return
+        }
+        #expect(form.pk == "7")
+        _ = press([.escape, .character("f"), .tab, .clearLine], &state)
+        guard case .faults(let faults)? = state.dialog else {
+            Issue.record("the fault form is not open: \(String(describing: state.dialog))")
+            return
+        }
+        #expect(faults.failurePercent == "")
     }
 
     @Test func cleanFilterClearsTheOldWarning() {

@@ -203,14 +203,24 @@ import Testing
         #expect(cut.isEmpty, "\(inside.joined(separator: "\n"))")
     }
 
-    @Test func statusLineEndsInAnEllipsisWhenCut() {
+    @Test func longStatusWrapsOntoTwoRows() {
         var state = ConsoleState()
         state.post(
             "Fields must be a JSON object such as {\"id\": 7, \"category\": {\"id\": 2}}, and this one is not valid JSON at all.",
             level: .error, now: fixture.engine.snapshot().time)
-        let line = frame(fixture.engine.snapshot(), state: state, width: 80, height: 24).text(row: 22)
-        #expect(line.trimmingTrailingSpaces().hasSuffix("…"), "\(line)")
-        #expect(line.hasPrefix(" error: Fields must be a JSON object"), "\(line)")
+        let grid = frame(fixture.engine.snapshot(), state: state, width: 80, height: 24)
+        let first = grid.text(row: 21)
+        let second = grid.text(row: 22)
+        #expect(first.hasPrefix(" error: Fields must be a JSON object"), "\(first)")
+        #expect(second.trimmingTrailingSpaces().hasSuffix("and this one is not valid JSON at all."), "\(second)")
+    }
+
+    @Test func statusLongerThanTwoRowsEndsInAnEllipsis() {
+        var state = ConsoleState()
+        state.post(String(repeating: "The cache store refused the write. ", count: 8), level: .error, now: fixture.engine.snapshot().time)
+        let grid = frame(fixture.engine.snapshot(), state: state, width: 80, height: 24)
+        #expect(grid.text(row: 21).hasPrefix(" error: The cache store refused"), "\(grid.text(row: 21))")
+        #expect(grid.text(row: 22).trimmingTrailingSpaces().hasSuffix("…"), "\(grid.text(row: 22))")
     }
 
     @Test func batchDetailShowsFullValuesWithV() throws {

@@ -165,7 +165,10 @@ import Testing
         Golden.check(grid, "queue-detail-100x40")
         #expect(grid.text.contains("binary (not JSON), 25 bytes: 80 04 95"))
         #expect(grid.text.contains("JSON, 16 bytes: {\"args\":[1,2]}"))
-        #expect(grid.text.contains("from embedded, read 2s ago"))
+        #expect(grid.text.contains("Ready         13  from embedded broker, messages waiting in the queue"))
+        #expect(grid.text.contains("Read          2s ago at 12:01:13"))
+        #expect(grid.text.contains("▶ 5f1c0c2e-celery"), "the first failed message starts selected")
+        #expect(grid.text.contains("77aa-celery  12:00:31, 1 attempt "))
     }
 
     @Test func replayProgressDialog() throws {

@@ -64,17 +64,22 @@ import TestSupport
 
     /// Sets the inline dispatcher's injected failure share with the `f` form.
     static func setInlineFailures(_ console: TmuxConsole, percent: String) throws {
+        try setFailures(console, dispatcher: "inline", percent: percent)
+    }
+
+    /// Sets a dispatcher's injected failure share with the `f` form.
+    static func setFailures(_ console: TmuxConsole, dispatcher: String, percent: String) throws {
         try console.press("f")
         try console.waitFor("Inject faults")
         // The form opens on the selected dispatcher; Right steps through the
-        // registered names in order until inline is chosen.
+        // registered names in order until the wanted one is chosen.
         for _ in 0..<12 {
             let current = try Self.chosenDispatcher(console.screen())
-            if current == "inline" { break }
+            if current == dispatcher { break }
             try console.press("Right")
             try console.waitUntil("the next dispatcher after \(current ?? "none")") { Self.chosenDispatcher($0) != current }
         }
-        try console.waitFor("◀ inline ▶")
+        try console.waitFor("◀ \(dispatcher) ▶")
         try console.press("Tab")
         try console.press("BSpace", "BSpace", "BSpace")
         try console.type(percent)

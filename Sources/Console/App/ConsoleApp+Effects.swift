@@ -36,6 +36,10 @@ extension ConsoleApp {
             loadFailureDetail(id, now: now)
         case .loadBrokerFailures(let queue):
             loadBrokerFailures(queue)
+        case .requeue(let request):
+            startRequeue(request, now: now)
+        case .stopRequeue:
+            requeueJob?.requestStop()
         }
         return false
     }
@@ -57,9 +61,20 @@ extension ConsoleApp {
         return "Demo rate \(DemoRate.text(pump.adjustRate(faster: faster)))."
     }
 
+    /// Starts the requeue on its own thread: each message is a broker round trip.
+    private func startRequeue(_ request: RequeueRequest, now: Double) {
+        guard let broker = session.broker else {
+            state.dialog = nil
+            state.post("No broker is configured, so there is nothing to requeue.", level: .error, now: now)
+            return
+        }
+        requeueAnnounced = false
+        requeueJob = RequeueJob.start(request, broker: broker, logger: logger)
+    }
+
     private func startReplay(_ scope: ReplayJob.Scope) {
         replayAnnounced = false
-        replayJob = ReplayJob(scope: scope, replayer: session.replayer)
+        replayJob = ReplayJob.start(scope: scope, replayer: session.replayer)
     }
 
     /// Dispatches on a background thread: an inline dispatcher with added
@@ -74,7 +89,7 @@ extension ConsoleApp {
             let pk = ValuePreview.json(event.pk, limit: 24)
             let text = result.batchIDs.isEmpty
                 ? "Triggered \(event.model) pk \(pk): no rule ran (see the preview)."
-                : "Triggered \(event.model) pk \(pk): \(result.batchIDs.count) batches \(ids)."
+                : "Triggered \(event.model) pk \(pk): \(Format.counted(result.batchIDs.count, "batch", plural: "batches")) \(ids)."
             logger.info("Dispatch triggered", [(LogKey.model, event.model), (LogKey.pk, pk), (ConsoleLogKey.batchIDs, ids)])
             messages.post(text, level: .info)
         }
@@ -93,7 +108,7 @@ extension ConsoleApp {
         } else {
             failures = .noBroker
         }
-        if case .detail(.queue(queue, .loading), let scroll, let full)? = state.dialog {
+        if case .detail(.queue(queue, .loading, _), let scroll, let full)? = state.dialog {
             state.dialog = .detail(.queue(queue, brokerFailures: failures), scroll: scroll, fullValues: full)
         }
     }

@@ -20,8 +20,11 @@ public final class ConsoleApp {
     let logger: Logger
     var state = ConsoleState()
     let cache = PaneOrderCache()
-    var replayJob: ReplayJob?
+    var replayJob: BackgroundJob<ReplayJobStatus>?
     var replayAnnounced = false
+    var requeueJob: BackgroundJob<RequeueJobStatus>?
+    var queueReadings = QueueReadingTimes()
+    var requeueAnnounced = false
     let messages = StatusMailbox()
     var forceRedraw = false
     /// Set once curses has the terminal; false when the console failed to start.
@@ -81,6 +84,8 @@ public final class ConsoleApp {
         defer {
             replayJob?.requestStop()
             replayJob?.wait(seconds: 2)
+            requeueJob?.requestStop()
+            requeueJob?.wait(seconds: 2)
             sampler.stop()
             terminal.restore()
             ts_remove_crash_handlers()
@@ -96,26 +101,45 @@ public final class ConsoleApp {
     private func loop(terminal: Terminal, ascii: Bool) -> Int32 {
         while true {
             if let code = quitSignalStatus() { return code }
+            state.applyDueFilter(now: Date().timeIntervalSince1970)
             let snapshot = session.engine.snapshot()
             let now = snapshot.time
+            queueReadings.record(snapshot.queues)
             collectMessages(now: now)
             let size = terminal.size
-            let input = FrameInput(snapshot: snapshot, state: state, context: screenContext(ascii: ascii), replay: replayJob?.status)
+            let input = FrameInput(
+                snapshot: snapshot, state: state, context: screenContext(ascii: ascii), replay: replayJob?.status,
+                requeue: requeueJob?.status, queueReadings: queueReadings)
             let frame = ScreenModel.render(input, width: size.width, height: size.height, cache: cache)
             state.scrolls = frame.scrolls
             state.pageSizes = frame.pageSizes
             terminal.draw(frame.grid, force: forceRedraw)
             forceRedraw = false
 
-            let wait = replayJob?.isRunning == true ? 100 : options.refreshMilliseconds
-            guard var key = terminal.readKey(milliseconds: wait) else { continue }
+            let wait = keyWait()
+            guard let key = terminal.readKey(milliseconds: wait) else { continue }
             // Handle keys that are already waiting (a paste, key repeat) before drawing again.
-            for _ in 0..<64 {
-                if handle(key, snapshot: snapshot, now: Date().timeIntervalSince1970) { return 0 }
-                guard let next = terminal.readKey(milliseconds: 0) else { break }
-                key = next
+            let quits = KeyBurst.drain(first: key, readNext: { terminal.readKey(milliseconds: 0) }) { key in
+                handle(key, snapshot: snapshot, now: Date().timeIntervalSince1970)
             }
+            if quits { return 0 }
         }
+    }
+
+    /// Whether a replay or a requeue is still running.
+    private var backgroundJobRunning: Bool {
+        replayJob?.isRunning == true || requeueJob?.isRunning == true
+    }
+
+    /// Milliseconds to wait for a key before drawing again: shorter while
+    /// a background job reports progress or an edited filter is due.
+    private func keyWait() -> Int {
+        var wait = backgroundJobRunning ? 100 : options.refreshMilliseconds
+        if let due = state.filterDue {
+            let remaining = Int(((due - Date().timeIntervalSince1970) * 1000).rounded(.up))
+            wait = min(wait, max(1, remaining))
+        }
+        return wait
     }
 
     private func quitSignalStatus() -> Int32? {
@@ -154,19 +178,24 @@ public final class ConsoleApp {
     private func controlContext(_ snapshot: EngineSnapshot, now: Double) -> ControlContext {
         ControlContext(
             now: now, canWrite: session.writeMode.allowsWrites, isDemoSource: session.pump?.isDemo ?? false,
-            replayRunning: replayJob?.isRunning ?? false, models: session.engine.rules.models,
+            replayRunning: replayJob?.isRunning ?? false, requeueRunning: requeueJob?.isRunning ?? false, models: session.engine.rules.models,
             dispatcherNames: snapshot.dispatchers.map(\.name), faults: session.engine.faults.all,
             openFailures: snapshot.failures.open, writeTargets: writeTargets)
     }
 
     /// Moves messages from background work into the status line, and
-    /// announces a finished replay once.
+    /// announces a finished replay or requeue once.
     private func collectMessages(now: Double) {
         let pending = messages.takeAll()
         for (text, level) in pending { state.post(text, level: level, now: now) }
         if let job = replayJob, let summary = job.status.summary, !replayAnnounced {
             replayAnnounced = true
             state.post(summary.closingLine, level: summary.failed > 0 ? .warning : .info, now: now)
+        }
+        if let job = requeueJob, !requeueAnnounced, job.status.isFinished {
+            let status = job.status
+            requeueAnnounced = true
+            state.post("Requeue from \(status.queue): " + status.closingLine, level: status.failed > 0 ? .warning : .info, now: now)
         }
     }
 

@@ -15,16 +15,20 @@ public enum ConsoleEffect: Sendable, Equatable {
     case loadFailureDetail(Int64)
     /// Reads the broker's failed messages of the queue with this name.
     case loadBrokerFailures(String)
+    /// Moves failed messages back to their queue at the broker, on a background thread.
+    case requeue(RequeueRequest)
+    case stopRequeue
     case redraw
 }
 
 /// The facts about the world outside the screen that the key handler needs.
 public struct ControlContext: Sendable {
     public var now: Double
-    /// Whether actions that write (replay, trigger) are allowed.
+    /// Whether actions that write (replay, requeue, trigger) are allowed.
     public var canWrite: Bool
     public var isDemoSource: Bool
     public var replayRunning: Bool
+    public var requeueRunning: Bool
     public var models: [String]
     public var dispatcherNames: [String]
     public var faults: [String: FaultSetting]
@@ -34,13 +38,14 @@ public struct ControlContext: Sendable {
 
     public init(
         now: Double, canWrite: Bool = true, isDemoSource: Bool = true, replayRunning: Bool = false,
-        models: [String] = [], dispatcherNames: [String] = [], faults: [String: FaultSetting] = [:], openFailures: Int = 0,
+        requeueRunning: Bool = false, models: [String] = [], dispatcherNames: [String] = [], faults: [String: FaultSetting] = [:], openFailures: Int = 0,
         writeTargets: WriteTargets = WriteTargets()
     ) {
         self.now = now
         self.canWrite = canWrite
         self.isDemoSource = isDemoSource
         self.replayRunning = replayRunning
+        self.requeueRunning = requeueRunning
         self.models = models
         self.dispatcherNames = dispatcherNames
         self.faults = faults
@@ -49,7 +54,7 @@ public struct ControlContext: Sendable {
     }
 }
 
-/// The broker and the cache that replays and triggers write to, named in
+/// The broker and the cache that replays, requeues and triggers write to, named in
 /// the status message that refuses a write without `--write`.
 public struct WriteTargets: Sendable, Equatable {
     public var brokerLabel: String
@@ -75,6 +80,9 @@ public struct WriteTargets: Sendable, Equatable {
         var targets: [String] = []
         if toBroker { targets.append("the broker \(brokerLabel)") }
         if toCache { targets.append("the cache \(cacheLabel)") }
-        return "\(subject) writes to \(targets.joined(separator: " and ")); restart with --write to allow it."
+        return "\(subject) writes to \(targets.joined(separator: " and ")); \(Self.writeFix)"
     }
+
+    /// The end of every refusal, which the status line always shows.
+    static let writeFix = "restart with --write to allow it."
 }

@@ -5,4 +5,7 @@ enum ConsoleLogKey {
     static let signal = "signal"
     static let fault = "fault"
     static let batchIDs = "batch.ids"
+    static let messageID = "message.id"
+    static let requeued = "requeued"
+    static let failed = "failed"
 }

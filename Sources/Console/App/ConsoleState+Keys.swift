@@ -95,7 +95,7 @@ extension ConsoleState {
         }
         guard context.canWrite else {
             let text = context.writeTargets.refusal("Triggering a dispatch", dispatchers: context.writeTargets.ruleDispatchers)
-            post(text, level: .error, now: context.now)
+            post(text, level: .error, fix: WriteTargets.writeFix, now: context.now)
             return
         }
         dialog = .trigger(TriggerForm(models: context.models))
@@ -134,7 +134,7 @@ extension ConsoleState {
         guard context.canWrite else {
             let dispatchers = Set(views.failures.lazy.filter { $0.status == .open }.map(\.dispatcher))
             let text = context.writeTargets.refusal("Replaying every open failure", dispatchers: dispatchers.sorted())
-            post(text, level: .error, now: context.now)
+            post(text, level: .error, fix: WriteTargets.writeFix, now: context.now)
             return []
         }
         dialog = .confirmReplayAll(open: context.openFailures)
@@ -157,11 +157,12 @@ extension ConsoleState {
             } else {
                 subject = "Replaying every open failure"
             }
-            post(context.writeTargets.refusal(subject, dispatchers: dispatchers), level: .error, now: context.now)
+            post(context.writeTargets.refusal(subject, dispatchers: dispatchers), level: .error, fix: WriteTargets.writeFix, now: context.now)
             return []
         }
-        guard !context.replayRunning else {
-            post("A replay is already running; wait for it or press s in its window to stop it.", level: .warning, now: context.now)
+        guard !context.replayRunning, !context.requeueRunning else {
+            let job = context.replayRunning ? "A replay" : "A requeue"
+            post("\(job) is already running; wait for it or press s in its window to stop it.", level: .warning, now: context.now)
             return []
         }
         if clearsMarks { marked = [] }
@@ -193,6 +194,8 @@ extension ConsoleState {
             switch KeyMap.action(for: key, in: .filter) {
             case .confirm?:
                 filterDraft = nil
+                filterDue = nil
+                filter = FilterQuery(draft)
                 let warnings = filter.warnings()
                 if !warnings.isEmpty {
                     post(warnings.joined(separator: " "), level: .warning, topic: .filter, now: context.now)
@@ -203,16 +206,19 @@ extension ConsoleState {
                 return []
             case .close?:
                 filterDraft = nil
+                filterDue = nil
                 filter = filterBeforeEditing
                 return []
             case .deleteCharacter?:
                 if !draft.isEmpty { draft.removeLast() }
+            case .clearField?:
+                draft = ""
             default:
                 return []
             }
         }
         filterDraft = draft
-        filter = FilterQuery(draft)
+        filterDue = context.now + Self.filterDelay
         return []
     }
 
@@ -227,6 +233,9 @@ extension ConsoleState {
             if action == .close { dialog = nil } else { dialog = .help(scroll: Self.scrolled(scroll, action)) }
         case .detail(let target, let scroll, let full):
             guard let action = KeyMap.action(for: key, in: .detail) else { return [] }
+            if case .queue(let name, let failures, let selected) = target {
+                return handleQueueDetailKey(action, queue: name, failures: failures, selected: selected, scroll: scroll, full: full, context: context)
+            }
             switch action {
             case .close: dialog = nil
             case .toggleFullValues: dialog = .detail(target, scroll: scroll, fullValues: !full)
@@ -234,10 +243,12 @@ extension ConsoleState {
                 // A detail view acts on the entry it shows, never on the
                 // pane's selection or marks, which move while it is open.
                 guard let id = target.failureID else {
-                    post("Only a failure can be replayed.", level: .warning, now: context.now)
+                    post("Only a failure can be replayed, or a queue's failed message requeued.", level: .warning, now: context.now)
                     return []
                 }
                 return startReplay(.replay([id]), dispatchers: [target.failureDispatcher], context: context, clearsMarks: false)
+            case .replayAll:
+                post("R requeues a queue's failed messages: open a row of the Queues pane.", level: .warning, now: context.now)
             default: dialog = .detail(target, scroll: Self.scrolled(scroll, action), fullValues: full)
             }
         case .trigger(var form):
@@ -258,8 +269,98 @@ extension ConsoleState {
             case .stopReplay?: return context.replayRunning ? [.stopReplay] : []
             default: break
             }
+        case .confirmRequeueAll(let request):
+            switch KeyMap.action(for: key, in: .prompt) {
+            case .confirm?: return startRequeue(request, context: context)
+            case .close?: dialog = .detail(.queue(request.queue, brokerFailures: .loaded(request.messages)), scroll: 0, fullValues: false)
+            default: break
+            }
+        case .requeueProgress(let queue):
+            switch KeyMap.action(for: key, in: .prompt) {
+            case .close?:
+                // Back to the queue, with its failed messages read again.
+                dialog = .detail(.queue(queue, brokerFailures: .loading), scroll: 0, fullValues: false)
+                return [.loadBrokerFailures(queue)]
+            case .stopReplay?: return context.requeueRunning ? [.stopRequeue] : []
+            default: break
+            }
         }
         return []
+    }
+
+    // MARK: - Queue detail and requeue
+
+    /// Handles a key in a queue's detail view: the movement keys select a failed
+    /// message at the broker, `r` requeues it and `R` requeues them all.
+    private mutating func handleQueueDetailKey(
+        _ action: ConsoleAction, queue: String, failures: BrokerFailures, selected: Int, scroll: Int, full: Bool,
+        context: ControlContext
+    ) -> [ConsoleEffect] {
+        let messages = failures.messages
+        switch action {
+        case .close:
+            dialog = nil
+        case .toggleFullValues:
+            dialog = .detail(.queue(queue, brokerFailures: failures, selected: selected), scroll: scroll, fullValues: !full)
+        case .replaySelected:
+            guard let message = messages.indices.contains(selected) ? messages[selected] : nil else {
+                postNothingToRequeue(failures, context: context)
+                return []
+            }
+            let request = RequeueRequest(queue: queue, messages: [message], brokerLabel: context.writeTargets.brokerLabel)
+            return startRequeue(request, context: context)
+        case .replayAll:
+            guard !messages.isEmpty else {
+                postNothingToRequeue(failures, context: context)
+                return []
+            }
+            let request = RequeueRequest(queue: queue, messages: messages, brokerLabel: context.writeTargets.brokerLabel)
+            guard checkRequeueAllowed(request, context: context) else { return [] }
+            dialog = .confirmRequeueAll(request)
+        default:
+            if messages.isEmpty {
+                dialog = .detail(.queue(queue, brokerFailures: failures), scroll: Self.scrolled(scroll, action), fullValues: full)
+            } else {
+                let moved = Self.scrolled(selected, action)
+                let clamped = min(max(0, moved), messages.count - 1)
+                dialog = .detail(.queue(queue, brokerFailures: failures, selected: clamped), scroll: scroll, fullValues: full)
+            }
+        }
+        return []
+    }
+
+    private mutating func postNothingToRequeue(_ failures: BrokerFailures, context: ControlContext) {
+        switch failures {
+        case .loading: post("The broker's failed messages are still being read.", level: .warning, now: context.now)
+        case .noBroker: post("No broker is configured, so there is nothing to requeue.", level: .warning, now: context.now)
+        case .loaded: post("The broker has no failed message in this queue to requeue.", now: context.now)
+        }
+    }
+
+    /// Returns whether write mode and the background jobs allow `request`,
+    /// posting the reason when they do not.
+    private mutating func checkRequeueAllowed(_ request: RequeueRequest, context: ControlContext) -> Bool {
+        guard context.canWrite else {
+            let subject = request.messages.count == 1
+                ? "Requeueing failed message \(request.messages[0].messageID)"
+                : "Requeueing \(request.messages.count) failed messages"
+            let systems = Set(request.messages.map(\.system.rawValue)).sorted()
+            post(context.writeTargets.refusal(subject, dispatchers: systems), level: .error, fix: WriteTargets.writeFix, now: context.now)
+            return false
+        }
+        guard !context.requeueRunning, !context.replayRunning else {
+            let job = context.requeueRunning ? "A requeue" : "A replay"
+            post("\(job) is already running; wait for it or press s in its window to stop it.", level: .warning, now: context.now)
+            return false
+        }
+        return true
+    }
+
+    /// Opens the requeue window and returns the effect that starts the requeue.
+    private mutating func startRequeue(_ request: RequeueRequest, context: ControlContext) -> [ConsoleEffect] {
+        guard checkRequeueAllowed(request, context: context) else { return [] }
+        dialog = .requeueProgress(queue: request.queue)
+        return [.requeue(request)]
     }
 
     private static func scrolled(_ scroll: Int, _ action: ConsoleAction) -> Int {
@@ -297,6 +398,7 @@ extension ConsoleState {
         case .nextChoice?: form.cycle(by: 1)
         case .previousChoice?: form.cycle(by: -1)
         case .deleteCharacter?: form.deleteBackward()
+        case .clearField?: form.clearField()
         default: break
         }
         dialog = .trigger(form)
@@ -326,6 +428,7 @@ extension ConsoleState {
         case .nextChoice?: form.cycle(by: 1, current: context.faults)
         case .previousChoice?: form.cycle(by: -1, current: context.faults)
         case .deleteCharacter?: form.deleteBackward()
+        case .clearField?: form.clearField()
         default: break
         }
         dialog = .faults(form)

@@ -23,6 +23,14 @@ public struct ConsoleState: Sendable {
     /// The filter line being edited, and the filter to restore on Esc.
     public var filterDraft: String?
     var filterBeforeEditing = FilterQuery()
+    /// When the edited line becomes the filter, in seconds since the Unix
+    /// epoch; nil when the filter in force matches the line. Each key moves
+    /// it ``filterDelay`` on, so the rows are filtered again only once typing
+    /// pauses: with tens of thousands of failures listed, filtering takes
+    /// tens of milliseconds, too long to spend on every key of a paste.
+    public var filterDue: Double?
+    /// The pause in typing, in seconds, after which the edited line applies.
+    public static let filterDelay = 0.1
     public var dialog: Dialog?
     public var status: StatusMessage?
 
@@ -46,10 +54,24 @@ public struct ConsoleState: Sendable {
     }
 
     /// Shows `text` in the status line for ``StatusMessage/lifetime`` seconds.
+    /// - Parameter fix: the end of `text` that tells the operator what to do, kept whole when the text is shortened to fit.
     public mutating func post(
-        _ text: String, level: StatusMessage.Level = .info, topic: StatusMessage.Topic = .general, now: Double
+        _ text: String, level: StatusMessage.Level = .info, topic: StatusMessage.Topic = .general, fix: String? = nil,
+        now: Double
     ) {
-        status = StatusMessage(text: text, level: level, expiresAt: now + StatusMessage.lifetime, topic: topic)
+        status = StatusMessage(
+            text: text, level: level, expiresAt: now + StatusMessage.lifetime, topic: topic,
+            fix: fix.flatMap { text.hasSuffix($0) ? $0 : nil })
+    }
+
+    /// Makes the edited filter line the filter once typing has paused for
+    /// ``filterDelay``; returns whether the filter changed.
+    @discardableResult
+    public mutating func applyDueFilter(now: Double) -> Bool {
+        guard let due = filterDue, now >= due, let draft = filterDraft else { return false }
+        filterDue = nil
+        filter = FilterQuery(draft)
+        return true
     }
 
     /// Drops an expired status message.

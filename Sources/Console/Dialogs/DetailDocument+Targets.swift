@@ -114,33 +114,46 @@ extension DetailDocument {
     }
 
     static func queue(
-        _ queue: QueueSnapshot?, name: String, failures: BrokerFailures, now: Double, glyphs: Glyphs, fullValues: Bool
+        _ queue: QueueSnapshot?, name: String, failures: BrokerFailures, selected: Int = 0, lastRead: Double? = nil,
+        now: Double, glyphs: Glyphs, fullValues: Bool
     ) -> DetailDocument {
         var document = DetailDocument(title: "Queue \(name)")
         guard let queue else {
             document.text("The queue is no longer reported by any probe.", style: .dim)
-            document.addBrokerFailures(failures, fullValues: fullValues)
+            document.addBrokerFailures(failures, selected: selected, glyphs: glyphs, fullValues: fullValues)
             return document
         }
         let depth = queue.depth
-        let reading = "from \(depth.source), read \(Format.age(now - depth.readAt)) ago at \(Format.clock(depth.readAt))"
-        document.field("Ready", "\(QueuesPane.figure(depth.ready))  \(reading)")
-        document.field("In flight", "\(QueuesPane.figure(depth.inFlight))  \(reading)")
-        document.field("Delayed", "\(QueuesPane.figure(depth.delayed))  \(reading)")
-        document.field("Failed", "\(QueuesPane.figure(depth.failed))  \(reading)")
+        let figures = [("Ready", depth.ready), ("In flight", depth.inFlight), ("Delayed", depth.delayed), ("Failed", depth.failed)]
+        if let sources = QueueFigureSources.sources(of: depth) {
+            for ((label, value), source) in zip(figures, sources) {
+                document.field(label, "\(QueuesPane.figure(value))  from \(source)")
+            }
+        } else {
+            for (label, value) in figures { document.field(label, QueuesPane.figure(value)) }
+            document.field("Source", depth.source)
+        }
+        if QueueFigureSources.hasFigures(depth) {
+            document.field("Read", "\(Format.age(now - depth.readAt)) ago at \(Format.clock(depth.readAt)), all four figures together")
+        } else if let last = lastRead {
+            document.field("Read", "not now; the last figures were read \(Format.age(now - last)) ago at \(Format.clock(last))")
+        } else {
+            document.field("Read", "not yet: no reading has held figures")
+        }
         if let note = depth.note { document.field("Note", note) }
         document.heading("Ready, last \(queue.history.count) s")
         document.text(glyphs.sparkline(queue.history, width: 60))
         document.text("min \(queue.history.min() ?? 0)  max \(queue.history.max() ?? 0)", style: .dim)
-        document.addBrokerFailures(failures, fullValues: fullValues)
+        document.addBrokerFailures(failures, selected: selected, glyphs: glyphs, fullValues: fullValues)
         return document
     }
 }
 
 extension DetailDocument {
     /// Adds the broker's failed messages of a queue, each body previewed
-    /// safely whatever its format (JSON, pickle, or anything else).
-    mutating func addBrokerFailures(_ failures: BrokerFailures, fullValues: Bool) {
+    /// safely whatever its format (JSON, pickle, or anything else). The
+    /// message at position `selected`, which `r` requeues, is marked.
+    mutating func addBrokerFailures(_ failures: BrokerFailures, selected: Int, glyphs: Glyphs, fullValues: Bool) {
         let limit = fullValues ? nil : ValuePreview.detailLimit
         switch failures {
         case .loading:
@@ -152,10 +165,14 @@ extension DetailDocument {
         case .loaded(let messages):
             heading("Failed messages at the broker (\(messages.count))")
             if messages.isEmpty { text("None.", style: .dim) }
-            for message in messages {
+            for (index, message) in messages.enumerated() {
                 let time = message.failedAt.map { Format.clock($0) } ?? "time unknown"
-                let attempts = message.attempts.map { ", \($0) attempts" } ?? ""
-                text("\(message.messageID)  \(time)\(attempts)", style: .bold)
+                let attempts = message.attempts.map { ", " + Format.counted($0, "attempt") } ?? ""
+                let chosen = index == selected
+                if chosen { anchor = lines.count }
+                // The selection is marked by a sign and reverse video, not by colour alone.
+                let marker = chosen ? glyphs.selectedItem : " "
+                text("\(marker) \(message.messageID)  \(time)\(attempts)", style: chosen ? CellStyle([.bold, .reverse]) : .bold)
                 if let error = message.error { text("    error \(ValuePreview.bounded(error, limit: limit))") }
                 if let reason = message.undecodableReason { text("    not decodable: \(reason)") }
                 text("    body \(ValuePreview.payload(message.body, limit: limit))")

@@ -12,6 +12,8 @@ struct DetailDocument {
 
     var title: String
     var lines: [Line] = []
+    /// The index in ``lines`` of the selected item, which the view keeps on screen.
+    var anchor: Int?
 
     init(title: String) {
         self.title = title
@@ -32,9 +34,17 @@ struct DetailDocument {
 
     /// Lays the lines out as styled rows of at most `width` cells.
     func rows(width: Int, ascii: Bool) -> [(String, CellStyle)] {
+        layout(width: width, ascii: ascii).rows
+    }
+
+    /// Lays the lines out as styled rows of at most `width` cells; returns
+    /// them with the row where the ``anchor`` line starts.
+    func layout(width: Int, ascii: Bool) -> (rows: [(String, CellStyle)], anchor: Int?) {
         let labelWidth = 14
         var rows: [(String, CellStyle)] = []
-        for line in lines {
+        var anchorRow: Int?
+        for (index, line) in lines.enumerated() {
+            if index == anchor { anchorRow = rows.count }
             switch line {
             case .heading(let text):
                 rows.append((text, CellStyle([.bold, .underline], role: .title)))
@@ -52,7 +62,7 @@ struct DetailDocument {
                 }
             }
         }
-        return rows
+        return (rows, anchorRow)
     }
 }
 

@@ -11,13 +11,32 @@ public enum Dialog: Sendable {
     case confirmReplayAll(open: Int)
     /// The progress of a running (or just finished) replay.
     case replayProgress
+    /// Asks before requeueing every failed message of a queue at the broker.
+    case confirmRequeueAll(RequeueRequest)
+    /// The progress of a running (or just finished) requeue from the queue with this name.
+    case requeueProgress(queue: String)
 
     var scope: KeyScope {
         switch self {
         case .help, .detail: return .detail
         case .trigger, .faults: return .form
-        case .confirmReplayAll, .replayProgress: return .prompt
+        case .confirmReplayAll, .replayProgress, .confirmRequeueAll, .requeueProgress: return .prompt
         }
+    }
+}
+
+/// Failed messages of one queue to move back to that queue at the broker.
+public struct RequeueRequest: Sendable, Equatable {
+    /// `system:queue`, as the Queues pane names it.
+    public var queue: String
+    public var messages: [FailedMessage]
+    /// The broker written to, for the question and the refusal without write mode.
+    public var brokerLabel: String
+
+    public init(queue: String, messages: [FailedMessage], brokerLabel: String) {
+        self.queue = queue
+        self.messages = messages
+        self.brokerLabel = brokerLabel
     }
 }
 
@@ -28,8 +47,9 @@ public enum DetailTarget: Sendable {
     /// A copy taken when the view opened: the batch may leave the live list.
     case batch(LiveBatch)
     /// Looked up in each snapshot by name, with the broker's failed
-    /// messages of that queue read once when the view opens.
-    case queue(String, brokerFailures: BrokerFailures)
+    /// messages of that queue read once when the view opens. `selected` is
+    /// the position of the failed message that `r` requeues.
+    case queue(String, brokerFailures: BrokerFailures, selected: Int = 0)
     /// A journal entry being read.
     case loadingFailure(Int64)
     case failure(FailureDetail)
@@ -56,6 +76,12 @@ public enum BrokerFailures: Sendable {
     /// No broker is configured, so the journal is the only record of failures.
     case noBroker
     case loaded([FailedMessage])
+
+    /// The messages read, or none while reading or without a broker.
+    var messages: [FailedMessage] {
+        if case .loaded(let messages) = self { return messages }
+        return []
+    }
 }
 
 /// A journal entry with its replay history, read when its detail view opens.
@@ -102,6 +128,9 @@ public struct StatusMessage: Sendable, Equatable {
     /// Seconds since the Unix epoch after which it is no longer shown.
     public var expiresAt: Double
     public var topic = Topic.general
+    /// The end of ``text`` that tells how to fix the problem; the status line
+    /// shortens the rest of the text before it cuts this.
+    public var fix: String?
 
     /// How long a message stays, in seconds.
     public static let lifetime = 6.0

@@ -73,6 +73,11 @@ public struct FaultForm: Sendable, Equatable {
         }
     }
 
+    /// Empties the focused text field.
+    public mutating func clearField() {
+        edit { $0 = "" }
+    }
+
     private mutating func edit(_ change: (inout String) -> Void) {
         switch focus {
         case .failurePercent: change(&failurePercent)

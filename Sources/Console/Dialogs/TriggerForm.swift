@@ -90,6 +90,11 @@ public struct TriggerForm: Sendable, Equatable {
         }
     }
 
+    /// Empties the focused text field.
+    public mutating func clearField() {
+        edit { $0 = "" }
+    }
+
     private mutating func edit(_ change: (inout String) -> Void) {
         switch focus {
         case .pk: change(&pk)
@@ -136,7 +141,15 @@ public struct TriggerForm: Sendable, Equatable {
         if fieldText.isEmpty {
             record["id"] = pkValue
         } else {
-            guard let parsed = try? JSONParser.parse(fieldText), let object = parsed.objectValue else {
+            // The text is parsed as typed, so the position counts from its first character.
+            let parsed: JSONValue
+            do {
+                parsed = try JSONParser.parse(fields)
+            } catch {
+                return .failure(TriggerInputError(
+                    message: "Fields is not valid JSON at line \(error.line), column \(error.column): \(error.reason)."))
+            }
+            guard let object = parsed.objectValue else {
                 return .failure(TriggerInputError(
                     message: "Fields must be a JSON object such as {\"id\": 7, \"category\": {\"id\": 2}}."))
             }

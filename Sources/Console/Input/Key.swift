@@ -6,6 +6,8 @@ public enum Key: Hashable, Sendable {
     case enter, escape, tab, backTab, backspace, delete
     /// Ctrl-L: draw the whole screen again.
     case redraw
+    /// Ctrl-U: clear the text field, as in a shell.
+    case clearLine
     /// The terminal changed size.
     case resize
 
@@ -29,6 +31,7 @@ public enum Key: Hashable, Sendable {
         case .backspace: return "Bksp"
         case .delete: return "Del"
         case .redraw: return "C-l"
+        case .clearLine: return "C-u"
         case .resize: return "resize"
         }
     }

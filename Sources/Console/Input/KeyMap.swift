@@ -8,7 +8,7 @@ public enum KeyScope: String, Sendable, CaseIterable {
     case form = "Forms (trigger, faults)"
     /// The filter line.
     case filter = "Filter line"
-    /// A question or the replay progress.
+    /// A question, or the progress of a replay or a requeue.
     case prompt = "Questions and progress"
 }
 
@@ -22,7 +22,7 @@ public enum ConsoleAction: Sendable, Equatable {
     case togglePause, faster, slower, faults
     case help, close, quit, redraw
     case toggleFullValues
-    case confirm, nextField, previousField, previousChoice, nextChoice, deleteCharacter
+    case confirm, nextField, previousField, previousChoice, nextChoice, deleteCharacter, clearField
     case stopReplay
 }
 
@@ -51,16 +51,18 @@ public enum KeyMap {
         KeyBinding([.character("q")], .quit, [.panes], "Quit and restore the terminal", hint: "quit"),
         KeyBinding([.tab], .nextPane, [.panes], "Focus the next pane", hint: "pane"),
         KeyBinding([.backTab], .previousPane, [.panes], "Focus the previous pane"),
-        KeyBinding([.up, .character("k")], .moveUp, [.panes, .detail], "Move up (scroll in a detail view)"),
-        KeyBinding([.down, .character("j")], .moveDown, [.panes, .detail], "Move down (scroll in a detail view)"),
+        KeyBinding([.up, .character("k")], .moveUp, [.panes, .detail], "Move up; in a detail view, scroll or select a failed message"),
+        KeyBinding([.down, .character("j")], .moveDown, [.panes, .detail], "Move down; in a detail view, scroll or select a failed message"),
         KeyBinding([.pageUp], .pageUp, [.panes, .detail], "Up one page"),
         KeyBinding([.pageDown], .pageDown, [.panes, .detail], "Down one page"),
         KeyBinding([.home, .character("g")], .top, [.panes, .detail], "Go to the first row"),
         KeyBinding([.end, .character("G")], .bottom, [.panes, .detail], "Go to the last row"),
         KeyBinding([.enter], .openDetail, [.panes], "Open the detail view of the selected row", hint: "detail"),
         KeyBinding([.character("t")], .trigger, [.panes], "Trigger a dispatch: model, pk and signal, with a preview", hint: "trigger"),
-        KeyBinding([.character("r")], .replaySelected, [.panes, .detail], "Replay the marked failures, or the selected one", hint: "replay"),
+        KeyBinding([.character("r")], .replaySelected, [.panes], "Replay the marked failures, or the selected one", hint: "replay"),
         KeyBinding([.character("R")], .replayAll, [.panes], "Replay every open failure, with progress", hint: "replay all"),
+        KeyBinding([.character("r")], .replaySelected, [.detail], "Replay the failure shown; in a queue, requeue the selected failed message at the broker"),
+        KeyBinding([.character("R")], .replayAll, [.detail], "In a queue, requeue all its failed messages at the broker, after a question"),
         KeyBinding([.character(" ")], .toggleMark, [.panes], "Mark or unmark the selected failure"),
         KeyBinding([.character("u")], .clearMarks, [.panes], "Clear all marks"),
         KeyBinding([.character("/")], .filter, [.panes], "Filter rows: words, dispatcher:, model:, state:", hint: "filter"),
@@ -81,8 +83,9 @@ public enum KeyMap {
         KeyBinding([.left], .previousChoice, [.form], "Previous choice in a choice field"),
         KeyBinding([.right, .character(" ")], .nextChoice, [.form], "Next choice in a choice field"),
         KeyBinding([.backspace, .delete], .deleteCharacter, [.form, .filter], "Delete the last character"),
-        KeyBinding([.character("s")], .stopReplay, [.prompt], "Stop a running replay after the current item"),
-        KeyBinding([.escape], .close, [.detail, .form, .filter, .prompt], "Close the dialog (a running replay goes on)"),
+        KeyBinding([.clearLine], .clearField, [.form, .filter], "Clear the whole field"),
+        KeyBinding([.character("s")], .stopReplay, [.prompt], "Stop a running replay or requeue after the current item"),
+        KeyBinding([.escape], .close, [.detail, .form, .filter, .prompt], "Close the dialog (a running replay or requeue goes on)"),
         KeyBinding([.character("q"), .character("?")], .close, [.detail], "Close the detail view"),
         KeyBinding([.character("n")], .close, [.prompt], "Answer no"),
     ]

@@ -15,11 +15,31 @@ enum FailuresPane: TablePane {
             TableColumn("DISPATCHER", minimum: 10, maximum: 12, growth: 1, dropPriority: 2),
             TableColumn("MODEL", minimum: 8, maximum: 20, growth: 1, dropPriority: 3),
             TableColumn("PK", minimum: 4, maximum: 12, growth: 1, dropPriority: 4),
-            TableColumn("RULES", minimum: 6, maximum: 40, growth: 1, dropPriority: 5),
+            // RULES grows as much as ERROR until its longest text fits, so a
+            // wide terminal shows the rule ids whole.
+            TableColumn("RULES", minimum: 6, maximum: rulesWidth(rows), growth: 4, dropPriority: 5),
             TableColumn("STATUS", minimum: 10),
             TableColumn("ERROR", minimum: 24, growth: 4),
         ]
     }
+
+    /// Returns the cells the longest RULES text needs, at most ``maximumRulesWidth``.
+    static func rulesWidth(_ rows: [FailureSummary]) -> Int {
+        var widest = 6
+        for row in rows {
+            // "N: a, b": the count, ": ", the ids and ", " between them.
+            var width = String(row.ruleIDs.count).count + 2 + max(0, row.ruleIDs.count - 1) * 2
+            for id in row.ruleIDs { width += id.count }
+            if width > widest {
+                widest = width
+                if widest >= maximumRulesWidth { return maximumRulesWidth }
+            }
+        }
+        return widest
+    }
+
+    /// Wider rule lists are cut, so the error keeps room.
+    static let maximumRulesWidth = 80
 
     static func startsDescending(_ column: Int) -> Bool { column == 1 || column == 2 }
 

@@ -39,6 +39,12 @@ enum Format {
         UTCTime.clock(secondsSinceEpoch: seconds)
     }
 
+    /// Returns a count with its noun in the singular or the plural:
+    /// `1 attempt`, `3 attempts`, `2 batches` with `plural` given.
+    static func counted(_ value: Int, _ singular: String, plural: String? = nil) -> String {
+        "\(value) " + (value == 1 ? singular : plural ?? singular + "s")
+    }
+
     /// Formats with one decimal place, dropped when it is zero.
     static func decimal(_ value: Double) -> String {
         let tenths = Int((value * 10).rounded())

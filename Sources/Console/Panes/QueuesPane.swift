@@ -31,8 +31,15 @@ enum QueuesPane: TablePane {
         let depth = row.depth
         return [
             depth.name, figure(depth.ready), figure(depth.inFlight), figure(depth.delayed), figure(depth.failed), "",
-            depth.source, Format.age(context.now - depth.readAt),
+            depth.source, age(depth, context),
         ]
+    }
+
+    /// Returns the age of the figures shown: during an outage, of the last
+    /// reading that contained figures, or `-` when none did.
+    static func age(_ depth: QueueDepth, _ context: CellContext) -> String {
+        guard let readAt = context.queueReadings.readAt(depth) else { return "-" }
+        return Format.age(context.now - readAt)
     }
 
     /// Formats a reading, or `?` when the probe cannot read it (never a made-up 0).

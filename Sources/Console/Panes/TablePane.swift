@@ -6,12 +6,15 @@ public struct CellContext: Sendable {
     public var glyphs: Glyphs
     public var ascii: Bool
     public var marked: Set<Int64>
+    /// When each queue's figures were last read, for the Queues pane's AGE.
+    public var queueReadings: QueueReadingTimes
 
-    public init(now: Double, glyphs: Glyphs, ascii: Bool, marked: Set<Int64> = []) {
+    public init(now: Double, glyphs: Glyphs, ascii: Bool, marked: Set<Int64> = [], queueReadings: QueueReadingTimes = QueueReadingTimes()) {
         self.now = now
         self.glyphs = glyphs
         self.ascii = ascii
         self.marked = marked
+        self.queueReadings = queueReadings
     }
 }
 

@@ -21,20 +21,22 @@ public struct Glyphs: Sendable, Equatable {
     public var progressFull: Character
     public var progressEmpty: Character
     public var ellipsis: String
+    /// Marks the selected item of a list inside a detail view.
+    public var selectedItem: String
 
     public static let unicode = Glyphs(
         horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘",
         teeRight: "├", teeLeft: "┤", teeDown: "┬", teeUp: "┴",
         sparks: ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"], running: "▶ running", paused: "⏸ paused",
         resolved: "✓", marked: "*", sortDescending: "▼", sortAscending: "▲", progressFull: "█", progressEmpty: "░",
-        ellipsis: "…")
+        ellipsis: "…", selectedItem: "▶")
 
     public static let ascii = Glyphs(
         horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+",
         teeRight: "+", teeLeft: "+", teeDown: "+", teeUp: "+",
         sparks: ["_", ".", "-", "=", "+", "*", "#", "@"], running: "> running", paused: "|| paused",
         resolved: "ok", marked: "*", sortDescending: "v", sortAscending: "^", progressFull: "#", progressEmpty: ".",
-        ellipsis: "~")
+        ellipsis: "~", selectedItem: ">")
 
     /// Draws a sparkline of `values` scaled to their maximum, one glyph per value,
     /// right-aligned in `width` cells (older values are dropped first).

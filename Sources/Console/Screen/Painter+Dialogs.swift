@@ -21,6 +21,17 @@ extension Painter {
             ])
         case .replayProgress:
             drawReplayProgress()
+        case .confirmRequeueAll(let request):
+            let count = request.messages.count
+            let messages = count == 1 ? "failed message" : "failed messages"
+            drawMessage(title: "Requeue all", width: 64, lines: [
+                ("Requeue all \(count) \(messages) of \(request.queue) at the broker \(request.brokerLabel)?", .bold),
+                ("Each goes back to the end of its queue with its body and options unchanged.", .plain),
+                ("", .plain),
+                ("y or Enter: requeue   n or Esc: cancel", .dim),
+            ])
+        case .requeueProgress:
+            drawRequeueProgress()
         }
     }
 
@@ -29,10 +40,10 @@ extension Painter {
         switch target {
         case .dispatcher(let name):
             return .dispatcher(input.snapshot.dispatchers.first { $0.name == name }, name: name, ascii: ascii)
-        case .queue(let name, let failures):
+        case .queue(let name, let failures, let selected):
             return .queue(
-                input.snapshot.queues.first { $0.depth.name == name }, name: name, failures: failures, now: input.now,
-                glyphs: glyphs, fullValues: fullValues)
+                input.snapshot.queues.first { $0.depth.name == name }, name: name, failures: failures, selected: selected,
+                lastRead: input.queueReadings.lastRead[name], now: input.now, glyphs: glyphs, fullValues: fullValues)
         case .batch(let batch):
             return .batch(batch, rules: rules, now: input.now, fullValues: fullValues)
         case .loadingFailure(let id):
@@ -92,8 +103,17 @@ extension Painter {
 
     private mutating func drawDocument(_ document: DetailDocument, scroll: Int) {
         let box = openBox(title: document.title, width: min(width - 4, 110), height: height - 2)
-        let rows = document.rows(width: box.width, ascii: ascii)
-        drawScrolled(rows, scroll: scroll, in: box)
+        let (rows, anchor) = document.layout(width: box.width, ascii: ascii)
+        var first = scroll
+        if let anchor {
+            // The selected item is scrolled into view with a few rows of its
+            // text below it.
+            let visible = max(1, box.height - 1)
+            let shown = min(visible, 4)
+            first = min(max(0, min(scroll, rows.count - visible)), anchor)
+            if anchor + shown > first + visible { first = anchor + shown - visible }
+        }
+        drawScrolled(rows, scroll: first, in: box)
     }
 
     /// Draws the visible part of `rows` and, on the box's last row, the
@@ -156,7 +176,8 @@ extension Painter {
                        style: CellStyle([.reverse, .bold]))
             return
         }
-        let shown = value + (focused ? "_" : "")
+        // A focused field shows its end, where typing goes; the others show their start.
+        let shown = focused ? TextFit.tail(value + "_", width: fieldWidth, ascii: ascii) : value
         let style = focused ? CellStyle([.reverse, .bold]) : CellStyle(.underline)
         grid.write(shown, row: row, column: column, width: fieldWidth, style: style)
         if let placeholder, value.isEmpty {
@@ -237,7 +258,33 @@ extension Painter {
         writeKeys("Tab/↑↓ field · ←→ dispatcher · Enter applies · Esc cancels", in: box)
     }
 
-    // MARK: - Replay progress
+    // MARK: - Replay and requeue progress
+
+    private mutating func drawRequeueProgress() {
+        guard let job = input.requeue else {
+            drawMessage(title: "Requeue", width: 72, lines: [("Starting…", .dim)])
+            return
+        }
+        let boxWidth = min(width - 4, 72)
+        var lines: [(String, CellStyle)] = [(job.title, .bold), ("at the broker \(job.brokerLabel)", .plain)]
+        let fraction = job.total > 0 ? Double(job.completed) / Double(job.total) : (job.isFinished ? 1 : 0)
+        let count = "\(job.completed)/\(job.total)"
+        lines.append((glyphs.progressBar(fraction, width: max(1, boxWidth - 4 - TextFit.cellWidth(count) - 1)) + " " + count, .plain))
+        if let id = job.lastMessageID {
+            lines.append(("last: \(id) " + (job.lastError.map { "failed: \($0)" } ?? "requeued"), .plain))
+        } else {
+            lines.append(("", .plain))
+        }
+        if job.isFinished {
+            let style = job.failed > 0 ? CellStyle(.bold, role: .warning) : CellStyle(.bold, role: .good)
+            lines.append(((job.stopping ? "Stopped. " : "Finished. ") + job.closingLine, style))
+            lines.append(("Esc goes back to the queue", .dim))
+        } else {
+            lines.append((job.stopping ? "Stopping after the current message…" : "Running…", .plain))
+            lines.append(("s stops after this message · Esc hides this window, the requeue goes on", .dim))
+        }
+        drawMessage(title: "Requeue", width: 72, lines: lines)
+    }
 
     private mutating func drawReplayProgress() {
         guard let job = input.replay else {

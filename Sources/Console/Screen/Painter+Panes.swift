@@ -2,7 +2,8 @@ import Engine
 
 extension Painter {
     mutating func drawPanes() {
-        let cellContext = CellContext(now: input.now, glyphs: glyphs, ascii: ascii, marked: state.marked)
+        let cellContext = CellContext(
+            now: input.now, glyphs: glyphs, ascii: ascii, marked: state.marked, queueReadings: input.queueReadings)
         drawTable(DispatchersPane.self, rows: views.dispatchers, order: views.dispatcherOrder, context: cellContext,
                   empty: "No dispatchers are registered.")
         drawTable(LiveBatchesPane.self, rows: views.live, order: views.liveOrder, context: cellContext,

@@ -163,7 +163,14 @@ struct Painter {
             case .warning: style = CellStyle(.bold, role: .warning)
             case .error: style = CellStyle([.bold, .reverse], role: .bad)
             }
-            writeLine(" " + prefix + status.text, row: row, style: style)
+            let rows = Self.statusRows(" " + prefix + status.text, fix: status.fix, width: width - 1, ascii: ascii)
+            // A message too long for one row takes the row above as well,
+            // over the panes' bottom border, while it shows.
+            for (offset, text) in rows.enumerated() {
+                let target = row - rows.count + 1 + offset
+                grid.fill(Rect(row: target, column: 0, width: width, height: 1), style: style)
+                grid.write(text, row: target, column: 0, limit: width - 1, style: style)
+            }
             return
         }
         if let broker = input.snapshot.brokerStatus, !broker.isUp {
@@ -181,6 +188,36 @@ struct Painter {
         writeLine(" " + parts.joined(separator: " · "), row: row, style: CellStyle(role: .muted))
     }
 
+    /// Lays a status message out in one or two rows of `width` cells. When
+    /// two rows are not enough, the text before `fix` is shortened, so the
+    /// fix is always shown whole where a row can hold it.
+    static func statusRows(_ text: String, fix: String?, width: Int, ascii: Bool) -> [String] {
+        guard width > 0 else { return [] }
+        if TextFit.cellWidth(text, ascii: ascii) <= width { return [text] }
+        let wrapped = TextWrap.wrap(text, width: width, ascii: ascii)
+        if wrapped.count <= 2 { return wrapped }
+        guard let fix, TextFit.cellWidth(fix, ascii: ascii) < width else {
+            let rest = wrapped.dropFirst().joined(separator: " ")
+            return [wrapped[0], TextFit.truncate(rest + " ", width: width, ascii: ascii)]
+        }
+        let head = String(text.dropLast(fix.count)).trimmingSpaces()
+        // The widest cut of the head that still lets head and fix wrap into two rows.
+        var low = 1
+        var high = TextFit.cellWidth(head, ascii: ascii)
+        var best = [TextFit.truncate(head, width: width - TextFit.cellWidth(fix, ascii: ascii) - 1, ascii: ascii) + " " + fix]
+        while low <= high {
+            let middle = (low + high) / 2
+            let rows = TextWrap.wrap(TextFit.truncate(head, width: middle, ascii: ascii) + " " + fix, width: width, ascii: ascii)
+            if rows.count <= 2 {
+                best = rows
+                low = middle + 1
+            } else {
+                high = middle - 1
+            }
+        }
+        return best
+    }
+
     /// Writes a line and a space after it, ending in an ellipsis when it is cut.
     private mutating func writeLine(_ text: String, row: Int, style: CellStyle) {
         grid.write(TextFit.truncate(text, width: width - 1, ascii: ascii) + " ", row: row, column: 0, limit: width, style: style)
@@ -191,7 +228,9 @@ struct Painter {
         if let draft = state.filterDraft {
             let prompt = " / filter: "
             var column = grid.write(prompt, row: row, column: 0, style: .bold)
-            column += grid.write(draft, row: row, column: column, limit: width - column - 1)
+            // A line longer than the footer shows its end, where typing goes.
+            let shown = TextFit.tail(draft, width: width - column - 2, ascii: ascii)
+            column += grid.write(shown, row: row, column: column, limit: width - column - 2)
             grid.write("_", row: row, column: column, style: CellStyle(.reverse))
             let hint = TextFit.truncate("  Enter apply  Esc cancel  (dispatcher: model: state:)", width: width - column - 1, ascii: ascii)
             grid.write(hint, row: row, column: column + 1, limit: width - column - 1, style: CellStyle(role: .muted))

@@ -91,12 +91,26 @@ public struct FrameInput: Sendable {
     public var state: ConsoleState
     public var context: ScreenContext
     public var replay: ReplayJobStatus?
+    public var requeue: RequeueJobStatus?
+    /// When each queue's figures were last read, kept across snapshots by the console.
+    public var queueReadings: QueueReadingTimes
 
-    public init(snapshot: EngineSnapshot, state: ConsoleState = ConsoleState(), context: ScreenContext = ScreenContext(), replay: ReplayJobStatus? = nil) {
+    public init(
+        snapshot: EngineSnapshot, state: ConsoleState = ConsoleState(), context: ScreenContext = ScreenContext(),
+        replay: ReplayJobStatus? = nil, requeue: RequeueJobStatus? = nil, queueReadings: QueueReadingTimes? = nil
+    ) {
         self.snapshot = snapshot
         self.state = state
         self.context = context
         self.replay = replay
+        self.requeue = requeue
+        if let queueReadings {
+            self.queueReadings = queueReadings
+        } else {
+            var readings = QueueReadingTimes()
+            readings.record(snapshot.queues)
+            self.queueReadings = readings
+        }
     }
 
     /// The time shown: the snapshot's, so a frame depends on its input only.

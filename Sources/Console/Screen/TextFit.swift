@@ -35,6 +35,24 @@ public enum TextFit {
         return result + (ascii ? "~" : "…")
     }
 
+    /// Returns the end of `text` in at most `width` cells, starting with an
+    /// ellipsis when the start is cut: how a long field being edited shows
+    /// the place where typing goes.
+    public static func tail(_ text: String, width: Int, ascii: Bool = false) -> String {
+        guard width > 0 else { return "" }
+        if cellWidth(text, ascii: ascii) <= width { return text }
+        var kept: [Character] = []
+        var used = 0
+        let budget = width - 1
+        for character in text.reversed() {
+            let characterWidth = cellWidth(character, ascii: ascii)
+            if used + characterWidth > budget { break }
+            kept.append(character)
+            used += characterWidth
+        }
+        return (ascii ? "~" : "…") + String(repeating: " ", count: budget - used) + String(kept.reversed())
+    }
+
     /// Display cells of `text` as the grid shows it.
     public static func cellWidth(_ text: String, ascii: Bool = false) -> Int {
         var total = 0

@@ -163,6 +163,7 @@ final class Terminal {
         case 27: return .escape
         case 8, 127: return .backspace
         case 12: return .redraw
+        case 21: return .clearLine
         case 0..<32: return nil
         default: return Unicode.Scalar(code).map { .character(Character($0)) }
         }
