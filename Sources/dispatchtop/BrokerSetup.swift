@@ -101,6 +101,7 @@ struct BrokerSetup {
                 journal: journal, broker: redis, options: OutboxDrainer.Options(maximumDelay: 2),
                 logger: setup.logger.child("outbox"),
                 fingerprints: { batch in rules.fingerprints(of: batch.ruleIDs) },
+                onSent: { [executor = engine.executor] batch in executor.markOutboxSent(batch) },
                 taskForBatch: { batch in
                     let options = DispatcherOptions(dispatcher: batch.dispatcher, values: batch.options)
                     return (try? registry.make(batch.dispatcher, options: options) as? any BrokerDispatcher)?

@@ -108,6 +108,19 @@ final class EngineSetup {
         try FilePaths.checkWritableFile(options.journalPath, option: "--journal")
         try FilePaths.checkWritableFile(options.logPath, option: "--log")
         let workFolder = try makeWorkFolder(options)
+        do {
+            return try make(options, configuration: configuration, configPath: configPath, workFolder: workFolder, onBatchFinished: onBatchFinished)
+        } catch {
+            // A temporary folder made for a start that failed holds nothing of use.
+            if options.journalPath == nil { try? FileManager.default.removeItem(atPath: workFolder) }
+            throw error
+        }
+    }
+
+    private static func make(
+        _ options: EngineOptions, configuration: EngineConfiguration, configPath: String, workFolder: String,
+        onBatchFinished: (@Sendable (FinishedBatch) -> Void)?
+    ) throws -> EngineSetup {
         let journalPath = options.journalPath ?? workFolder + "/journal.sqlite3"
         let logPath = options.logPath ?? (options.journalPath.map { ($0 as NSString).deletingLastPathComponent } ?? workFolder)
             .appendingPathComponent("dispatchtop.log")
@@ -161,6 +174,11 @@ final class EngineSetup {
     func shutdown() {
         for action in stopActions.reversed() { action() }
         stopActions.removeAll()
+        do {
+            try engine.journal?.checkpoint()
+        } catch {
+            logger.error("Cannot checkpoint the journal", [(LogKey.path, journalPath), (LogKey.error, "\(error)")])
+        }
         logger.info("Engine stopped")
     }
 

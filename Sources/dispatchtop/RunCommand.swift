@@ -35,12 +35,16 @@ enum RunCommand {
 
         let started = Date()
         var counts = (read: 0, rejected: 0, skipped: 0)
+        let streaming = eventsPath == "-"
         while let line = reader.next() {
             switch line {
             case .event(let event, _):
                 let result = setup.engine.process(event, index: counts.read)
                 if result.skippedEmptyUpdate { counts.skipped += 1 }
                 counts.read += 1
+                // From a pipe, each event's lines go out before the next event
+                // is read, so a script sees them while the pipe stays open.
+                if streaming { output.flushWritten() }
             case .rejected(let number, let error):
                 counts.rejected += 1
                 printError("\(eventsPath == "-" ? "stdin" : eventsPath):\(number): rejected event line: \(error.reason)")
@@ -132,6 +136,11 @@ final class DispatchOutput: Sendable {
     }
 
     /// Writes whatever is left (gaps mean batches that never finished) and flushes.
+    /// Writes out the lines already in order, without waiting for gaps.
+    func flushWritten() {
+        state.withLock { $0.writer.flush() }
+    }
+
     func flushAll() {
         state.withLock { state in
             for id in state.waiting.keys.sorted() {

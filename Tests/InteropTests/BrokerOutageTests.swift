@@ -90,6 +90,10 @@ struct BrokerOutageTests {
         }
         #expect(reachable)
         #expect(engine.snapshot().outboxWaiting == 0)
+        // The live-batch list follows the outbox: the batches it sent read "sent".
+        let states = engine.snapshot().liveBatches.filter { ($0.eventIndex ?? 0) > 0 }.map(\.state)
+        #expect(states.count == 4)
+        #expect(states.allSatisfy { $0 == .sent }, "\(states)")
         try Self.expectDrainedMessages(site)
     }
 

@@ -49,6 +49,7 @@ public final class OutboxDrainer: Sendable {
     private let fingerprints: @Sendable (Batch) -> [String: String]
     private let logger: Logger
     private let clock: @Sendable () -> Double
+    private let onSent: @Sendable (Batch) -> Void
     private let running = Mutex(false)
     private let wakeUp = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -56,12 +57,15 @@ public final class OutboxDrainer: Sendable {
     /// - Parameters:
     ///   - taskForBatch: rebuilds the task a broker dispatcher would send for a batch; nil when it cannot.
     ///   - fingerprints: the rule fingerprints to journal with a rejected batch.
+    ///   - onSent: called with each batch once Redis has taken it.
     public init(
         journal: FailureJournal, broker: RedisBroker, options: Options = Options(), logger: Logger = .disabled,
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         fingerprints: @escaping @Sendable (Batch) -> [String: String] = { _ in [:] },
+        onSent: @escaping @Sendable (Batch) -> Void = { _ in },
         taskForBatch: @escaping @Sendable (Batch) -> TaskMessage?
     ) {
+        self.onSent = onSent
         self.journal = journal
         self.broker = broker
         self.options = options
@@ -93,6 +97,7 @@ public final class OutboxDrainer: Sendable {
                 try send(entry.batch)
                 try? journal.removeFromOutbox(entry.id)
                 pass.sent += 1
+                onSent(entry.batch)
             } catch where error.kind == .unavailable {
                 pass.stoppedByOutage = true
                 break

@@ -267,7 +267,7 @@ public final class RedisBroker: MessageBroker {
 
     func requireWriteMode(_ action: String) throws(BrokerError) {
         guard settings.writeMode else {
-            throw BrokerError(.readOnly, "Cannot \(action) on '\(label)' without write mode. Restart with --write to allow it.")
+            throw BrokerError(.readOnly, "Cannot \(action) on '\(label)' without write mode. Run dispatchtop again with --write to allow it.")
         }
     }
 

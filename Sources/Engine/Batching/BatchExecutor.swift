@@ -116,6 +116,12 @@ public final class BatchExecutor: Sendable {
         finish(batch, .outbox, error: nil)
     }
 
+    /// Records that a batch from the outbox reached the broker. Only
+    /// batches this process dispatched are matched (by id and creation time).
+    public func markOutboxSent(_ batch: Batch) {
+        tracker.outboxSent(batch)
+    }
+
     /// Records a failure that happened outside the rules: a broker that
     /// rejected the message, a payload that could not be decoded, a dead letter.
     public func fail(_ batch: Batch, error: BatchError, willRetry: Bool, deadLettered: Bool = false) {

@@ -119,12 +119,13 @@ public struct JSONParser {
             position += 1
             skipWhitespace()
             let childPath = recordLocations ? (path.isEmpty ? key : path + "." + key) : ""
-            // A configuration with a key twice almost always hides a mistake;
-            // elsewhere the last value wins, as with Python's json module.
-            if recordLocations && object[key] != nil {
+            // RFC 8259 leaves a repeated name undefined, and Python's json module
+            // quietly keeps the last value; a key given twice almost always
+            // hides a mistake, so it is rejected.
+            if object[key] != nil {
                 throw error("the member \"\(key)\" appears twice in this object")
             }
-            object[key] = try parseValue(path: childPath)
+            object.appendUnchecked(key, try parseValue(path: childPath))
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","):

@@ -259,6 +259,15 @@ public final class FailureJournal: Sendable {
         }
     }
 
+    /// Moves everything in the write-ahead log into the database file and
+    /// empties the log, so the file alone holds every entry (for copying it
+    /// elsewhere). Call at shutdown; the journal stays usable after it.
+    public func checkpoint() throws(JournalError) {
+        try state.withLock { state throws(JournalError) in
+            try state.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+
     public func outboxCount() -> Int {
         state.withLock { state in
             Int((try? state.database.query("SELECT COUNT(*) FROM outbox").first?.first?.integer) ?? 0)

@@ -166,6 +166,18 @@ final class BatchTracker: Sendable {
         }
     }
 
+    /// Marks a batch that waited in the outbox as sent, once the broker took
+    /// it; a batch no longer in the recent ring only counts.
+    func outboxSent(_ batch: Batch) {
+        state.withLock { state in
+            Self.update(&state, batch.dispatcher) { $0.sent += 1 }
+            for record in state.recent
+            where record.batch.id == batch.id && record.batch.state == .outbox && record.batch.createdAt == batch.createdAt {
+                record.batch.state = .sent
+            }
+        }
+    }
+
     /// Puts a finished batch in the ring of recent ones, over the oldest,
     /// whose record is kept as a spare.
     private static func remember(_ record: LiveRecord, in state: inout State) {

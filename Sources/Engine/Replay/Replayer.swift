@@ -140,7 +140,7 @@ public final class Replayer: Sendable {
     /// Checks whether an entry can be replayed as it stands; nil when it can.
     public func reasonToSkip(_ record: FailureRecord, force: Bool) -> String? {
         if record.status == .resolved && !force {
-            return "already resolved (\(record.resolution ?? "earlier")); force to replay again"
+            return "already resolved (\(record.resolution ?? "earlier")); replay with --force to run it again"
         }
         if record.status == .retrying && !force {
             return "the broker is still retrying it"

@@ -59,10 +59,11 @@ import Testing
         #expect(value.objectValue?.keys == ["zeta", "alpha", "mid"])
     }
 
-    @Test func repeatedMemberKeepsLastValueInFirstPosition() throws {
-        let value = try JSONParser.parse(#"{"a": 1, "b": 2, "a": 3}"#)
-        #expect(value.objectValue?.keys == ["a", "b"])
-        #expect(value["a"] == .int(3))
+    @Test func repeatedMemberIsRejected() {
+        let error = #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(#"{"a": 1, "b": 2, "a": 3}"#) }
+        #expect(error?.reason == #"the member "a" appears twice in this object"#)
+        #expect(error?.line == 1)
+        #expect(error?.column == 23)
     }
 
     @Test func nestedValuesParse() throws {

@@ -356,3 +356,26 @@ import Testing
         #expect(Set(journal.listing().rows.map(\.batchID)).count == 200)
     }
 }
+
+extension FailureJournalTests {
+    @Test func checkpointLeavesEveryEntryInTheFile() throws {
+        let directory = try TemporaryDirectory(prefix: "journal-checkpoint")
+        defer { directory.remove() }
+        let path = directory.file("journal.sqlite3")
+        let journal = try FailureJournal(path: path)
+        for index in 0..<50 {
+            try journal.record(
+                Self.batch(UInt64(index + 1)), error: BatchError(kind: .cache, message: "down"), attempts: 1,
+                ruleFingerprints: [:], at: 1_000)
+        }
+
+        try journal.checkpoint()
+        let copy = directory.file("copy.sqlite3")
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+
+        let reopened = try FailureJournal(path: copy)
+        #expect(reopened.listing().total == 50)
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        #expect(walSize == 0)
+    }
+}
