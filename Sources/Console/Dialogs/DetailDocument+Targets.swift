@@ -164,7 +164,11 @@ extension DetailDocument {
             text("No broker is configured; the Failures pane lists the journal.", style: .dim)
         case .loaded(let messages):
             heading("Failed messages at the broker (\(messages.count))")
-            if messages.isEmpty { text("None.", style: .dim) }
+            if messages.isEmpty {
+                text("None.", style: .dim)
+            } else {
+                text("↑↓ selects · r requeues the selected message · R requeues them all · v shows whole bodies", style: .dim)
+            }
             for (index, message) in messages.enumerated() {
                 let time = message.failedAt.map { Format.clock($0) } ?? "time unknown"
                 let attempts = message.attempts.map { ", " + Format.counted($0, "attempt") } ?? ""
