@@ -43,18 +43,49 @@ public struct RuleEvaluator: Sendable {
             return body(UnsafeBufferPointer(start: nil, count: 0))
         }
         return withUnsafeTemporaryAllocation(of: FiredRule.self, capacity: indices.count) { buffer in
-            var count = 0
-            for index in indices {
-                let compiled = rules.compiled[index]
-                guard Self.shouldSkip(compiled, event) == nil, let arguments = Self.arguments(of: compiled, event) else {
-                    continue
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: indices.count) { resolved in
+                // By argument slot: where in `buffer` the slot's arguments
+                // are, or one of the two markers below.
+                resolved.initialize(repeating: Self.unresolved)
+                var count = 0
+                for index in indices {
+                    let compiled = rules.compiled[index]
+                    guard Self.shouldSkip(compiled, event) == nil,
+                        let arguments = sharedArguments(of: compiled, event, resolved: resolved, fired: buffer, count: count)
+                    else {
+                        continue
+                    }
+                    buffer.initializeElement(at: count, to: FiredRule(index: index, group: compiled.batchGroup, arguments: arguments))
+                    count += 1
                 }
-                buffer.initializeElement(at: count, to: FiredRule(index: index, group: compiled.batchGroup, arguments: arguments))
-                count += 1
+                let fired = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+                defer { fired.deinitialize() }
+                return body(UnsafeBufferPointer(fired))
             }
-            let fired = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
-            defer { fired.deinitialize() }
-            return body(UnsafeBufferPointer(fired))
+        }
+    }
+
+    private static let unresolved = -1
+    private static let resolvedToSkip = -2
+
+    /// Returns the rule's arguments. When an earlier fired rule of the event
+    /// resolves them the same way, its object is shared (copied on write).
+    /// A first resolution is recorded in `resolved`: the position
+    /// `count` the rule takes in `fired`, or a skip.
+    private func sharedArguments(
+        of compiled: CompiledRule, _ event: ChangeEvent, resolved: UnsafeMutableBufferPointer<Int>,
+        fired: UnsafeMutableBufferPointer<FiredRule>, count: Int
+    ) -> JSONObject? {
+        let slot = rules.argumentSlots[compiled.index]
+        switch resolved[slot] {
+        case Self.unresolved:
+            let arguments = Self.arguments(of: compiled, event)
+            resolved[slot] = arguments == nil ? Self.resolvedToSkip : count
+            return arguments
+        case Self.resolvedToSkip:
+            return nil
+        case let position:
+            return fired[position].arguments
         }
     }
 

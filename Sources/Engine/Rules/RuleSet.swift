@@ -10,6 +10,11 @@ public final class RuleSet: Sendable {
     public let compiled: [CompiledRule]
     /// Rule indices per model label, in registration order.
     let rulesByModel: [String: [Int]]
+    /// For each rule, by rule index: the position in its model's list in
+    /// `rulesByModel` of the first rule whose arguments resolve the same way
+    /// (equal `field_mapping` and `require_args`, or both with an invalidator).
+    /// Evaluation resolves such arguments once per event and shares them.
+    let argumentSlots: [Int]
     let ruleIndexByID: [String: Int]
     public let invalidators: InvalidatorRegistry
     public let recomputers: RecomputerRegistry
@@ -57,6 +62,29 @@ public final class RuleSet: Sendable {
         }
         rulesByModel = byModel
         ruleIndexByID = byID
+        argumentSlots = Self.argumentSlots(configuration.rules, byModel: byModel)
+    }
+
+    /// See ``argumentSlots``.
+    private static func argumentSlots(_ rules: [InvalidationRule], byModel: [String: [Int]]) -> [Int] {
+        var slots = Array(rules.indices)
+        for indices in byModel.values {
+            for (position, index) in indices.enumerated() {
+                let rule = rules[index]
+                slots[index] = indices[..<position].firstIndex { other in
+                    Self.resolveAlike(rules[other], rule)
+                } ?? position
+            }
+        }
+        return slots
+    }
+
+    /// Tells whether evaluation gives the two rules equal arguments for every event.
+    private static func resolveAlike(_ first: InvalidationRule, _ second: InvalidationRule) -> Bool {
+        if first.invalidator != nil || second.invalidator != nil {
+            return first.invalidator != nil && second.invalidator != nil
+        }
+        return first.fieldMapping == second.fieldMapping && first.requireArgs == second.requireArgs
     }
 
     /// The rule with a stable id, if the configuration has it.

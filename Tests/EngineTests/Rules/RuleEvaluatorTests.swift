@@ -346,4 +346,34 @@ struct RuleCase: Sendable, CustomTestStringConvertible {
         let evaluator = try Self.evaluator(for: Self.product)
         #expect(evaluator.plan(saveEvent(fields: Self.record, model: "shop.product")).isEmpty)
     }
+
+    // MARK: - Rules that map the same fields
+
+    /// Rules whose arguments resolve alike share one resolution per event.
+    /// Each must still get what it would get on its own, also when the
+    /// first of them was skipped.
+    @Test func rulesMappingTheSameFieldsEachGetTheirOwnOutcome() throws {
+        let rules = try compileRules(
+            """
+            {"functions": [{"name": "f", "rules": [
+              {"id": "watch-skip", "model": "m.M", "field_mapping": {"a": "id"}, "watch_fields": ["price"]},
+              {"id": "id-1", "model": "m.M", "field_mapping": {"a": "id"}},
+              {"id": "id-2", "model": "m.M", "field_mapping": {"a": "id"}, "invalidate_when": {"status": "gone"}},
+              {"id": "id-3", "model": "m.M", "field_mapping": {"a": "id"}},
+              {"id": "other-name", "model": "m.M", "field_mapping": {"b": "id"}},
+              {"id": "owner-required", "model": "m.M", "field_mapping": {"a": "owner"}},
+              {"id": "owner-optional", "model": "m.M", "field_mapping": {"a": "owner"}, "require_args": false},
+              {"id": "owner-required-2", "model": "m.M", "field_mapping": {"a": "owner"}},
+              {"id": "invalidator", "model": "m.M", "invalidator": "drop_all"}
+            ]}]}
+            """)
+        let event = saveEvent(updateFields: ["name"], fields: object(("id", 4), ("owner", nil)), model: "m.M")
+        let plan = RuleEvaluator(rules: rules).plan(event)
+        let ids = plan.flatMap { $0.ruleIndices.map { rules.rules[$0].id } }
+        #expect(ids == ["id-1", "id-3", "other-name", "owner-optional", "invalidator"])
+        let arguments = plan.flatMap(\.arguments)
+        #expect(arguments.count == 5)
+        #expect(Array(arguments.prefix(4)) == [object(("a", 4)), object(("a", 4)), object(("b", 4)), object(("a", nil))])
+        #expect(arguments.last == event.json.objectValue)
+    }
 }
