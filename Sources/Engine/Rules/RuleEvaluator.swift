@@ -43,14 +43,17 @@ public struct RuleEvaluator: Sendable {
             return body(UnsafeBufferPointer(start: nil, count: 0))
         }
         return withUnsafeTemporaryAllocation(of: FiredRule.self, capacity: indices.count) { buffer in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: indices.count) { resolved in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: indices.count * 2) { scratch in
                 // By argument slot: where in `buffer` the slot's arguments
-                // are, or one of the two markers below.
-                resolved.initialize(repeating: Self.unresolved)
+                // are, or one of the two markers below. By condition slot:
+                // whether the slot's conditions hold, or `unresolved`.
+                scratch.initialize(repeating: Self.unresolved)
+                let resolved = UnsafeMutableBufferPointer(rebasing: scratch[0..<indices.count])
+                let conditions = UnsafeMutableBufferPointer(rebasing: scratch[indices.count...])
                 var count = 0
                 for index in indices {
                     let compiled = rules.compiled[index]
-                    guard Self.shouldSkip(compiled, event) == nil,
+                    guard Self.passesChangeChecks(compiled, event), conditionsHold(compiled, event, memo: conditions),
                         let arguments = sharedArguments(of: compiled, event, resolved: resolved, fired: buffer, count: count)
                     else {
                         continue
@@ -63,6 +66,19 @@ public struct RuleEvaluator: Sendable {
                 return body(UnsafeBufferPointer(fired))
             }
         }
+    }
+
+    /// Tells whether the rule's `invalidate_when` conditions hold, reading
+    /// and filling `memo`, by condition slot, so rules with the same
+    /// conditions check them once per event: 1 holds, 0 does not.
+    private func conditionsHold(_ compiled: CompiledRule, _ event: ChangeEvent, memo: UnsafeMutableBufferPointer<Int>) -> Bool {
+        let conditions = compiled.rule.invalidateWhen
+        if conditions.isEmpty { return true }
+        let slot = rules.conditionSlots[compiled.index]
+        if memo[slot] != Self.unresolved { return memo[slot] == 1 }
+        let holds = conditions.allSatisfy { Self.conditionHolds($0, event) }
+        memo[slot] = holds ? 1 : 0
+        return holds
     }
 
     private static let unresolved = -1
@@ -172,6 +188,17 @@ public struct RuleEvaluator: Sendable {
 
     /// Applies `trigger_on_create`, `watch_fields` and `invalidate_when`.
     public static func shouldSkip(_ compiled: CompiledRule, _ event: ChangeEvent) -> Skip? {
+        if let skip = changeSkip(compiled, event) {
+            return skip
+        }
+        for condition in compiled.rule.invalidateWhen where !conditionHolds(condition, event) {
+            return .condition
+        }
+        return nil
+    }
+
+    /// Applies `trigger_on_create` and `watch_fields`.
+    private static func changeSkip(_ compiled: CompiledRule, _ event: ChangeEvent) -> Skip? {
         if event.signal == .postSave && event.created && !compiled.rule.triggerOnCreate {
             return .created
         }
@@ -181,10 +208,11 @@ public struct RuleEvaluator: Sendable {
             // A full save (no update_fields) may have changed any field, so it runs the rule.
             return .watchFields
         }
-        for condition in compiled.rule.invalidateWhen where !conditionHolds(condition, event) {
-            return .condition
-        }
         return nil
+    }
+
+    private static func passesChangeChecks(_ compiled: CompiledRule, _ event: ChangeEvent) -> Bool {
+        changeSkip(compiled, event) == nil
     }
 
     /// Whether the two lists of field names have a name in common.
