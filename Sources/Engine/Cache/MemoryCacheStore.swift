@@ -87,13 +87,15 @@ public final class MemoryCacheStore: CacheStore {
         return root.withLock { root in
             var text = key
             return text.withUTF8 { bytes in
-                Self.walk(root, bytes, seed: seed, includingLast: true) { node, path in
-                    guard let node, node.value != nil else { return false }
-                    node.value = nil
-                    node.count -= 1
-                    for step in path { step.parent.takeUnretainedValue().count -= 1 }
-                    Self.prune(path)
-                    return true
+                Self.withSeparators(bytes) { separators in
+                    Self.walk(root, bytes, separators: separators, seed: seed, includingLast: true) { node, path in
+                        guard let node, node.value != nil else { return false }
+                        node.value = nil
+                        node.count -= 1
+                        for step in path { step.parent.takeUnretainedValue().count -= 1 }
+                        Self.prune(path)
+                        return true
+                    }
                 }
             }
         }
@@ -101,55 +103,68 @@ public final class MemoryCacheStore: CacheStore {
 
     @discardableResult
     public func deletePrefix(_ prefix: String) throws(CacheStoreError) -> Int {
-        var text = prefix
-        let endsInsideSeparator = text.withUTF8 { bytes in
-            Self.lastSegmentStart(bytes) < bytes.count && bytes.last == UInt8(ascii: ":")
-        }
-        if endsInsideSeparator {
-            return deletePrefixByScan(prefix)
-        }
         let seed = seed
-        return root.withLock { root in
-            text.withUTF8 { bytes in
-                let partial = UnsafeBufferPointer(rebasing: bytes[Self.lastSegmentStart(bytes)...])
-                return Self.walk(root, bytes, seed: seed, includingLast: false) { node, path in
-                    guard let node else { return 0 }
-                    var removed = 0
-                    if partial.isEmpty {
-                        // The prefix ends with "::": every key below this node matches,
-                        // but not the node's own key (it lacks the trailing separator).
-                        removed = node.count - (node.value == nil ? 0 : 1)
-                        node.children.removeAll()
-                    } else {
-                        // A prefix ending inside a segment compares as `String`
-                        // does, like the rest of the store.
-                        let partialText = String(decoding: partial, as: UTF8.self)
-                        for child in node.children.removeAll(where: { $0.segment.hasPrefix(partialText) }) {
-                            removed += child.count
-                        }
+        let removed = root.withLock { root -> Int? in
+            var text = prefix
+            return text.withUTF8 { bytes in
+                Self.withSeparators(bytes) { separators -> Int? in
+                    let lastStart = separators.last.map { $0 + 2 } ?? 0
+                    if lastStart < bytes.count && bytes.last == UInt8(ascii: ":") {
+                        // Ends inside a separator: see deletePrefixByScan.
+                        return nil
                     }
-                    node.count -= removed
-                    for step in path { step.parent.takeUnretainedValue().count -= removed }
-                    Self.prune(path)
-                    return removed
+                    let partial = UnsafeBufferPointer(rebasing: bytes[lastStart...])
+                    return Self.walk(root, bytes, separators: separators, seed: seed, includingLast: false) { node, path in
+                        guard let node else { return 0 }
+                        return Self.cut(node, partial: partial, path: path)
+                    }
                 }
             }
         }
+        return removed ?? deletePrefixByScan(prefix)
+    }
+
+    /// Removes the entries below `node` whose keys go on with `partial`,
+    /// updates the counts on `path` and prunes it; returns how many went.
+    private static func cut(_ node: Node, partial: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<Step>) -> Int {
+        var removed = 0
+        if partial.isEmpty {
+            // The prefix ends with "::": every key below this node matches,
+            // but not the node's own key (it lacks the trailing separator).
+            removed = node.count - (node.value == nil ? 0 : 1)
+            node.children.removeAll()
+        } else {
+            // A prefix ending inside a segment compares as `String`
+            // does, like the rest of the store.
+            let partialText = String(decoding: partial, as: UTF8.self)
+            for child in node.children.removeAll(where: { $0.segment.hasPrefix(partialText) }) {
+                removed += child.count
+            }
+        }
+        node.count -= removed
+        for step in path { step.parent.takeUnretainedValue().count -= removed }
+        Self.prune(path)
+        return removed
     }
 
     /// Walks down the complete segments of `key` (and its last piece too when
     /// `includingLast`), then calls `body` with the node reached (nil when a
-    /// segment is missing) and the steps taken, root first.
+    /// segment is missing) and the steps taken, root first. `separators`
+    /// are the offsets of the key's separators (see ``withSeparators(_:_:)``).
     private static func walk<Result>(
-        _ root: Node, _ key: UnsafeBufferPointer<UInt8>, seed: UInt64, includingLast: Bool,
-        _ body: (Node?, UnsafeBufferPointer<Step>) -> Result
+        _ root: Node, _ key: UnsafeBufferPointer<UInt8>, separators: UnsafeBufferPointer<Int>, seed: UInt64,
+        includingLast: Bool, _ body: (Node?, UnsafeBufferPointer<Step>) -> Result
     ) -> Result {
-        let capacity = Self.segmentCount(key)
-        return withUnsafeTemporaryAllocation(of: Step.self, capacity: capacity) { steps in
+        withUnsafeTemporaryAllocation(of: Step.self, capacity: separators.count + 1) { steps in
             var depth = 0
             var node: Node? = root
-            Self.forEachSegment(key) { segment, isLast in
-                guard let parent = node, includingLast || !isLast else { return }
+            var start = 0
+            let pieces = includingLast ? separators.count + 1 : separators.count
+            for piece in 0..<pieces {
+                guard let parent = node else { break }
+                let end = piece < separators.count ? separators[piece] : key.count
+                let segment = UnsafeBufferPointer(rebasing: key[start..<end])
+                start = end + 2
                 node = SegmentKey.with(segment, seed: seed) { compared, hash in
                     guard let child = parent.children.find(compared, hash: hash) else { return nil }
                     steps[depth] = Step(parent: .passUnretained(parent), child: .passUnretained(child), hash: hash)
@@ -158,6 +173,29 @@ public final class MemoryCacheStore: CacheStore {
                 }
             }
             return body(node, UnsafeBufferPointer(rebasing: steps[0..<depth]))
+        }
+    }
+
+    /// Calls `body` with the offsets of the "::" separators of `key`, found
+    /// left to right in one pass as ``forEachSegment(_:_:)`` splits: after a
+    /// separator the search goes on two bytes later, so ":::" holds one.
+    private static func withSeparators<Result>(
+        _ key: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<Int>) -> Result
+    ) -> Result {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: key.count / 2 + 1) { offsets in
+            var count = 0
+            var index = 0
+            let colon = UInt8(ascii: ":")
+            while index + 1 < key.count {
+                if key[index] == colon && key[index + 1] == colon {
+                    offsets[count] = index
+                    count += 1
+                    index += 2
+                } else {
+                    index += 1
+                }
+            }
+            return body(UnsafeBufferPointer(rebasing: offsets[0..<count]))
         }
     }
 
@@ -197,25 +235,6 @@ public final class MemoryCacheStore: CacheStore {
         return nil
     }
 
-    private static func segmentCount(_ key: UnsafeBufferPointer<UInt8>) -> Int {
-        var count = 1
-        var start = 0
-        while let separator = separator(in: key, from: start) {
-            count += 1
-            start = separator + 2
-        }
-        return count
-    }
-
-    /// Returns the offset where the last piece of `key` starts.
-    private static func lastSegmentStart(_ key: UnsafeBufferPointer<UInt8>) -> Int {
-        var start = 0
-        while let separator = separator(in: key, from: start) {
-            start = separator + 2
-        }
-        return start
-    }
-
     /// Deletes by testing each key under the deepest complete segment.
     ///
     /// A prefix whose last piece ends in ':' may end halfway through a "::"
@@ -228,9 +247,11 @@ public final class MemoryCacheStore: CacheStore {
             var keys: [String] = []
             var text = prefix
             text.withUTF8 { bytes in
-                Self.walk(root, bytes, seed: seed, includingLast: false) { node, _ in
-                    guard let node else { return }
-                    Self.collectKeys(node, path: Self.segmentTexts(bytes), into: &keys)
+                Self.withSeparators(bytes) { separators in
+                    Self.walk(root, bytes, separators: separators, seed: seed, includingLast: false) { node, _ in
+                        guard let node else { return }
+                        Self.collectKeys(node, path: Self.segmentTexts(bytes), into: &keys)
+                    }
                 }
             }
             return keys

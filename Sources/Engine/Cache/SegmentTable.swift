@@ -81,12 +81,19 @@ struct SegmentTable<Node: AnyObject> {
     /// Returns the node stored for `bytes`, whose hash is `hash`.
     func find(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Node? {
         guard count > 0 else { return nil }
-        var index = Int(truncatingIfNeeded: hash) & mask
-        while let entry = slots[index] {
-            if entry.hash == hash && Self.equal(entry.segment, bytes) { return entry.node }
-            index = (index + 1) & mask
+        let mask = mask
+        // Reads the probed entries in place: binding each one to a local
+        // would retain and release its segment and node.
+        return slots.withUnsafeBufferPointer { slots in
+            var index = Int(truncatingIfNeeded: hash) & mask
+            while let probed = slots[index]?.hash {
+                if probed == hash && Self.equal(slots[index].unsafelyUnwrapped.segment, bytes) {
+                    return slots[index].unsafelyUnwrapped.node
+                }
+                index = (index + 1) & mask
+            }
+            return nil
         }
-        return nil
     }
 
     /// Adds a node for a segment not in the table yet.

@@ -27,6 +27,15 @@ extension QueueProbe {
     public var outboxWaiting: Int { 0 }
 }
 
+/// Returns the seconds since the Unix epoch from the system clock. The
+/// engine reads it a few times per batch, so it skips the conversion to
+/// and from `Date`'s reference date.
+public func wallClockSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
+
 /// The invalidation engine: evaluates events against the rules, hands
 /// batches to dispatchers, and keeps the figures the console shows.
 public final class Engine: Sendable {
@@ -62,7 +71,7 @@ public final class Engine: Sendable {
     ///   - onBatchFinished: called on the finishing thread for every batch that ends.
     public init(
         rules: RuleSet, registry: DispatcherRegistry, cache: CacheContext, journal: FailureJournal?,
-        logger: Logger = .disabled, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        logger: Logger = .disabled, clock: @escaping @Sendable () -> Double = wallClockSeconds,
         onBatchFinished: (@Sendable (FinishedBatch) -> Void)? = nil
     ) {
         self.rules = rules
@@ -97,10 +106,13 @@ public final class Engine: Sendable {
             return result
         }
         var dispatches = 0
+        // The closure takes only what batches copy, not the whole event
+        // (whose fields and update_fields would be retained for it).
+        let origin = BatchOrigin(model: event.model, pk: event.pk, signal: event.signal, index: index, createdAt: now)
         evaluator.withFiredRules(event) { fired in
             RuleEvaluator.forEachDispatch(fired) { first, group in
                 let compiled = rules.compiled[fired[first].index]
-                let batch = makeBatch(fired, first: first, group: group, event: event, index: index, at: now)
+                let batch = makeBatch(fired, first: first, group: group, origin: origin)
                 dispatches += 1
                 if result.batchIDs.isEmpty { result.batchIDs.reserveCapacity(fired.count) }
                 result.batchIDs.append(batch.id)
@@ -158,8 +170,7 @@ public final class Engine: Sendable {
     /// from there on. Its dispatcher is that of the call's first rule.
     @inline(__always)
     private func makeBatch(
-        _ fired: UnsafeBufferPointer<RuleEvaluator.FiredRule>, first: Int, group: Int?, event: ChangeEvent, index: Int?,
-        at now: Double
+        _ fired: UnsafeBufferPointer<RuleEvaluator.FiredRule>, first: Int, group: Int?, origin: BatchOrigin
     ) -> Batch {
         let lead = rules.compiled[fired[first].index]
         let dispatcherRaise = lead.dispatcherRaiseException
@@ -193,9 +204,19 @@ public final class Engine: Sendable {
         }
         let id = makeBatchID()
         return Batch(
-            id: id, dispatcher: lead.dispatcherName, batchKey: lead.batchKey, model: event.model, pk: event.pk,
-            signal: event.signal, eventIndex: index, ruleIDs: ids, restflowRuleIDs: numbers, ruleKwargs: kwargs,
-            options: lead.dispatcherOptions, raiseException: raise, createdAt: now)
+            id: id, dispatcher: lead.dispatcherName, batchKey: lead.batchKey, model: origin.model, pk: origin.pk,
+            signal: origin.signal, eventIndex: origin.index, ruleIDs: ids, restflowRuleIDs: numbers, ruleKwargs: kwargs,
+            options: lead.dispatcherOptions, raiseException: raise, createdAt: origin.createdAt)
+    }
+
+    /// The event's model, key and signal, its position and the time it was
+    /// read: the parts of an event that each of its batches copies.
+    private struct BatchOrigin {
+        var model: String
+        var pk: JSONValue
+        var signal: ChangeSignal
+        var index: Int?
+        var createdAt: Double
     }
 
     /// Batches queued, running or waiting for a retry.

@@ -43,18 +43,65 @@ public struct RuleEvaluator: Sendable {
             return body(UnsafeBufferPointer(start: nil, count: 0))
         }
         return withUnsafeTemporaryAllocation(of: FiredRule.self, capacity: indices.count) { buffer in
-            var count = 0
-            for index in indices {
-                let compiled = rules.compiled[index]
-                guard Self.shouldSkip(compiled, event) == nil, let arguments = Self.arguments(of: compiled, event) else {
-                    continue
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: indices.count * 2) { scratch in
+                // By argument slot: where in `buffer` the slot's arguments
+                // are, or one of the two markers below. By condition slot:
+                // whether the slot's conditions hold, or `unresolved`.
+                scratch.initialize(repeating: Self.unresolved)
+                let resolved = UnsafeMutableBufferPointer(rebasing: scratch[0..<indices.count])
+                let conditions = UnsafeMutableBufferPointer(rebasing: scratch[indices.count...])
+                var count = 0
+                for index in indices {
+                    let compiled = rules.compiled[index]
+                    guard Self.passesChangeChecks(compiled, event), conditionsHold(compiled, event, memo: conditions),
+                        let arguments = sharedArguments(of: compiled, event, resolved: resolved, fired: buffer, count: count)
+                    else {
+                        continue
+                    }
+                    buffer.initializeElement(at: count, to: FiredRule(index: index, group: compiled.batchGroup, arguments: arguments))
+                    count += 1
                 }
-                buffer.initializeElement(at: count, to: FiredRule(index: index, group: compiled.batchGroup, arguments: arguments))
-                count += 1
+                let fired = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+                defer { fired.deinitialize() }
+                return body(UnsafeBufferPointer(fired))
             }
-            let fired = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
-            defer { fired.deinitialize() }
-            return body(UnsafeBufferPointer(fired))
+        }
+    }
+
+    /// Tells whether the rule's `invalidate_when` conditions hold, reading
+    /// and filling `memo`, by condition slot, so rules with the same
+    /// conditions check them once per event: 1 holds, 0 does not.
+    private func conditionsHold(_ compiled: CompiledRule, _ event: ChangeEvent, memo: UnsafeMutableBufferPointer<Int>) -> Bool {
+        let conditions = compiled.rule.invalidateWhen
+        if conditions.isEmpty { return true }
+        let slot = rules.conditionSlots[compiled.index]
+        if memo[slot] != Self.unresolved { return memo[slot] == 1 }
+        let holds = conditions.allSatisfy { Self.conditionHolds($0, event) }
+        memo[slot] = holds ? 1 : 0
+        return holds
+    }
+
+    private static let unresolved = -1
+    private static let resolvedToSkip = -2
+
+    /// Returns the rule's arguments. When an earlier fired rule of the event
+    /// resolves them the same way, its object is shared (copied on write).
+    /// A first resolution is recorded in `resolved`: the position
+    /// `count` the rule takes in `fired`, or a skip.
+    private func sharedArguments(
+        of compiled: CompiledRule, _ event: ChangeEvent, resolved: UnsafeMutableBufferPointer<Int>,
+        fired: UnsafeMutableBufferPointer<FiredRule>, count: Int
+    ) -> JSONObject? {
+        let slot = rules.argumentSlots[compiled.index]
+        switch resolved[slot] {
+        case Self.unresolved:
+            let arguments = Self.arguments(of: compiled, event)
+            resolved[slot] = arguments == nil ? Self.resolvedToSkip : count
+            return arguments
+        case Self.resolvedToSkip:
+            return nil
+        case let position:
+            return fired[position].arguments
         }
     }
 
@@ -141,6 +188,17 @@ public struct RuleEvaluator: Sendable {
 
     /// Applies `trigger_on_create`, `watch_fields` and `invalidate_when`.
     public static func shouldSkip(_ compiled: CompiledRule, _ event: ChangeEvent) -> Skip? {
+        if let skip = changeSkip(compiled, event) {
+            return skip
+        }
+        for condition in compiled.rule.invalidateWhen where !conditionHolds(condition, event) {
+            return .condition
+        }
+        return nil
+    }
+
+    /// Applies `trigger_on_create` and `watch_fields`.
+    private static func changeSkip(_ compiled: CompiledRule, _ event: ChangeEvent) -> Skip? {
         if event.signal == .postSave && event.created && !compiled.rule.triggerOnCreate {
             return .created
         }
@@ -150,10 +208,11 @@ public struct RuleEvaluator: Sendable {
             // A full save (no update_fields) may have changed any field, so it runs the rule.
             return .watchFields
         }
-        for condition in compiled.rule.invalidateWhen where !conditionHolds(condition, event) {
-            return .condition
-        }
         return nil
+    }
+
+    private static func passesChangeChecks(_ compiled: CompiledRule, _ event: ChangeEvent) -> Bool {
+        changeSkip(compiled, event) == nil
     }
 
     /// Whether the two lists of field names have a name in common.

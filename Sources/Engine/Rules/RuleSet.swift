@@ -10,6 +10,15 @@ public final class RuleSet: Sendable {
     public let compiled: [CompiledRule]
     /// Rule indices per model label, in registration order.
     let rulesByModel: [String: [Int]]
+    /// For each rule, by rule index: the position in its model's list in
+    /// `rulesByModel` of the first rule whose arguments resolve the same way
+    /// (equal `field_mapping` and `require_args`, or both with an invalidator).
+    /// Evaluation resolves such arguments once per event and shares them.
+    let argumentSlots: [Int]
+    /// For each rule, by rule index: the position in its model's list of the
+    /// first rule with the same `invalidate_when` conditions, which
+    /// evaluation checks once per event for all of them.
+    let conditionSlots: [Int]
     let ruleIndexByID: [String: Int]
     public let invalidators: InvalidatorRegistry
     public let recomputers: RecomputerRegistry
@@ -57,9 +66,50 @@ public final class RuleSet: Sendable {
         }
         rulesByModel = byModel
         ruleIndexByID = byID
+        argumentSlots = Self.slots(configuration.rules, byModel: byModel, alike: Self.resolveAlike)
+        conditionSlots = Self.slots(configuration.rules, byModel: byModel, alike: Self.conditionsAlike)
     }
 
-    /// The rule with a stable id, if the configuration has it.
+    /// See ``argumentSlots`` and ``conditionSlots``: for each rule of a
+    /// model, the position of the first rule of that model that `alike`
+    /// pairs it with, else its own position.
+    private static func slots(
+        _ rules: [InvalidationRule], byModel: [String: [Int]],
+        alike: (InvalidationRule, InvalidationRule) -> Bool
+    ) -> [Int] {
+        var slots = Array(rules.indices)
+        for indices in byModel.values {
+            for (position, index) in indices.enumerated() {
+                slots[index] = indices[..<position].firstIndex { alike(rules[$0], rules[index]) } ?? position
+            }
+        }
+        return slots
+    }
+
+    /// Tells whether evaluation gives the two rules equal arguments for every event.
+    private static func resolveAlike(_ first: InvalidationRule, _ second: InvalidationRule) -> Bool {
+        if first.invalidator != nil || second.invalidator != nil {
+            return first.invalidator != nil && second.invalidator != nil
+        }
+        let sameMapping = first.fieldMapping.elementsEqual(second.fieldMapping) { left, right in
+            StrictEquality.same(left.argument, right.argument) && StrictEquality.same(left.path, right.path)
+                && left.segments.elementsEqual(right.segments, by: StrictEquality.same)
+        }
+        switch (first.requireArgs, second.requireArgs) {
+        case (.all, .all), (.none, .none): return sameMapping
+        case (.only(let left), .only(let right)): return sameMapping && left.elementsEqual(right, by: StrictEquality.same)
+        default: return false
+        }
+    }
+
+    /// Tells whether the two rules' `invalidate_when` conditions hold for exactly the same events.
+    private static func conditionsAlike(_ first: InvalidationRule, _ second: InvalidationRule) -> Bool {
+        first.invalidateWhen.elementsEqual(second.invalidateWhen) { left, right in
+            left.negated == right.negated && left.segments.elementsEqual(right.segments, by: StrictEquality.same)
+                && StrictEquality.same(left.expected, right.expected)
+        }
+    }
+
     public func rule(id: String) -> InvalidationRule? {
         ruleIndexByID[id].map { configuration.rules[$0] }
     }
@@ -229,5 +279,31 @@ public final class CompiledRule: Sendable {
         dispatcherRaiseException = dispatcher.raiseException
         soloRuleIDs = [rule.id]
         soloRestflowIDs = [rule.restflowID]
+    }
+}
+
+/// Equality that holds only when evaluation cannot tell two values apart.
+///
+/// Swift's `String ==` calls canonically equivalent spellings equal ("é"
+/// and "e" + U+0301), but attribute lookups and `invalidate_when`
+/// comparisons tell them apart, so rules share work only when their
+/// strings have the same UTF-8 bytes.
+enum StrictEquality {
+    static func same(_ first: String, _ second: String) -> Bool {
+        first.utf8.elementsEqual(second.utf8)
+    }
+
+    static func same(_ first: JSONValue, _ second: JSONValue) -> Bool {
+        switch (first, second) {
+        case (.null, .null): return true
+        case (.bool(let left), .bool(let right)): return left == right
+        case (.int(let left), .int(let right)): return left == right
+        case (.double(let left), .double(let right)): return left.bitPattern == right.bitPattern
+        case (.string(let left), .string(let right)): return same(left, right)
+        case (.array(let left), .array(let right)): return left.elementsEqual(right, by: same)
+        case (.object(let left), .object(let right)):
+            return left.members.elementsEqual(right.members) { same($0.key, $1.key) && same($0.value, $1.value) }
+        default: return false
+        }
     }
 }

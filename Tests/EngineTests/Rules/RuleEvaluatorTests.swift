@@ -346,4 +346,60 @@ struct RuleCase: Sendable, CustomTestStringConvertible {
         let evaluator = try Self.evaluator(for: Self.product)
         #expect(evaluator.plan(saveEvent(fields: Self.record, model: "shop.product")).isEmpty)
     }
+
+    // MARK: - Rules that map the same fields
+
+    /// Rules whose arguments resolve alike share one resolution per event.
+    /// Each must still get what it would get on its own, also when the
+    /// first of them was skipped.
+    @Test func rulesMappingTheSameFieldsEachGetTheirOwnOutcome() throws {
+        let rules = try compileRules(
+            """
+            {"functions": [{"name": "f", "rules": [
+              {"id": "watch-skip", "model": "m.M", "field_mapping": {"a": "id"}, "watch_fields": ["price"]},
+              {"id": "id-1", "model": "m.M", "field_mapping": {"a": "id"}},
+              {"id": "id-2", "model": "m.M", "field_mapping": {"a": "id"}, "invalidate_when": {"status": "gone"}},
+              {"id": "id-3", "model": "m.M", "field_mapping": {"a": "id"}},
+              {"id": "other-name", "model": "m.M", "field_mapping": {"b": "id"}},
+              {"id": "owner-required", "model": "m.M", "field_mapping": {"a": "owner"}},
+              {"id": "owner-optional", "model": "m.M", "field_mapping": {"a": "owner"}, "require_args": false},
+              {"id": "owner-required-2", "model": "m.M", "field_mapping": {"a": "owner"}},
+              {"id": "invalidator", "model": "m.M", "invalidator": "drop_all"}
+            ]}]}
+            """)
+        let event = saveEvent(updateFields: ["name"], fields: object(("id", 4), ("owner", nil)), model: "m.M")
+        let plan = RuleEvaluator(rules: rules).plan(event)
+        let ids = plan.flatMap { $0.ruleIndices.map { rules.rules[$0].id } }
+        #expect(ids == ["id-1", "id-3", "other-name", "owner-optional", "invalidator"])
+        let arguments = plan.flatMap(\.arguments)
+        #expect(arguments.count == 5)
+        #expect(Array(arguments.prefix(4)) == [object(("a", 4)), object(("a", 4)), object(("b", 4)), object(("a", nil))])
+        #expect(arguments.last == event.json.objectValue)
+    }
+
+    /// Rules with the same conditions check them once per event. Strings
+    /// that Swift calls equal but evaluation tells apart (NFC and NFD
+    /// spellings) must not share a check or an argument object.
+    @Test func sharedChecksKeepCanonicallyEquivalentSpellingsApart() throws {
+        let rules = try compileRules(
+            #"""
+            {"functions": [{"name": "f", "rules": [
+              {"id": "nfc", "model": "m.M", "field_mapping": {"\u00e9": "id"}, "invalidate_when": {"name": "\u00e9"}},
+              {"id": "nfd", "model": "m.M", "field_mapping": {"e\u0301": "id"}, "invalidate_when": {"name": "e\u0301"}},
+              {"id": "nfc-again", "model": "m.M", "field_mapping": {"e\u0301": "id"}, "invalidate_when": {"name": "\u00e9"}},
+              {"id": "not-nfc", "model": "m.M", "field_mapping": {"\u00e9": "id"}, "invalidate_when": {"!name": "\u00e9"}},
+              {"id": "not-nfc-again", "model": "m.M", "invalidate_when": {"!name": "\u00e9"}}
+            ]}]}
+            """#)
+        let evaluator = RuleEvaluator(rules: rules)
+        let precomposed = saveEvent(fields: object(("id", 3), ("name", "\u{e9}")), model: "m.M")
+        let plan = evaluator.plan(precomposed)
+        #expect(plan.flatMap { $0.ruleIndices.map { rules.rules[$0].id } } == ["nfc", "nfc-again"])
+        let keys = plan.flatMap { $0.arguments.map { $0.members.map { Array($0.key.utf8) } } }
+        #expect(keys == [[[0xC3, 0xA9]], [[0x65, 0xCC, 0x81]]])
+
+        let decomposed = saveEvent(fields: object(("id", 3), ("name", "e\u{301}")), model: "m.M")
+        let ids = evaluator.plan(decomposed).flatMap { $0.ruleIndices.map { rules.rules[$0].id } }
+        #expect(ids == ["nfd", "not-nfc", "not-nfc-again"])
+    }
 }
