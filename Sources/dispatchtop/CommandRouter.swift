@@ -71,6 +71,12 @@ final class LineWriter {
         if buffer.count >= 1 << 16 { flush() }
     }
 
+    /// Lets `body` append bytes to the buffer in place, then flushes when it is full.
+    func append(_ body: (inout [UInt8]) -> Void) {
+        body(&buffer)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
     func write(_ text: String) {
         write(Array(text.utf8))
     }

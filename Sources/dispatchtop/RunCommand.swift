@@ -110,7 +110,6 @@ final class DispatchOutput: Sendable {
 
     func add(_ finished: FinishedBatch) {
         guard finished.batch.replayOf == nil else { return }
-        let line = Self.encode(finished)
         state.withLock { state in
             state.tally.total += 1
             switch finished.outcome {
@@ -121,12 +120,14 @@ final class DispatchOutput: Sendable {
             }
             // Batches that finish in dispatch order (all of them, for
             // dispatchers that run on the calling thread) skip the dictionary.
+            // A batch in order is encoded straight into the output buffer,
+            // without a line array of its own.
             if finished.batch.id == state.nextID {
-                state.writer.write(line)
+                state.writer.append { Self.encode(finished, into: &$0) }
                 state.nextID += 1
                 guard !state.waiting.isEmpty else { return }
             } else {
-                state.waiting[finished.batch.id] = line
+                state.waiting[finished.batch.id] = Self.encode(finished)
             }
             while let next = state.waiting.removeValue(forKey: state.nextID) {
                 state.writer.write(next)
@@ -160,9 +161,15 @@ final class DispatchOutput: Sendable {
     /// Written member by member into one buffer; the text is what
     /// `JSONWriter` writes for the same members in a `JSONObject`.
     static func encode(_ finished: FinishedBatch) -> [UInt8] {
-        let batch = finished.batch
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256)
+        encode(finished, into: &bytes)
+        return bytes
+    }
+
+    /// Appends the record of ``encode(_:)`` to `bytes`.
+    static func encode(_ finished: FinishedBatch, into bytes: inout [UInt8]) {
+        let batch = finished.batch
         JSONWriter.writeRaw(#"{"seq":"#, into: &bytes)
         JSONWriter.write(.int(Int64(batch.id)), into: &bytes)
         JSONWriter.writeRaw(#","event":"#, into: &bytes)
@@ -193,6 +200,5 @@ final class DispatchOutput: Sendable {
             JSONWriter.writeRaw("null", into: &bytes)
         }
         JSONWriter.writeRaw("}\n", into: &bytes)
-        return bytes
     }
 }
