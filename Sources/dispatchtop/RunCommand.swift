@@ -106,7 +106,7 @@ final class DispatchOutput: Sendable {
         let writer = LineWriter()
     }
 
-    private let state = Mutex(State())
+    private let state = ParkingMutex(State())
 
     func add(_ finished: FinishedBatch) {
         guard finished.batch.replayOf == nil else { return }
