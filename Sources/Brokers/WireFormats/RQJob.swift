@@ -71,16 +71,21 @@ public enum RQJob {
     public static func fields(
         _ task: TaskMessage, data: [UInt8], enqueuedAt: Int64, timeout: Int = defaultTimeout
     ) -> [(String, [UInt8])] {
-        let time = Array(UTCTime.iso8601Micro(microsecondsSinceEpoch: enqueuedAt).utf8)
-        let description = PythonRepr.call(task.taskName, args: task.args, kwargs: task.kwargs)
+        let time = UTCTime.iso8601MicroBytes(microsecondsSinceEpoch: enqueuedAt)
+        let description = PythonRepr.callBytes(task.taskName, args: task.args, kwargs: task.kwargs)
         return [
-            ("status", Array("queued".utf8)), ("origin", Array(queue(of: task).utf8)), ("enqueued_at", time),
+            ("status", queuedStatus), ("origin", Array(queue(of: task).utf8)), ("enqueued_at", time),
             ("data", data), ("ended_at", []), ("last_heartbeat", []), ("created_at", time), ("group_id", []),
-            ("started_at", []), ("worker_name", []), ("timeout", Array(String(timeout).utf8)),
+            ("started_at", []), ("worker_name", []),
+            ("timeout", timeout == defaultTimeout ? defaultTimeoutText : Array(String(timeout).utf8)),
             ("failure_callback_name", []), ("stopped_callback_name", []), ("success_callback_name", []),
-            ("description", Array(description.utf8)),
+            ("description", description),
         ]
     }
+
+    /// Field values every enqueue writes, built once.
+    private static let queuedStatus = Array("queued".utf8)
+    private static let defaultTimeoutText = Array(String(defaultTimeout).utf8)
 
     /// Returns the commands of one enqueue, to run as a MULTI/EXEC transaction:
     /// SADD rq:queues, HSET rq:job:<id>, RPUSH rq:queue:<q>.
