@@ -102,8 +102,9 @@ public final class MemoryCacheStore: CacheStore {
     @discardableResult
     public func deletePrefix(_ prefix: String) throws(CacheStoreError) -> Int {
         var text = prefix
+        let lastStart = text.withUTF8 { Self.lastSegmentStart($0) }
         let endsInsideSeparator = text.withUTF8 { bytes in
-            Self.lastSegmentStart(bytes) < bytes.count && bytes.last == UInt8(ascii: ":")
+            lastStart < bytes.count && bytes.last == UInt8(ascii: ":")
         }
         if endsInsideSeparator {
             return deletePrefixByScan(prefix)
@@ -111,7 +112,7 @@ public final class MemoryCacheStore: CacheStore {
         let seed = seed
         return root.withLock { root in
             text.withUTF8 { bytes in
-                let partial = UnsafeBufferPointer(rebasing: bytes[Self.lastSegmentStart(bytes)...])
+                let partial = UnsafeBufferPointer(rebasing: bytes[lastStart...])
                 return Self.walk(root, bytes, seed: seed, includingLast: false) { node, path in
                     guard let node else { return 0 }
                     var removed = 0
@@ -144,18 +145,27 @@ public final class MemoryCacheStore: CacheStore {
         _ root: Node, _ key: UnsafeBufferPointer<UInt8>, seed: UInt64, includingLast: Bool,
         _ body: (Node?, UnsafeBufferPointer<Step>) -> Result
     ) -> Result {
-        let capacity = Self.segmentCount(key)
+        // Each "::" takes two bytes, so a key has at most count / 2 + 1
+        // pieces. This bound spares a scan of the key to count them.
+        let capacity = key.count / 2 + 1
         return withUnsafeTemporaryAllocation(of: Step.self, capacity: capacity) { steps in
             var depth = 0
             var node: Node? = root
-            Self.forEachSegment(key) { segment, isLast in
-                guard let parent = node, includingLast || !isLast else { return }
+            var start = 0
+            // Pieces are split as forEachSegment splits them; the walk stops
+            // at the first missing piece instead of scanning the rest.
+            while let parent = node {
+                let separator = Self.separator(in: key, from: start)
+                if separator == nil && !includingLast { break }
+                let segment = UnsafeBufferPointer(rebasing: key[start..<(separator ?? key.count)])
                 node = SegmentKey.with(segment, seed: seed) { compared, hash in
                     guard let child = parent.children.find(compared, hash: hash) else { return nil }
                     steps[depth] = Step(parent: .passUnretained(parent), child: .passUnretained(child), hash: hash)
                     depth += 1
                     return child
                 }
+                guard let separator else { break }
+                start = separator + 2
             }
             return body(node, UnsafeBufferPointer(rebasing: steps[0..<depth]))
         }
@@ -195,16 +205,6 @@ public final class MemoryCacheStore: CacheStore {
             from = offset + 1
         }
         return nil
-    }
-
-    private static func segmentCount(_ key: UnsafeBufferPointer<UInt8>) -> Int {
-        var count = 1
-        var start = 0
-        while let separator = separator(in: key, from: start) {
-            count += 1
-            start = separator + 2
-        }
-        return count
     }
 
     /// Returns the offset where the last piece of `key` starts.
