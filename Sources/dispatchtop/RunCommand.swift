@@ -104,13 +104,14 @@ final class DispatchOutput: Sendable {
         var nextID: UInt64 = 1
         var tally = Tally()
         let writer = LineWriter()
+        /// Encodes batches that finish out of order, reused for each one.
+        let scratch = LineWriter(descriptor: -1)
     }
 
-    private let state = Mutex(State())
+    private let state = ParkingMutex(State())
 
     func add(_ finished: FinishedBatch) {
         guard finished.batch.replayOf == nil else { return }
-        let line = Self.encode(finished)
         state.withLock { state in
             state.tally.total += 1
             switch finished.outcome {
@@ -121,12 +122,16 @@ final class DispatchOutput: Sendable {
             }
             // Batches that finish in dispatch order (all of them, for
             // dispatchers that run on the calling thread) skip the dictionary.
+            // A batch in order is encoded straight into the output buffer,
+            // without a line array of its own.
             if finished.batch.id == state.nextID {
-                state.writer.write(line)
+                Self.encode(finished, into: state.writer)
+                state.writer.flushIfFull()
                 state.nextID += 1
                 guard !state.waiting.isEmpty else { return }
             } else {
-                state.waiting[finished.batch.id] = line
+                Self.encode(finished, into: state.scratch)
+                state.waiting[finished.batch.id] = state.scratch.take()
             }
             while let next = state.waiting.removeValue(forKey: state.nextID) {
                 state.writer.write(next)
@@ -153,46 +158,44 @@ final class DispatchOutput: Sendable {
 
     var tally: Tally { state.withLock { $0.tally } }
 
-    /// The JSON Lines record of one finished batch, with its newline:
-    /// `seq`, `event`, `batch`, `dispatcher`, `model`, `pk`, `signal`,
-    /// `rule_ids`, `rule_kwargs`, `outcome` and `error`, in that order.
+    /// Appends the JSON Lines record of one finished batch, with its
+    /// newline, to `output`: `seq`, `event`, `batch`, `dispatcher`,
+    /// `model`, `pk`, `signal`, `rule_ids`, `rule_kwargs`, `outcome` and
+    /// `error`, in that order.
     ///
-    /// Written member by member into one buffer; the text is what
+    /// The record is written member by member, and its text is what
     /// `JSONWriter` writes for the same members in a `JSONObject`.
-    static func encode(_ finished: FinishedBatch) -> [UInt8] {
+    static func encode(_ finished: FinishedBatch, into output: LineWriter) {
         let batch = finished.batch
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(256)
-        JSONWriter.writeRaw(#"{"seq":"#, into: &bytes)
-        JSONWriter.write(.int(Int64(batch.id)), into: &bytes)
-        JSONWriter.writeRaw(#","event":"#, into: &bytes)
-        JSONWriter.write(batch.eventIndex.map { .int(Int64($0)) } ?? .null, into: &bytes)
-        JSONWriter.writeRaw(#","batch":"#, into: &bytes)
-        JSONWriter.write(.int(Int64(batch.id)), into: &bytes)
-        JSONWriter.writeRaw(#","dispatcher":"#, into: &bytes)
-        JSONWriter.writeString(batch.dispatcher, into: &bytes)
-        JSONWriter.writeRaw(#","model":"#, into: &bytes)
-        JSONWriter.writeString(batch.model, into: &bytes)
-        JSONWriter.writeRaw(#","pk":"#, into: &bytes)
-        JSONWriter.write(batch.pk, into: &bytes)
-        JSONWriter.writeRaw(#","signal":"#, into: &bytes)
-        JSONWriter.writeString(batch.signal.rawValue, into: &bytes)
-        JSONWriter.writeRaw(#","rule_ids":["#, into: &bytes)
+        output.append(#"{"seq":"#)
+        output.appendDecimal(Int64(batch.id))
+        output.append(#","event":"#)
+        if let index = batch.eventIndex { output.appendDecimal(Int64(index)) } else { output.append("null") }
+        output.append(#","batch":"#)
+        output.appendDecimal(Int64(batch.id))
+        output.append(#","dispatcher":"#)
+        output.appendJSONString(batch.dispatcher)
+        output.append(#","model":"#)
+        output.appendJSONString(batch.model)
+        output.append(#","pk":"#)
+        output.appendJSON(batch.pk)
+        output.append(#","signal":"#)
+        output.appendJSONString(batch.signal.rawValue)
+        output.append(#","rule_ids":["#)
         for (index, id) in batch.ruleIDs.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONWriter.writeString(id, into: &bytes)
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            output.appendJSONString(id)
         }
-        JSONWriter.writeRaw(#"],"rule_kwargs":"#, into: &bytes)
-        JSONWriter.write(.object(batch.ruleKwargs), into: &bytes)
-        JSONWriter.writeRaw(#","outcome":"#, into: &bytes)
-        JSONWriter.writeString(finished.outcome.label, into: &bytes)
-        JSONWriter.writeRaw(#","error":"#, into: &bytes)
+        output.append(#"],"rule_kwargs":"#)
+        output.appendJSON(.object(batch.ruleKwargs))
+        output.append(#","outcome":"#)
+        output.appendJSONString(finished.outcome.label)
+        output.append(#","error":"#)
         if let error = finished.outcome.error {
-            JSONWriter.writeString(error.description, into: &bytes)
+            output.appendJSONString(error.description)
         } else {
-            JSONWriter.writeRaw("null", into: &bytes)
+            output.append("null")
         }
-        JSONWriter.writeRaw("}\n", into: &bytes)
-        return bytes
+        output.append("}\n")
     }
 }

@@ -26,24 +26,37 @@ public enum PythonRepr {
 
     /// Returns a call as RQ describes a job: `f(arg, ..., key=value, ...)`.
     public static func call(_ function: String, args: [JSONValue], kwargs: JSONObject) -> String {
-        var output = Array(function.utf8)
-        output.reserveCapacity(256)
+        String(decoding: callBytes(function, args: args, kwargs: kwargs), as: UTF8.self)
+    }
+
+    /// Returns ``call(_:args:kwargs:)`` as UTF-8 bytes, without building a `String`.
+    public static func callBytes(_ function: String, args: [JSONValue], kwargs: JSONObject) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(1024)
+        output.append(contentsOf: function.utf8)
         output.append(UInt8(ascii: "("))
         var first = true
         for item in args {
-            if !first { output.append(contentsOf: ", ".utf8) }
+            if !first { appendSeparator(to: &output) }
             first = false
             write(item, into: &output)
         }
         for member in kwargs.members {
-            if !first { output.append(contentsOf: ", ".utf8) }
+            if !first { appendSeparator(to: &output) }
             first = false
             output.append(contentsOf: member.key.utf8)
             output.append(UInt8(ascii: "="))
             write(member.value, into: &output)
         }
         output.append(UInt8(ascii: ")"))
-        return String(decoding: output, as: UTF8.self)
+        return output
+    }
+
+    /// Appends ", " between items.
+    @inline(__always)
+    private static func appendSeparator(to output: inout [UInt8]) {
+        output.append(UInt8(ascii: ","))
+        output.append(UInt8(ascii: " "))
     }
 
     private static func write(_ value: JSONValue, into output: inout [UInt8]) {
@@ -56,16 +69,17 @@ public enum PythonRepr {
         case .array(let items):
             output.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { output.append(contentsOf: ", ".utf8) }
+                if index > 0 { appendSeparator(to: &output) }
                 write(item, into: &output)
             }
             output.append(UInt8(ascii: "]"))
         case .object(let object):
             output.append(UInt8(ascii: "{"))
             for (index, member) in object.members.enumerated() {
-                if index > 0 { output.append(contentsOf: ", ".utf8) }
+                if index > 0 { appendSeparator(to: &output) }
                 writeString(member.key, into: &output)
-                output.append(contentsOf: ": ".utf8)
+                output.append(UInt8(ascii: ":"))
+                output.append(UInt8(ascii: " "))
                 write(member.value, into: &output)
             }
             output.append(UInt8(ascii: "}"))

@@ -71,34 +71,60 @@ public enum RQJob {
     public static func fields(
         _ task: TaskMessage, data: [UInt8], enqueuedAt: Int64, timeout: Int = defaultTimeout
     ) -> [(String, [UInt8])] {
-        let time = Array(UTCTime.iso8601Micro(microsecondsSinceEpoch: enqueuedAt).utf8)
-        let description = PythonRepr.call(task.taskName, args: task.args, kwargs: task.kwargs)
+        let time = UTCTime.iso8601MicroBytes(microsecondsSinceEpoch: enqueuedAt)
+        let description = PythonRepr.callBytes(task.taskName, args: task.args, kwargs: task.kwargs)
         return [
-            ("status", Array("queued".utf8)), ("origin", Array(queue(of: task).utf8)), ("enqueued_at", time),
+            ("status", queuedStatus), ("origin", Array(queue(of: task).utf8)), ("enqueued_at", time),
             ("data", data), ("ended_at", []), ("last_heartbeat", []), ("created_at", time), ("group_id", []),
-            ("started_at", []), ("worker_name", []), ("timeout", Array(String(timeout).utf8)),
+            ("started_at", []), ("worker_name", []),
+            ("timeout", timeout == defaultTimeout ? defaultTimeoutText : Array(String(timeout).utf8)),
             ("failure_callback_name", []), ("stopped_callback_name", []), ("success_callback_name", []),
-            ("description", Array(description.utf8)),
+            ("description", description),
         ]
     }
+
+    /// Field values every enqueue writes, built once.
+    private static let queuedStatus = Array("queued".utf8)
+    private static let defaultTimeoutText = Array(String(defaultTimeout).utf8)
 
     /// Returns the commands of one enqueue, to run as a MULTI/EXEC transaction:
     /// SADD rq:queues, HSET rq:job:<id>, RPUSH rq:queue:<q>.
     public static func enqueueCommands(
         jobID: String, queue: String, fields: [(String, [UInt8])], keyPrefix: String = defaultKeyPrefix
     ) -> [RedisCommand] {
-        var hset: [[UInt8]] = [Array("HSET".utf8), Array(jobKey(jobID, keyPrefix: keyPrefix).utf8)]
+        var hset: [[UInt8]] = [CommandName.hset, Array(jobKey(jobID, keyPrefix: keyPrefix).utf8)]
         hset.reserveCapacity(2 + fields.count * 2)
-        for (name, value) in fields {
-            hset.append(Array(name.utf8))
+        for (position, (name, value)) in fields.enumerated() {
+            // The names of ``fields(_:data:enqueuedAt:timeout:)`` come in a
+            // fixed order, so their bytes are built once.
+            if position < fieldNames.count, fieldNames[position].text == name {
+                hset.append(fieldNames[position].bytes)
+            } else {
+                hset.append(Array(name.utf8))
+            }
             hset.append(value)
         }
+        let queueKeyBytes = Array(queueKey(queue, keyPrefix: keyPrefix).utf8)
         return [
-            RedisCommand("SADD", queuesKey(keyPrefix: keyPrefix), queueKey(queue, keyPrefix: keyPrefix)),
+            RedisCommand(arguments: [CommandName.sadd, Array(queuesKey(keyPrefix: keyPrefix).utf8), queueKeyBytes]),
             RedisCommand(arguments: hset),
-            RedisCommand("RPUSH", queueKey(queue, keyPrefix: keyPrefix), jobID),
+            RedisCommand(arguments: [CommandName.rpush, queueKeyBytes, Array(jobID.utf8)]),
         ]
     }
+
+    /// Command names of an enqueue as bytes, built once.
+    private enum CommandName {
+        static let hset = Array("HSET".utf8)
+        static let sadd = Array("SADD".utf8)
+        static let rpush = Array("RPUSH".utf8)
+    }
+
+    /// The job hash field names in the order ``fields(_:data:enqueuedAt:timeout:)`` lists them.
+    private static let fieldNames: [(text: String, bytes: [UInt8])] = [
+        "status", "origin", "enqueued_at", "data", "ended_at", "last_heartbeat", "created_at", "group_id",
+        "started_at", "worker_name", "timeout", "failure_callback_name", "stopped_callback_name",
+        "success_callback_name", "description",
+    ].map { ($0, Array($0.utf8)) }
 
     /// Returns the commands that move a failed job back to its queue, as
     /// `FailedJobRegistry.requeue` does, to run as one MULTI/EXEC.

@@ -36,19 +36,22 @@ public enum Zlib {
     /// Compresses with a reset stream; the output equals `compress2`'s at the same level.
     private static func deflateAll(_ input: [UInt8], with stream: UnsafeMutablePointer<z_stream>) -> [UInt8]? {
         guard deflateReset(stream) == Z_OK else { return nil }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(input.count))))
-        var source = input
-        let status = source.withUnsafeMutableBufferPointer { inputBuffer in
-            output.withUnsafeMutableBufferPointer { outputBuffer in
-                stream.pointee.next_in = inputBuffer.baseAddress
+        let bound = Int(deflateBound(stream, uLong(input.count)))
+        var status = Z_STREAM_ERROR
+        // deflate only reads `next_in`, although zlib declares it non-const,
+        // so the input is lent without a copy. The output starts
+        // uninitialized and keeps only the `total_out` bytes deflate wrote.
+        let output = input.withUnsafeBufferPointer { inputBuffer in
+            [UInt8](unsafeUninitializedCapacity: bound) { outputBuffer, count in
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: inputBuffer.baseAddress)
                 stream.pointee.avail_in = uInt(inputBuffer.count)
                 stream.pointee.next_out = outputBuffer.baseAddress
                 stream.pointee.avail_out = uInt(outputBuffer.count)
-                return deflate(stream, Z_FINISH)
+                status = deflate(stream, Z_FINISH)
+                count = status == Z_STREAM_END ? Int(stream.pointee.total_out) : 0
             }
         }
         guard status == Z_STREAM_END else { return nil }
-        output.removeLast(output.count - Int(stream.pointee.total_out))
         return output
     }
 

@@ -27,7 +27,7 @@ public final class MemoryCacheStore: CacheStore {
         var hash: UInt64
     }
 
-    private let root = Mutex(Node())
+    private let root = ParkingMutex(Node())
     /// Seeds the segment hash, so colliding keys cannot be prepared offline.
     private let seed = UInt64.random(in: UInt64.min...UInt64.max)
 

@@ -51,7 +51,7 @@ public final class WorkerPool: Sendable {
         var stopped = false
     }
 
-    private let state = Mutex(State())
+    private let state = ParkingMutex(State())
     private let available = DispatchSemaphore(value: 0)
     public let size: Int
 

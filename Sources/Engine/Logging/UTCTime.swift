@@ -44,6 +44,43 @@ public enum UTCTime {
         return "\(datePart(parts))T\(timePart(parts)).\(pad(parts.microsecond, 6))Z"
     }
 
+    /// Returns ``iso8601Micro(microsecondsSinceEpoch:)`` as UTF-8 bytes,
+    /// written digit by digit for years 0 to 9999 (the text is the same).
+    public static func iso8601MicroBytes(microsecondsSinceEpoch micros: Int64) -> [UInt8] {
+        let parts = components(microsecondsSinceEpoch: micros)
+        guard (0...9999).contains(parts.year) else { return Array(iso8601Micro(microsecondsSinceEpoch: micros).utf8) }
+        return [UInt8](unsafeUninitializedCapacity: 27) { bytes, count in
+            var offset = 0
+            func put(_ number: Int, _ width: Int) {
+                var rest = number
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    bytes[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                offset += width
+            }
+            func put(_ byte: Unicode.Scalar) {
+                bytes[offset] = UInt8(ascii: byte)
+                offset += 1
+            }
+            put(parts.year, 4)
+            put("-")
+            put(parts.month, 2)
+            put("-")
+            put(parts.day, 2)
+            put("T")
+            put(parts.hour, 2)
+            put(":")
+            put(parts.minute, 2)
+            put(":")
+            put(parts.second, 2)
+            put(".")
+            put(parts.microsecond, 6)
+            put("Z")
+            count = offset
+        }
+    }
+
     /// Formats as `15:29:30`, for the console.
     public static func clock(secondsSinceEpoch seconds: Double) -> String {
         timePart(components(microsecondsSinceEpoch: Int64(seconds * 1_000_000)))

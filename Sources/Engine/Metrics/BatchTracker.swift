@@ -38,7 +38,7 @@ final class BatchTracker: Sendable {
 
     static let spareCapacity = 64
 
-    private let state = Mutex(State())
+    private let state = ParkingMutex(State())
 
     /// Records a batch as queued; returns false, changing nothing, when a
     /// batch with its id is already live.
