@@ -24,12 +24,18 @@ enum FailuresPane: TablePane {
     }
 
     /// Returns the cells the longest RULES text needs, at most ``maximumRulesWidth``.
+    ///
+    /// This runs over every journalled failure on every frame, so it counts
+    /// UTF-8 bytes, which is constant time for a native string, instead of
+    /// characters. A byte count is never below the cells a text takes, so
+    /// ids with non-ASCII letters get a little extra room, never too little.
     static func rulesWidth(_ rows: [FailureSummary]) -> Int {
         var widest = 6
         for row in rows {
             // "N: a, b": the count, ": ", the ids and ", " between them.
-            var width = String(row.ruleIDs.count).count + 2 + max(0, row.ruleIDs.count - 1) * 2
-            for id in row.ruleIDs { width += id.count }
+            let count = row.ruleIDs.count
+            var width = (count < 10 ? 1 : count < 100 ? 2 : String(count).utf8.count) + 2 + max(0, count - 1) * 2
+            for id in row.ruleIDs { width += id.utf8.count }
             if width > widest {
                 widest = width
                 if widest >= maximumRulesWidth { return maximumRulesWidth }
