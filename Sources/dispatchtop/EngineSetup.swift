@@ -180,6 +180,7 @@ final class EngineSetup {
             logger.error("Cannot checkpoint the journal", [(LogKey.path, journalPath), (LogKey.error, "\(error)")])
         }
         logger.info("Engine stopped")
+        logger.flush()
     }
 
     private static func makeWorkFolder(_ options: EngineOptions) throws -> String {

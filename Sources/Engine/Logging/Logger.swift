@@ -44,6 +44,12 @@ public struct LogRecord: Sendable {
 /// Where log records go.
 public protocol LogHandler: Sendable {
     func emit(_ record: LogRecord)
+    /// Writes out whatever the handler still holds; called before the process exits.
+    func flush()
+}
+
+extension LogHandler {
+    public func flush() {}
 }
 
 /// A logger shaped like swift-log's: a label, a minimum level, and a fixed
@@ -62,6 +68,12 @@ public struct Logger: Sendable {
 
     /// A logger that drops every record.
     public static let disabled = Logger(label: "disabled", handler: DiscardingLogHandler(), minimumLevel: .error)
+
+    /// Writes out whatever the handler still holds, such as counts of
+    /// dropped repeated lines; call it before the process exits.
+    public func flush() {
+        handler.flush()
+    }
 
     /// Returns a logger with the same handler and level under another label.
     public func child(_ label: String) -> Logger {

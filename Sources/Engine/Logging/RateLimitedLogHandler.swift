@@ -6,19 +6,29 @@ import Synchronization
 /// batch in the outbox) cannot fill the disk.
 ///
 /// Records are grouped by label, level and fixed message, not by metadata.
-/// When a window in which records were dropped ends, the next record of that
-/// group is preceded by one line saying how many were dropped.
+/// Once a window in which records were dropped has ended, the next record of
+/// any group is preceded by one line per such group saying how many were
+/// dropped; ``flush()`` writes the counts still pending, so none is lost at exit.
 public final class RateLimitedLogHandler: LogHandler {
     private struct Group {
+        var label: String
+        var level: LogLevel
+        var message: String
         var windowStart: Date
         var passed = 0
         var dropped = 0
     }
 
+    private struct State {
+        var groups: [String: Group] = [:]
+        /// The earliest end of a window with dropped records; nil when none.
+        var nextDue: Date?
+    }
+
     private let next: any LogHandler
     private let limit: Int
     private let window: Double
-    private let groups = Mutex<[String: Group]>([:])
+    private let state = Mutex(State())
 
     public init(_ next: any LogHandler, limit: Int = 20, window: Double = 10) {
         self.next = next
@@ -28,26 +38,60 @@ public final class RateLimitedLogHandler: LogHandler {
 
     public func emit(_ record: LogRecord) {
         let key = "\(record.label)\u{1F}\(record.level)\u{1F}\(record.message)"
-        let (pass, droppedBefore) = groups.withLock { groups -> (Bool, Int) in
-            var group = groups[key] ?? Group(windowStart: record.time)
-            var droppedBefore = 0
+        let (pass, summaries) = state.withLock { state -> (Bool, [LogRecord]) in
+            var summaries = takeDue(&state, now: record.time, all: false)
+            var group = state.groups[key]
+                ?? Group(label: record.label, level: record.level, message: record.message, windowStart: record.time)
             if record.time.timeIntervalSince(group.windowStart) >= window {
-                droppedBefore = group.dropped
-                group = Group(windowStart: record.time)
+                if group.dropped > 0 { summaries.append(summary(of: group, at: record.time)) }
+                group.windowStart = record.time
+                group.passed = 0
+                group.dropped = 0
             }
             let pass = group.passed < limit
-            if pass { group.passed += 1 } else { group.dropped += 1 }
-            groups[key] = group
-            return (pass, droppedBefore)
+            if pass {
+                group.passed += 1
+            } else {
+                group.dropped += 1
+                let end = group.windowStart.addingTimeInterval(window)
+                state.nextDue = min(state.nextDue ?? end, end)
+            }
+            state.groups[key] = group
+            return (pass, summaries)
         }
-        if droppedBefore > 0 {
-            next.emit(
-                LogRecord(
-                    time: record.time, level: record.level, label: record.label,
-                    message: "Repeated lines dropped",
-                    metadata: [("message", record.message), (LogKey.count, String(droppedBefore)),
-                               ("window_s", String(window))]))
-        }
+        for line in summaries { next.emit(line) }
         if pass { next.emit(record) }
+    }
+
+    /// Writes the dropped counts not yet reported, whatever their window.
+    public func flush() {
+        let summaries = state.withLock { takeDue(&$0, now: Date(), all: true) }
+        for line in summaries { next.emit(line) }
+        next.flush()
+    }
+
+    /// Removes and returns the counts of the groups whose window with
+    /// dropped records has ended by `now`, or of every such group when `all`.
+    private func takeDue(_ state: inout State, now: Date, all: Bool) -> [LogRecord] {
+        guard let due = state.nextDue, all || now >= due else { return [] }
+        var summaries: [LogRecord] = []
+        var nextDue: Date?
+        for (key, group) in state.groups where group.dropped > 0 {
+            let end = group.windowStart.addingTimeInterval(window)
+            if all || now >= end {
+                summaries.append(summary(of: group, at: now))
+                state.groups[key]?.dropped = 0
+            } else {
+                nextDue = min(nextDue ?? end, end)
+            }
+        }
+        state.nextDue = nextDue
+        return summaries
+    }
+
+    private func summary(of group: Group, at time: Date) -> LogRecord {
+        LogRecord(
+            time: time, level: group.level, label: group.label, message: "Repeated lines dropped",
+            metadata: [("message", group.message), (LogKey.count, String(group.dropped)), ("window_s", String(window))])
     }
 }
