@@ -9,14 +9,14 @@ enum HelpText {
                       [--journal PATH] [--write] [-d TENTHS] [--no-color] [--ascii]
                                              open the console on real input
           dispatchtop --once [--format json|text] [--after SECONDS] [--max-failures N]
-                      [--max-depth N] [console options]
+                      [--max-depth N] [--events FILE|-] [--rate N] [--write] [shared options]
                                              print one snapshot of the state and exit
-          dispatchtop run --config FILE --events FILE|- [--journal PATH]
+          dispatchtop run --config FILE --events FILE|- [--timeout SECONDS] [shared options]
                                              evaluate events and print every dispatch as JSON Lines
           dispatchtop check --config FILE    validate a configuration and print what it registers
           dispatchtop dispatchers [--config FILE]
                                              list the registered dispatchers with their settings
-          dispatchtop replay --journal PATH (--all | --id N ...) [--config FILE] [--force]
+          dispatchtop replay --journal PATH --config FILE (--all | --id N ...) [--force]
                                              replay journalled failures
           dispatchtop generate [--config FILE] [--count N] [--seed N]
                                              write demo events as JSON Lines
@@ -100,7 +100,7 @@ enum HelpText {
     static let once = """
         Usage: dispatchtop --once [--format json|text] [--after SECONDS] [--max-failures N] [--max-depth N]
                                   [--config FILE] [--events FILE|-] [--rate N] [--broker URL] [--cache URL]
-                                  [--journal PATH]
+                                  [--journal PATH] [--write] [--follow] [--log FILE] [--log-level LEVEL]
 
         Runs the engine for --after seconds (default 2; with --events, until the file is read), then prints
         one snapshot of the state and exits. Exit status 0, or 3 when a threshold is crossed: more than

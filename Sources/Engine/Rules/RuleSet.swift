@@ -155,6 +155,13 @@ public final class RuleSet: Sendable {
                     fix: "\(hint)Registered dispatchers: \(names.joined(separator: ", ")).")
             }
         }
+        // A rule added later may rely on the default, so a misspelt default
+        // is an error even while every rule names its own dispatcher.
+        do {
+            _ = try registry.resolve(settings.defaultDispatcher)
+        } catch {
+            throw configuration.error(at: "settings.default_dispatcher", error.description)
+        }
         for name in registry.registeredNames() {
             let options = DispatcherOptions.merged(
                 dispatcher: name, settingsBlock: settings.block(for: name), ruleConfig: JSONObject(),

@@ -26,6 +26,13 @@ import Testing
         #expect(error?.message.hasPrefix("unknown dispatcher 'nope'. Registered dispatchers: ") == true)
     }
 
+    @Test func unknownDefaultDispatcherNoRuleUses() {
+        let document = singleRuleDocument(#""model": "a.B", "dispatcher": "inline""#, settings: #"{"default_dispatcher": "inlne"}"#)
+        let error = compileError(document)
+        #expect(error?.path == "settings.default_dispatcher")
+        #expect(error?.message.hasPrefix("unknown dispatcher 'inlne' (did you mean 'inline'?)") == true, "\(String(describing: error))")
+    }
+
     @Test func settingsForAnUnknownDispatcherAreRejected() {
         let settings = #"{"dispatchers": {"threadpol": {}}}"#
         let error = compileError(singleRuleDocument(#""model": "a.B""#, settings: settings))
