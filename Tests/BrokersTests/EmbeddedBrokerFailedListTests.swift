@@ -48,6 +48,23 @@ import Testing
         #expect(figures.failed == 2)
     }
 
+    @Test func failedMessagesOfOneQueue() throws {
+        let rules = [FixtureRule(id: "rq", dispatcher: "django_rq"), FixtureRule(id: "dramatiq", dispatcher: "dramatiq")]
+        let harness = try BrokerHarness(configuration: EmbeddedFixtures.configuration(rules), settings: Self.failAtOnce())
+        harness.failAll("django_rq")
+        harness.failAll("dramatiq")
+        for pk in 1...3 { harness.engine.process(EmbeddedFixtures.productSaved(Int64(pk))) }
+        #expect(harness.settle())
+        #expect(harness.broker.failedMessages(limit: 10).count == 6)
+
+        let rq = harness.broker.failedMessages(system: .rq, queue: "default", limit: 10)
+        #expect(rq.count == 3)
+        #expect(rq.allSatisfy { $0.system == .rq && $0.queue == "default" })
+        #expect(harness.broker.failedMessages(system: .rq, queue: "default", limit: 2).count == 2)
+        #expect(harness.broker.failedMessages(system: .dramatiq, queue: "default", limit: 10).count == 3)
+        #expect(harness.broker.failedMessages(system: .rq, queue: "elsewhere", limit: 10).isEmpty)
+    }
+
     @Test func requeueOfUnknownMessageFails() throws {
         let harness = try BrokerHarness.single("django_rq")
         let missing = FailedMessage(system: .rq, queue: "default", messageID: "no-such-job", body: [])

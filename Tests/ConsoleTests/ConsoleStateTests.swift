@@ -131,7 +131,7 @@ import Testing
         // Every failure in the fixture is on the inline dispatcher, which writes to the cache.
         _ = press([.character("r")], &state, canWrite: false)
         let text = state.status?.text ?? ""
-        #expect(text.contains("the cache memory"), "\(text)")
+        #expect(text.contains("writes to the memory cache;"), "\(text)")
         #expect(!text.contains("broker"), "\(text)")
         #expect(text.contains("--write"), "\(text)")
     }

@@ -1,6 +1,7 @@
 @testable import Brokers
 @testable import Console
 @testable import Engine
+import TestSupport
 import Testing
 
 /// The keys of a queue's detail view that requeue the broker's failed messages.
@@ -213,5 +214,61 @@ import Testing
         let closing = try #require(records.all.last)
         #expect(closing.message == "Requeue finished")
         #expect(closing.metadata.contains { $0 == (ConsoleLogKey.failed, "3") })
+    }
+}
+
+/// R on a queue with more failed messages than its detail view lists: the
+/// requeue reads the rest from a real embedded broker as it goes.
+@Suite struct RequeueDrainTests {
+    static let configuration = """
+        {"functions": [{"name": "shop.views.product_detail", "key": {"partition": ["product_id"]}, "rules": [
+          {"id": "product", "model": "shop.Product", "field_mapping": {"product_id": "pk"},
+           "dispatcher": "django_rq", "batch": true, "raise_exception": true}]}]}
+        """
+
+    @Test func requeueAllGoesPastTheListedMessages() throws {
+        let folder = try TemporaryDirectory(prefix: "dispatchtop-requeue")
+        defer { folder.remove() }
+        let broker = EmbeddedBroker(settings: EmbeddedBrokerSettings(consumersPerSystem: 1, celeryMaxRedeliveries: 0))
+        let registry = DispatcherRegistry.withInProcessDispatchers()
+        let rulesReference = RuleSetReference()
+        registerBrokerDispatchers(in: registry, broker: broker, rules: rulesReference)
+        let rules = try RuleSet.compile(ConfigurationLoader.parse(Self.configuration), registry: registry)
+        rulesReference.set(rules)
+        let journal = try FailureJournal(path: folder.file("journal.sqlite3"))
+        let engine = Engine(rules: rules, registry: registry, cache: CacheContext(store: MemoryCacheStore()), journal: journal)
+        broker.start(engine: engine)
+        defer { broker.stop() }
+
+        engine.faults.set(FaultSetting(failurePercent: 100, addedLatencyMilliseconds: 0), for: "django_rq")
+        for pk in 1...12 {
+            _ = engine.process(ChangeEvent(model: "shop.Product", pk: .int(Int64(pk)), signal: .postSave, fields: JSONObject([])))
+        }
+        #expect(waitFor(timeout: 10) { broker.failedMessages(system: .rq, queue: "default", limit: 100).count == 12 })
+        engine.faults.set(FaultSetting(failurePercent: 0, addedLatencyMilliseconds: 0), for: "django_rq")
+
+        // The view listed only the newest 5 of the 12.
+        let listed = broker.failedMessages(system: .rq, queue: "default", limit: 5)
+        #expect(listed.count == 5)
+        let request = RequeueRequest(
+            queue: "django_rq:default", messages: listed, brokerLabel: "embedded", drainsQueue: true, expectedCount: 12)
+        #expect(journal.listing().open == 12)
+        let job = RequeueJob.start(request, broker: broker, journal: journal, logger: .disabled)
+
+        #expect(job.wait(seconds: 10))
+        let status = job.status
+        #expect(status.requeued == 12)
+        #expect(status.failed == 0)
+        #expect(status.total == 12)
+        #expect(status.closingLine == "12 of 12 messages: 12 requeued, 0 failed.")
+        #expect(waitFor(timeout: 10) { broker.failedMessages(system: .rq, queue: "default", limit: 100).isEmpty })
+        // Each requeued batch's journal entry is resolved, with the requeue in its history.
+        let listing = journal.listing()
+        #expect(listing.total == 12)
+        #expect(listing.open == 0)
+        let first = try #require(listing.rows.first)
+        let history = try journal.replays(of: first.id)
+        #expect(history.map(\.outcome) == ["requeued"])
+        #expect(history.first?.dispatcher == "django_rq")
     }
 }

@@ -123,6 +123,8 @@ public protocol MessageBroker: Sendable {
     func depths() -> [QueueDepth]
     /// Failed or dead-lettered messages, newest first.
     func failedMessages(limit: Int) -> [FailedMessage]
+    /// Failed or dead-lettered messages of one queue, newest first.
+    func failedMessages(system: BrokerSystem, queue: String, limit: Int) -> [FailedMessage]
     /// Moves a failed message back to its queue, payload and options unchanged.
     func requeue(_ message: FailedMessage) throws(BrokerError)
     /// Reachability, for the header.
@@ -140,6 +142,13 @@ extension MessageBroker {
     /// batch's outcome through the executor. False for brokers whose workers
     /// run elsewhere, so a dispatcher marks the batch sent once it is stored.
     public var reportsOutcomes: Bool { false }
+
+    /// Filters the newest `limit` failed messages of all queues. A broker
+    /// that can read one queue's failures alone overrides this, because
+    /// failures of busier queues would otherwise crowd this queue's out.
+    public func failedMessages(system: BrokerSystem, queue: String, limit: Int) -> [FailedMessage] {
+        failedMessages(limit: limit).filter { $0.system == system && $0.queue == queue }
+    }
 
     /// Encodes and stores `task`, naming the executor that has the batch
     /// queued. Brokers with in-process consumers report to it; the others

@@ -195,6 +195,11 @@ public final class EmbeddedBroker: MessageBroker {
         shared.withLock { $0.machine.failedMessages(limit: limit) }
     }
 
+    public func failedMessages(system: BrokerSystem, queue: String, limit: Int) -> [FailedMessage] {
+        let name = QueueName(system: system, name: queue)
+        return shared.withLock { $0.machine.failedMessages(limit: limit, in: name) }
+    }
+
     /// Moves a failed message back to the end of its queue, body and options
     /// unchanged. Its consumer registers it with the engine as a new batch.
     ///
@@ -209,7 +214,7 @@ public final class EmbeddedBroker: MessageBroker {
             try shared.machine.requeue(message.messageID, queue: queue, now: now)
         }
         wakeups[message.system]?.signal()
-        logger.info("Failed message requeued", [(BrokerLogKey.messageID, message.messageID), (LogKey.queue, queue.label)])
+        logger.info("Requeued failed message", [(BrokerLogKey.messageID, message.messageID), (LogKey.queue, queue.label)])
     }
 
     public var status: BrokerStatus {

@@ -378,9 +378,11 @@ struct EmbeddedBrokerState {
         queues.values.map(\.statistics).sorted { $0.name < $1.name }
     }
 
-    /// Failed and dead-lettered messages, newest first, with their stored bytes.
-    func failedMessages(limit: Int) -> [FailedMessage] {
-        let failed = queues.values.flatMap(\.failed).compactMap { messages[$0] }
+    /// Failed and dead-lettered messages, newest first, with their stored
+    /// bytes: of the queue `only` names, or of every queue when it is nil.
+    func failedMessages(limit: Int, in only: QueueName? = nil) -> [FailedMessage] {
+        let listed = only.map { name in queues[name].map { [$0] } ?? [] } ?? Array(queues.values)
+        let failed = listed.flatMap(\.failed).compactMap { messages[$0] }
             .sorted { ($0.failedAt ?? 0, $0.sequence) > ($1.failedAt ?? 0, $1.sequence) }
         return failed.prefix(max(0, limit)).map { message in
             let batch = message.tracked?.batch ?? (try? EmbeddedMessageCoding.decode(message.body).get())?.batch

@@ -29,6 +29,19 @@ extension RedisBroker {
         return Array(messages.prefix(limit))
     }
 
+    /// Failed RQ jobs or Dramatiq dead letters of one queue, read from that
+    /// queue's keys alone; django-q2 failures of that queue from the database.
+    /// Celery keeps none in Redis.
+    public func failedMessages(system: BrokerSystem, queue: String, limit: Int) -> [FailedMessage] {
+        guard limit > 0 else { return [] }
+        switch system {
+        case .rq: return (try? failedRQJobs(queue, limit: limit)) ?? []
+        case .dramatiq: return (try? deadLetters(queue, limit: limit)) ?? []
+        case .djangoQ: return failedDjangoQTasks(limit: limit).filter { $0.queue == queue }
+        case .celery: return []
+        }
+    }
+
     /// Moves a failed message back to its queue. Needs write mode.
     ///
     /// RQ: ZREM from the failed registry, status `queued` with cleared

@@ -1,3 +1,4 @@
+import Brokers
 import Engine
 import Foundation
 
@@ -69,7 +70,7 @@ extension ConsoleApp {
             return
         }
         requeueAnnounced = false
-        requeueJob = RequeueJob.start(request, broker: broker, logger: logger)
+        requeueJob = RequeueJob.start(request, broker: broker, journal: session.engine.journal, logger: logger)
     }
 
     private func startReplay(_ scope: ReplayJob.Scope) {
@@ -97,13 +98,13 @@ extension ConsoleApp {
 
     /// Reads the broker's failed messages for a queue's detail view. Queue
     /// names read `system:queue`, as the broker probes report them.
-    private func loadBrokerFailures(_ queue: String) {
+    func loadBrokerFailures(_ queue: String) {
         let failures: BrokerFailures
         if let broker = session.broker {
-            // NOTE: the broker returns its newest failed messages across all
-            // queues; a queue with older failures than the newest 500 shows
-            // fewer than it has.
-            let messages = broker.failedMessages(limit: 500).filter { "\($0.system.rawValue):\($0.queue)" == queue }
+            // The view lists the newest 500; R reads the rest as it goes.
+            let parts = queue.split(separator: ":", maxSplits: 1).map(String.init)
+            let system = parts.count == 2 ? BrokerSystem(rawValue: parts[0]) : nil
+            let messages = system.map { broker.failedMessages(system: $0, queue: parts[1], limit: 500) } ?? []
             failures = .loaded(messages)
         } else {
             failures = .noBroker

@@ -25,6 +25,8 @@ public final class ConsoleApp {
     var requeueJob: BackgroundJob<RequeueJobStatus>?
     var queueReadings = QueueReadingTimes()
     var requeueAnnounced = false
+    /// When the last key arrived, in seconds since the Unix epoch.
+    var lastKeyTime = 0.0
     let messages = StatusMailbox()
     var forceRedraw = false
     /// Set once curses has the terminal; false when the console failed to start.
@@ -118,6 +120,7 @@ public final class ConsoleApp {
 
             let wait = keyWait()
             guard let key = terminal.readKey(milliseconds: wait) else { continue }
+            lastKeyTime = Date().timeIntervalSince1970
             // Handle keys that are already waiting (a paste, key repeat) before drawing again.
             let quits = KeyBurst.drain(first: key, readNext: { terminal.readKey(milliseconds: 0) }) { key in
                 handle(key, snapshot: snapshot, now: Date().timeIntervalSince1970)
@@ -126,15 +129,22 @@ public final class ConsoleApp {
         }
     }
 
-    /// Whether a replay or a requeue is still running.
+    /// Whether a replay or a requeue is running, or has finished and its
+    /// result is not on screen yet.
     private var backgroundJobRunning: Bool {
-        replayJob?.isRunning == true || requeueJob?.isRunning == true
+        if let replayJob, replayJob.isRunning || !replayAnnounced { return true }
+        if let requeueJob, requeueJob.isRunning || !requeueAnnounced { return true }
+        return false
     }
 
     /// Milliseconds to wait for a key before drawing again: shorter while
     /// a background job reports progress or an edited filter is due.
     private func keyWait() -> Int {
-        var wait = backgroundJobRunning ? 100 : options.refreshMilliseconds
+        // Shortly after a key, results of the work it started (a trigger's
+        // confirmation, a finished job) show within 100 ms instead of at the
+        // next refresh tick.
+        let recentKey = Date().timeIntervalSince1970 - lastKeyTime < 1.5
+        var wait = backgroundJobRunning || recentKey ? min(100, options.refreshMilliseconds) : options.refreshMilliseconds
         if let due = state.filterDue {
             let remaining = Int(((due - Date().timeIntervalSince1970) * 1000).rounded(.up))
             wait = min(wait, max(1, remaining))
@@ -196,6 +206,12 @@ public final class ConsoleApp {
             let status = job.status
             requeueAnnounced = true
             state.post("Requeue from \(status.queue): " + status.closingLine, level: status.failed > 0 ? .warning : .info, now: now)
+            // A detail view of that queue opened meanwhile lists messages
+            // that are no longer failed: read them again.
+            if case .detail(.queue(status.queue, _, _), let scroll, let full)? = state.dialog {
+                state.dialog = .detail(.queue(status.queue, brokerFailures: .loading), scroll: scroll, fullValues: full)
+                loadBrokerFailures(status.queue)
+            }
         }
     }
 

@@ -78,9 +78,19 @@ public struct WriteTargets: Sendable, Equatable {
         let toBroker = dispatchers.contains { $0.map { BrokerSystem(rawValue: $0) != nil } ?? true }
         let toCache = dispatchers.isEmpty || dispatchers.contains { $0.map { BrokerSystem(rawValue: $0) == nil } ?? true }
         var targets: [String] = []
-        if toBroker { targets.append("the broker \(brokerLabel)") }
-        if toCache { targets.append("the cache \(cacheLabel)") }
+        if toBroker { targets.append(Self.brokerPhrase(brokerLabel)) }
+        if toCache { targets.append(Self.cachePhrase(cacheLabel)) }
         return "\(subject) writes to \(targets.joined(separator: " and ")); \(Self.writeFix)"
+    }
+
+    /// Names the broker in a sentence: "the embedded broker", or "the broker" and its URL.
+    static func brokerPhrase(_ label: String) -> String {
+        label == "embedded" ? "the embedded broker" : "the broker \(label)"
+    }
+
+    /// Names the cache in a sentence: "the memory cache", or "the cache" and its URL.
+    static func cachePhrase(_ label: String) -> String {
+        label == "memory" ? "the memory cache" : "the cache \(label)"
     }
 
     /// The end of every refusal, which the status line always shows.

@@ -8,4 +8,6 @@ enum ConsoleLogKey {
     static let messageID = "message.id"
     static let requeued = "requeued"
     static let failed = "failed"
+    static let stopped = "stopped"
+    static let drainsQueue = "drains_queue"
 }

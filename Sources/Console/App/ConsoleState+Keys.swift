@@ -234,7 +234,10 @@ extension ConsoleState {
         case .detail(let target, let scroll, let full):
             guard let action = KeyMap.action(for: key, in: .detail) else { return [] }
             if case .queue(let name, let failures, let selected) = target {
-                return handleQueueDetailKey(action, queue: name, failures: failures, selected: selected, scroll: scroll, full: full, context: context)
+                let depth = views.queues.first { $0.depth.name == name }?.depth
+                return handleQueueDetailKey(
+                    action, queue: name, failures: failures, depth: depth, selected: selected, scroll: scroll, full: full,
+                    context: context)
             }
             switch action {
             case .close: dialog = nil
@@ -293,9 +296,11 @@ extension ConsoleState {
     /// Handles a key in a queue's detail view: the movement keys select a failed
     /// message at the broker, `r` requeues it and `R` requeues them all.
     private mutating func handleQueueDetailKey(
-        _ action: ConsoleAction, queue: String, failures: BrokerFailures, selected: Int, scroll: Int, full: Bool,
-        context: ControlContext
+        _ action: ConsoleAction, queue: String, failures: BrokerFailures, depth: QueueDepth?, selected: Int, scroll: Int,
+        full: Bool, context: ControlContext
     ) -> [ConsoleEffect] {
+        let counted = depth?.failed
+        let countUnknown = depth != nil && counted == nil
         let messages = failures.messages
         switch action {
         case .close:
@@ -304,17 +309,19 @@ extension ConsoleState {
             dialog = .detail(.queue(queue, brokerFailures: failures, selected: selected), scroll: scroll, fullValues: !full)
         case .replaySelected:
             guard let message = messages.indices.contains(selected) ? messages[selected] : nil else {
-                postNothingToRequeue(failures, context: context)
+                postNothingToRequeue(failures, countUnknown: countUnknown, context: context)
                 return []
             }
             let request = RequeueRequest(queue: queue, messages: [message], brokerLabel: context.writeTargets.brokerLabel)
             return startRequeue(request, context: context)
         case .replayAll:
             guard !messages.isEmpty else {
-                postNothingToRequeue(failures, context: context)
+                postNothingToRequeue(failures, countUnknown: countUnknown, context: context)
                 return []
             }
-            let request = RequeueRequest(queue: queue, messages: messages, brokerLabel: context.writeTargets.brokerLabel)
+            let request = RequeueRequest(
+                queue: queue, messages: messages, brokerLabel: context.writeTargets.brokerLabel, drainsQueue: true,
+                expectedCount: counted)
             guard checkRequeueAllowed(request, context: context) else { return [] }
             dialog = .confirmRequeueAll(request)
         default:
@@ -329,7 +336,12 @@ extension ConsoleState {
         return []
     }
 
-    private mutating func postNothingToRequeue(_ failures: BrokerFailures, context: ControlContext) {
+    private mutating func postNothingToRequeue(_ failures: BrokerFailures, countUnknown: Bool, context: ControlContext) {
+        if case .loaded = failures, countUnknown {
+            post("This broker keeps this queue's failures where dispatchtop cannot read them, so none can be requeued here.",
+                 level: .warning, now: context.now)
+            return
+        }
         switch failures {
         case .loading: post("The broker's failed messages are still being read.", level: .warning, now: context.now)
         case .noBroker: post("No broker is configured, so there is nothing to requeue.", level: .warning, now: context.now)

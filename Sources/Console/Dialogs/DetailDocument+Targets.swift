@@ -144,7 +144,8 @@ extension DetailDocument {
         document.heading("Ready, last \(queue.history.count) s")
         document.text(glyphs.sparkline(queue.history, width: 60))
         document.text("min \(queue.history.min() ?? 0)  max \(queue.history.max() ?? 0)", style: .dim)
-        document.addBrokerFailures(failures, selected: selected, glyphs: glyphs, fullValues: fullValues)
+        document.addBrokerFailures(
+            failures, selected: selected, glyphs: glyphs, fullValues: fullValues, countUnknown: queue.depth.failed == nil)
         return document
     }
 }
@@ -153,7 +154,11 @@ extension DetailDocument {
     /// Adds the broker's failed messages of a queue, each body previewed
     /// safely whatever its format (JSON, pickle, or anything else). The
     /// message at position `selected`, which `r` requeues, is marked.
-    mutating func addBrokerFailures(_ failures: BrokerFailures, selected: Int, glyphs: Glyphs, fullValues: Bool) {
+    /// `countUnknown` is set when the probe cannot count the queue's
+    /// failures, so an empty list means "not readable" rather than "none".
+    mutating func addBrokerFailures(
+        _ failures: BrokerFailures, selected: Int, glyphs: Glyphs, fullValues: Bool, countUnknown: Bool = false
+    ) {
         let limit = fullValues ? nil : ValuePreview.detailLimit
         switch failures {
         case .loading:
@@ -162,6 +167,9 @@ extension DetailDocument {
         case .noBroker:
             heading("Failed messages at the broker")
             text("No broker is configured; the Failures pane lists the journal.", style: .dim)
+        case .loaded(let messages) where messages.isEmpty && countUnknown:
+            heading("Failed messages at the broker")
+            text("Not readable here: this broker keeps failures where dispatchtop cannot list them (see Failed above).", style: .dim)
         case .loaded(let messages):
             heading("Failed messages at the broker (\(messages.count))")
             if messages.isEmpty {

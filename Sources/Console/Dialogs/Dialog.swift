@@ -32,11 +32,21 @@ public struct RequeueRequest: Sendable, Equatable {
     public var messages: [FailedMessage]
     /// The broker written to, for the question and the refusal without write mode.
     public var brokerLabel: String
+    /// Whether the requeue goes on after `messages`, reading the queue's
+    /// failed messages from the broker again until none is left that it has
+    /// not tried. The detail view lists only the newest ones, so R needs this
+    /// to requeue them all.
+    public var drainsQueue: Bool
+    /// How many failed messages the queue has, as the question states it:
+    /// the broker's own count when the probe reads one, else the listed count.
+    public var expectedCount: Int
 
-    public init(queue: String, messages: [FailedMessage], brokerLabel: String) {
+    public init(queue: String, messages: [FailedMessage], brokerLabel: String, drainsQueue: Bool = false, expectedCount: Int? = nil) {
         self.queue = queue
         self.messages = messages
         self.brokerLabel = brokerLabel
+        self.drainsQueue = drainsQueue
+        self.expectedCount = max(expectedCount ?? messages.count, messages.count)
     }
 }
 
@@ -128,7 +138,7 @@ public struct StatusMessage: Sendable, Equatable {
     /// Seconds since the Unix epoch after which it is no longer shown.
     public var expiresAt: Double
     public var topic = Topic.general
-    /// The end of ``text`` that tells how to fix the problem; the status line
+    /// The end of ``text`` that names the fix; the status line
     /// shortens the rest of the text before it cuts this.
     public var fix: String?
 

@@ -22,11 +22,16 @@ extension Painter {
         case .replayProgress:
             drawReplayProgress()
         case .confirmRequeueAll(let request):
-            let count = request.messages.count
+            let count = request.expectedCount
             let messages = count == 1 ? "failed message" : "failed messages"
-            drawMessage(title: "Requeue all", width: 64, lines: [
-                ("Requeue all \(count) \(messages) of \(request.queue) at the broker \(request.brokerLabel)?", .bold),
+            var lines: [(String, CellStyle)] = [
+                ("Requeue all \(count) \(messages) of \(request.queue) at \(WriteTargets.brokerPhrase(request.brokerLabel))?", .bold),
                 ("Each goes back to the end of its queue with its body and options unchanged.", .plain),
+            ]
+            if count > request.messages.count {
+                lines.append(("The view lists the newest \(request.messages.count); the rest are read from the broker as the requeue goes.", .plain))
+            }
+            drawMessage(title: "Requeue all", width: 64, lines: lines + [
                 ("", .plain),
                 ("y or Enter: requeue   n or Esc: cancel", .dim),
             ])
@@ -266,7 +271,7 @@ extension Painter {
             return
         }
         let boxWidth = min(width - 4, 72)
-        var lines: [(String, CellStyle)] = [(job.title, .bold), ("at the broker \(job.brokerLabel)", .plain)]
+        var lines: [(String, CellStyle)] = [(job.title, .bold), ("at \(WriteTargets.brokerPhrase(job.brokerLabel))", .plain)]
         let fraction = job.total > 0 ? Double(job.completed) / Double(job.total) : (job.isFinished ? 1 : 0)
         let count = "\(job.completed)/\(job.total)"
         lines.append((glyphs.progressBar(fraction, width: max(1, boxWidth - 4 - TextFit.cellWidth(count) - 1)) + " " + count, .plain))

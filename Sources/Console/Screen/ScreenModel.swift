@@ -32,9 +32,13 @@ public enum ScreenModel {
         painter.drawHeader()
         painter.drawBorders()
         painter.drawPanes()
-        painter.drawStatusLine()
+        let hasMessage = state.status != nil
+        if !hasMessage { painter.drawStatusLine() }
         painter.drawFooter()
         painter.drawDialog()
+        // A message goes over an open dialog, so a refusal's reason and
+        // fix stay readable on a small terminal.
+        if hasMessage { painter.drawStatusLine() }
         return RenderedFrame(grid: painter.grid, scrolls: painter.scrolls, pageSizes: painter.pageSizes)
     }
 

@@ -177,6 +177,14 @@ import TestSupport
         let failures = broker.failedMessages(limit: 10)
         #expect(failures.map(\.system) == [.rq, .dramatiq])
         #expect(broker.failedMessages(limit: 1).map(\.system) == [.rq])
+
+        // One queue's failures are read from that queue's keys alone.
+        let work = broker.failedMessages(system: .rq, queue: "work", limit: 10)
+        #expect(work.count == 1)
+        #expect(work.first?.queue == "work")
+        #expect(broker.failedMessages(system: .rq, queue: "other", limit: 10).isEmpty)
+        #expect(broker.failedMessages(system: .dramatiq, queue: failures[1].queue, limit: 10).map(\.system) == [.dramatiq])
+        #expect(broker.failedMessages(system: .celery, queue: "celery", limit: 10).isEmpty)
     }
 
     @Test func celeryHasNothingToRequeue() throws {
