@@ -72,6 +72,17 @@ import Testing
 
     // MARK: - Singular and plural
 
+    @Test func shortCountsFitFourCharacters() {
+        let cases: [(Int, String)] = [
+            (0, "0"), (9_999, "9999"), (10_000, "10k"), (30_019, "30k"), (295_190, "295k"), (999_999, "999k"),
+            (1_000_000, "1.0M"), (1_299_999, "1.2M"), (12_000_000, "12M"), (999_999_999, "999M"), (2_000_000_000, "2G"),
+        ]
+        for (value, text) in cases {
+            #expect(Format.shortCount(value) == text, "\(value)")
+            #expect(Format.shortCount(value).count <= 4, "\(value)")
+        }
+    }
+
     @Test func countsUseTheSingularForOne() {
         #expect(Format.counted(1, "attempt") == "1 attempt")
         #expect(Format.counted(2, "attempt") == "2 attempts")

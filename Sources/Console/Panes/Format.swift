@@ -10,6 +10,20 @@ enum Format {
         return decimal(Double(number) / 1_000_000_000) + "G"
     }
 
+    /// Formats a count in at most 4 characters, for narrow columns whose
+    /// exact figure the detail view shows: `9999`, `30k`, `295k`, `1.2M`, `12M`.
+    static func shortCount<Number: BinaryInteger>(_ value: Number) -> String {
+        let number = Int64(value)
+        if number < 10_000 { return String(number) }
+        if number < 1_000_000 { return "\(number / 1000)k" }
+        if number < 10_000_000 {
+            let tenths = number / 100_000
+            return "\(tenths / 10).\(tenths % 10)M"
+        }
+        if number < 1_000_000_000 { return "\(number / 1_000_000)M" }
+        return "\(number / 1_000_000_000)G"
+    }
+
     /// Formats a duration given in microseconds: `850us`, `12ms`, `1.5s`; `-` when unknown.
     static func micros(_ value: UInt64?, ascii: Bool = false) -> String {
         guard let value else { return "-" }

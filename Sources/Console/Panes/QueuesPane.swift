@@ -44,7 +44,7 @@ enum QueuesPane: TablePane {
 
     /// Formats a reading, or `?` when the probe cannot read it (never a made-up 0).
     static func figure(_ value: Int?) -> String {
-        value.map { Format.count($0) } ?? "?"
+        value.map { Format.shortCount($0) } ?? "?"
     }
 
     static func style(_ row: QueueSnapshot, _ context: CellContext) -> CellStyle {

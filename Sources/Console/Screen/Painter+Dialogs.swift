@@ -111,26 +111,26 @@ extension Painter {
         let (rows, anchor) = document.layout(width: box.width, ascii: ascii)
         var first = scroll
         if let anchor {
-            // The selected item is scrolled into view with a few rows of its
-            // text below it.
+            // The selected item is scrolled into view with up to 8 rows of
+            // its text below it (its error and body), or half the box.
             let visible = max(1, box.height - 1)
-            let shown = min(visible, 4)
+            let shown = max(1, min(visible / 2, 8))
             first = min(max(0, min(scroll, rows.count - visible)), anchor)
             if anchor + shown > first + visible { first = anchor + shown - visible }
         }
-        drawScrolled(rows, scroll: first, in: box)
+        drawScrolled(rows, scroll: first, in: box, movement: anchor == nil ? "↑↓ scroll" : "↑↓ select")
     }
 
     /// Draws the visible part of `rows` and, on the box's last row, the
     /// position and the keys. Every row is cut to the box's width already.
-    private mutating func drawScrolled(_ rows: [(String, CellStyle)], scroll: Int, in box: Rect) {
+    private mutating func drawScrolled(_ rows: [(String, CellStyle)], scroll: Int, in box: Rect, movement: String = "↑↓ scroll") {
         let visible = max(1, box.height - 1)
         let first = max(0, min(scroll, rows.count - visible))
         for (offset, row) in rows.dropFirst(first).prefix(visible).enumerated() {
             grid.write(row.0, row: box.row + offset, column: box.column, limit: box.width, style: row.1)
         }
         let position = rows.count > visible ? "\(first + 1)-\(min(rows.count, first + visible)) of \(rows.count) · " : ""
-        let keys = TextFit.truncate(position + "↑↓ scroll · Esc closes", width: box.width, ascii: ascii)
+        let keys = TextFit.truncate(position + movement + " · Esc closes", width: box.width, ascii: ascii)
         grid.write(keys, row: box.bottom - 1, column: box.column, limit: box.width, style: .dim)
     }
 
