@@ -4,12 +4,48 @@ import Synchronization
 /// What processing one event did.
 public struct EventResult: Sendable {
     /// Ids of the batches dispatched, in dispatch order.
-    public var batchIDs: [UInt64] = []
+    ///
+    /// The array is built on each read, so callers that ignore the result
+    /// (the event pump, `run`) allocate no array per event.
+    public var batchIDs: [UInt64] {
+        get {
+            if !scatteredIDs.isEmpty || batchCount == 0 { return scatteredIDs }
+            // A closed range: the run may end at UInt64.max.
+            return Array(firstBatchID...firstBatchID + UInt64(batchCount - 1))
+        }
+        set {
+            scatteredIDs = newValue
+            batchCount = newValue.count
+            firstBatchID = newValue.first ?? 0
+        }
+    }
+    /// The ids when they are not the run `firstBatchID` + 0..<batchCount,
+    /// and empty while they are. A run breaks when another thread takes an
+    /// id between two of this event's batches, or when `batchIDs` is set.
+    private var scatteredIDs: [UInt64] = []
+    private var firstBatchID: UInt64 = 0
+    private var batchCount = 0
     /// True when the event was a save with an empty `update_fields` list,
     /// which Django never signals; it is counted and skipped.
     public var skippedEmptyUpdate = false
     /// Failures that in-process dispatchers raised under the error policy.
     public var raised: [BatchError] = []
+
+    /// Adds the id of the next batch dispatched.
+    mutating func appendBatchID(_ id: UInt64) {
+        defer { batchCount += 1 }
+        if batchCount == 0 {
+            firstBatchID = id
+            return
+        }
+        if scatteredIDs.isEmpty {
+            let (next, overflow) = firstBatchID.addingReportingOverflow(UInt64(batchCount))
+            if !overflow && id == next { return }
+            scatteredIDs.reserveCapacity(batchCount + 1)
+            for offset in 0..<UInt64(batchCount) { scatteredIDs.append(firstBatchID + offset) }
+        }
+        scatteredIDs.append(id)
+    }
 }
 
 /// Reads queue depths from a broker for the console. Implementations must
@@ -114,8 +150,7 @@ public final class Engine: Sendable {
                 let compiled = rules.compiled[fired[first].index]
                 let batch = makeBatch(fired, first: first, group: group, origin: origin)
                 dispatches += 1
-                if result.batchIDs.isEmpty { result.batchIDs.reserveCapacity(fired.count) }
-                result.batchIDs.append(batch.id)
+                result.appendBatchID(batch.id)
                 if let error = dispatch(batch, via: compiled.dispatcher) {
                     result.raised.append(error)
                 }
