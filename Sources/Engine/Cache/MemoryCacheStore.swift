@@ -103,25 +103,32 @@ public final class MemoryCacheStore: CacheStore {
 
     @discardableResult
     public func deletePrefix(_ prefix: String) throws(CacheStoreError) -> Int {
+        var text = prefix
+        return text.withUTF8 { bytes in deletePrefix(validUTF8: bytes) }
+    }
+
+    @discardableResult
+    public func deletePrefix(utf8 prefix: UnsafeBufferPointer<UInt8>) throws(CacheStoreError) -> Int {
+        deletePrefix(validUTF8: prefix)
+    }
+
+    private func deletePrefix(validUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int {
         let seed = seed
         let removed = root.withLock { root -> Int? in
-            var text = prefix
-            return text.withUTF8 { bytes in
-                Self.withSeparators(bytes) { separators -> Int? in
-                    let lastStart = separators.last.map { $0 + 2 } ?? 0
-                    if lastStart < bytes.count && bytes.last == UInt8(ascii: ":") {
-                        // Ends inside a separator: see deletePrefixByScan.
-                        return nil
-                    }
-                    let partial = UnsafeBufferPointer(rebasing: bytes[lastStart...])
-                    return Self.walk(root, bytes, separators: separators, seed: seed, includingLast: false) { node, path in
-                        guard let node else { return 0 }
-                        return Self.cut(node, partial: partial, path: path)
-                    }
+            Self.withSeparators(bytes) { separators -> Int? in
+                let lastStart = separators.last.map { $0 + 2 } ?? 0
+                if lastStart < bytes.count && bytes.last == UInt8(ascii: ":") {
+                    // Ends inside a separator: see deletePrefixByScan.
+                    return nil
+                }
+                let partial = UnsafeBufferPointer(rebasing: bytes[lastStart...])
+                return Self.walk(root, bytes, separators: separators, seed: seed, includingLast: false) { node, path in
+                    guard let node else { return 0 }
+                    return Self.cut(node, partial: partial, path: path)
                 }
             }
         }
-        return removed ?? deletePrefixByScan(prefix)
+        return removed ?? deletePrefixByScan(String(decoding: bytes, as: UTF8.self))
     }
 
     /// Removes the entries below `node` whose keys go on with `partial`,
