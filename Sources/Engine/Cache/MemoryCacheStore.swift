@@ -92,7 +92,7 @@ public final class MemoryCacheStore: CacheStore {
                         guard let node, node.value != nil else { return false }
                         node.value = nil
                         node.count -= 1
-                        for step in path { step.parent.takeUnretainedValue().count -= 1 }
+                        for step in path { step.parent._withUnsafeGuaranteedRef { $0.count -= 1 } }
                         Self.prune(path)
                         return true
                     }
@@ -149,7 +149,7 @@ public final class MemoryCacheStore: CacheStore {
             }
         }
         node.count -= removed
-        for step in path { step.parent.takeUnretainedValue().count -= removed }
+        for step in path { step.parent._withUnsafeGuaranteedRef { $0.count -= removed } }
         Self.prune(path)
         return removed
     }
@@ -209,9 +209,9 @@ public final class MemoryCacheStore: CacheStore {
     /// Removes nodes on `path` left with no entries, deepest first.
     private static func prune(_ path: UnsafeBufferPointer<Step>) {
         for step in path.reversed() {
+            guard step.child._withUnsafeGuaranteedRef({ $0.count }) == 0 else { return }
             let child = step.child.takeUnretainedValue()
-            guard child.count == 0 else { return }
-            step.parent.takeUnretainedValue().children.remove(child, hash: step.hash)
+            step.parent._withUnsafeGuaranteedRef { $0.children.remove(child, hash: step.hash) }
         }
     }
 
