@@ -84,6 +84,8 @@ public final class Engine: Sendable {
     let evaluator: RuleEvaluator
     private let globalRaiseException: Bool
     let tracker = BatchTracker()
+    /// The rules of the last batch of each batch group, by group number.
+    private let groupMembers: [GroupMembers]
     private let nextBatchID = Atomic<UInt64>(0)
     private let events = Mutex(EventState())
     private let probes = Mutex<[any QueueProbe]>([])
@@ -115,6 +117,8 @@ public final class Engine: Sendable {
         self.cache = cache
         self.logger = logger
         evaluator = RuleEvaluator(rules: rules)
+        let groupCount = rules.compiled.reduce(0) { max($0, ($1.batchGroup ?? -1) + 1) }
+        groupMembers = (0..<groupCount).map { _ in GroupMembers() }
         globalRaiseException = rules.configuration.settings.raiseException
         executor = BatchExecutor(
             runner: RuleRunner(rules: rules, cache: cache, logger: logger.child("rules")), tracker: tracker,
@@ -224,14 +228,38 @@ public final class Engine: Sendable {
             raise = ErrorPolicy.resolve(rule: lead.rule.raiseException, dispatcher: dispatcherRaise, global: globalRaiseException)
             kwargs.appendUnchecked(lead.rule.id, .object(fired[first].arguments))
         } else {
-            ids = []
-            numbers = []
-            ids.reserveCapacity(count)
-            numbers.reserveCapacity(count)
+            let members = groupMembers[group.unsafelyUnwrapped]
+            let reused = members.last.withLock { last -> ([String], [Int])? in
+                guard last.indices.count == count else { return nil }
+                var position = 0
+                for rule in fired[first...] where rule.group == group {
+                    if last.indices[position] != rule.index { return nil }
+                    position += 1
+                }
+                return (last.ids, last.numbers)
+            }
+            if let (sharedIDs, sharedNumbers) = reused {
+                ids = sharedIDs
+                numbers = sharedNumbers
+            } else {
+                ids = []
+                numbers = []
+                var indices: [Int] = []
+                ids.reserveCapacity(count)
+                numbers.reserveCapacity(count)
+                indices.reserveCapacity(count)
+                for rule in fired[first...] where rule.group == group {
+                    let compiled = rules.compiled[rule.index]
+                    ids.append(compiled.rule.id)
+                    numbers.append(compiled.rule.restflowID)
+                    indices.append(rule.index)
+                }
+                members.last.withLock { [ids, numbers] last in
+                    last = GroupMembers.Last(indices: indices, ids: ids, numbers: numbers)
+                }
+            }
             for rule in fired[first...] where rule.group == group {
                 let compiled = rules.compiled[rule.index]
-                ids.append(compiled.rule.id)
-                numbers.append(compiled.rule.restflowID)
                 raise = raise || ErrorPolicy.resolve(
                     rule: compiled.rule.raiseException, dispatcher: dispatcherRaise, global: globalRaiseException)
                 kwargs.appendUnchecked(compiled.rule.id, .object(rule.arguments))
@@ -242,6 +270,20 @@ public final class Engine: Sendable {
             id: id, dispatcher: lead.dispatcherName, batchKey: lead.batchKey, model: origin.model, pk: origin.pk,
             signal: origin.signal, eventIndex: origin.index, ruleIDs: ids, restflowRuleIDs: numbers, ruleKwargs: kwargs,
             options: lead.dispatcherOptions, raiseException: raise, createdAt: origin.createdAt)
+    }
+
+    /// The rules of the last batch built for one batch group. Events of a
+    /// model usually fire the same rules, so their batches share these
+    /// arrays instead of building two new ones per batch.
+    private final class GroupMembers: Sendable {
+        struct Last {
+            /// Rule indices, in the order of `ids` and `numbers`.
+            var indices: [Int] = []
+            var ids: [String] = []
+            var numbers: [Int] = []
+        }
+
+        let last = Mutex(Last())
     }
 
     /// The event's model, key and signal, its position and the time it was
