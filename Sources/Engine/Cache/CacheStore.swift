@@ -16,6 +16,10 @@ public protocol CacheStore: Sendable {
     @discardableResult func delete(_ key: String) throws(CacheStoreError) -> Bool
     /// Deletes every key that starts with `prefix`; returns how many were deleted.
     @discardableResult func deletePrefix(_ prefix: String) throws(CacheStoreError) -> Int
+    /// Deletes every key that starts with `prefix` (valid UTF-8), as
+    /// ``deletePrefix(_:)`` does. The default builds a `String`, and a store
+    /// that works on bytes skips that step.
+    @discardableResult func deletePrefix(utf8 prefix: UnsafeBufferPointer<UInt8>) throws(CacheStoreError) -> Int
     /// Deletes every key that starts with any of `prefixes`, and returns one
     /// result per prefix, in order: how many keys it deleted, or why it failed.
     ///
@@ -29,6 +33,11 @@ public protocol CacheStore: Sendable {
 }
 
 extension CacheStore {
+    @discardableResult
+    public func deletePrefix(utf8 prefix: UnsafeBufferPointer<UInt8>) throws(CacheStoreError) -> Int {
+        try deletePrefix(String(decoding: prefix, as: UTF8.self))
+    }
+
     public func deletePrefixes(_ prefixes: [String]) -> [Result<Int, CacheStoreError>] {
         prefixes.map { prefix in Result { () throws(CacheStoreError) -> Int in try deletePrefix(prefix) } }
     }

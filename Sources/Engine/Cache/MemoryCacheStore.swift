@@ -92,7 +92,7 @@ public final class MemoryCacheStore: CacheStore {
                         guard let node, node.value != nil else { return false }
                         node.value = nil
                         node.count -= 1
-                        for step in path { step.parent.takeUnretainedValue().count -= 1 }
+                        for step in path { step.parent._withUnsafeGuaranteedRef { $0.count -= 1 } }
                         Self.prune(path)
                         return true
                     }
@@ -103,25 +103,32 @@ public final class MemoryCacheStore: CacheStore {
 
     @discardableResult
     public func deletePrefix(_ prefix: String) throws(CacheStoreError) -> Int {
+        var text = prefix
+        return text.withUTF8 { bytes in deletePrefix(validUTF8: bytes) }
+    }
+
+    @discardableResult
+    public func deletePrefix(utf8 prefix: UnsafeBufferPointer<UInt8>) throws(CacheStoreError) -> Int {
+        deletePrefix(validUTF8: prefix)
+    }
+
+    private func deletePrefix(validUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int {
         let seed = seed
         let removed = root.withLock { root -> Int? in
-            var text = prefix
-            return text.withUTF8 { bytes in
-                Self.withSeparators(bytes) { separators -> Int? in
-                    let lastStart = separators.last.map { $0 + 2 } ?? 0
-                    if lastStart < bytes.count && bytes.last == UInt8(ascii: ":") {
-                        // Ends inside a separator: see deletePrefixByScan.
-                        return nil
-                    }
-                    let partial = UnsafeBufferPointer(rebasing: bytes[lastStart...])
-                    return Self.walk(root, bytes, separators: separators, seed: seed, includingLast: false) { node, path in
-                        guard let node else { return 0 }
-                        return Self.cut(node, partial: partial, path: path)
-                    }
+            Self.withSeparators(bytes) { separators -> Int? in
+                let lastStart = separators.last.map { $0 + 2 } ?? 0
+                if lastStart < bytes.count && bytes.last == UInt8(ascii: ":") {
+                    // Ends inside a separator: see deletePrefixByScan.
+                    return nil
+                }
+                let partial = UnsafeBufferPointer(rebasing: bytes[lastStart...])
+                return Self.walk(root, bytes, separators: separators, seed: seed, includingLast: false) { node, path in
+                    guard let node else { return 0 }
+                    return Self.cut(node, partial: partial, path: path)
                 }
             }
         }
-        return removed ?? deletePrefixByScan(prefix)
+        return removed ?? deletePrefixByScan(String(decoding: bytes, as: UTF8.self))
     }
 
     /// Removes the entries below `node` whose keys go on with `partial`,
@@ -142,7 +149,7 @@ public final class MemoryCacheStore: CacheStore {
             }
         }
         node.count -= removed
-        for step in path { step.parent.takeUnretainedValue().count -= removed }
+        for step in path { step.parent._withUnsafeGuaranteedRef { $0.count -= removed } }
         Self.prune(path)
         return removed
     }
@@ -202,9 +209,9 @@ public final class MemoryCacheStore: CacheStore {
     /// Removes nodes on `path` left with no entries, deepest first.
     private static func prune(_ path: UnsafeBufferPointer<Step>) {
         for step in path.reversed() {
+            guard step.child._withUnsafeGuaranteedRef({ $0.count }) == 0 else { return }
             let child = step.child.takeUnretainedValue()
-            guard child.count == 0 else { return }
-            step.parent.takeUnretainedValue().children.remove(child, hash: step.hash)
+            step.parent._withUnsafeGuaranteedRef { $0.children.remove(child, hash: step.hash) }
         }
     }
 

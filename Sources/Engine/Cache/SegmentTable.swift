@@ -62,7 +62,9 @@ struct SegmentKey {
 /// The children of a trie node by segment: open addressing with linear
 /// probing, no tombstones (removal shifts later entries back).
 ///
-/// A leaf has no storage at all; the array is allocated on the first insert.
+/// A leaf has no storage at all, and a node with one child keeps it in
+/// `single`, so a partition holding one key costs no array. The slot array
+/// is allocated on the second insert and kept from then on.
 struct SegmentTable<Node: AnyObject> {
     struct Entry {
         var hash: UInt64
@@ -72,6 +74,8 @@ struct SegmentTable<Node: AnyObject> {
     }
 
     private var slots: [Entry?] = []
+    /// The only entry while `slots` is empty, and nil once `slots` is allocated.
+    private var single: Entry?
     private(set) var count = 0
 
     var isEmpty: Bool { count == 0 }
@@ -81,6 +85,12 @@ struct SegmentTable<Node: AnyObject> {
     /// Returns the node stored for `bytes`, whose hash is `hash`.
     func find(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Node? {
         guard count > 0 else { return nil }
+        if slots.isEmpty {
+            guard single.unsafelyUnwrapped.hash == hash, Self.equal(single.unsafelyUnwrapped.segment, bytes) else {
+                return nil
+            }
+            return single.unsafelyUnwrapped.node
+        }
         let mask = mask
         // Reads the probed entries in place: binding each one to a local
         // would retain and release its segment and node.
@@ -98,6 +108,18 @@ struct SegmentTable<Node: AnyObject> {
 
     /// Adds a node for a segment not in the table yet.
     mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64, node: Node) {
+        if slots.isEmpty {
+            if count == 0 {
+                single = Entry(hash: hash, segment: String(decoding: bytes, as: UTF8.self), node: node)
+                count = 1
+                return
+            }
+            // The second child: move the first into a slot array.
+            slots = [Entry?](repeating: nil, count: 4)
+            let first = single.unsafelyUnwrapped
+            single = nil
+            slots[Int(truncatingIfNeeded: first.hash) & mask] = first
+        }
         if (count + 1) * 4 > slots.count * 3 {
             grow()
         }
@@ -112,6 +134,13 @@ struct SegmentTable<Node: AnyObject> {
     /// Removes the entry holding `node`, found by its segment's hash.
     mutating func remove(_ node: Node, hash: UInt64) {
         guard count > 0 else { return }
+        if slots.isEmpty {
+            if single.unsafelyUnwrapped.node === node {
+                single = nil
+                count = 0
+            }
+            return
+        }
         var index = Int(truncatingIfNeeded: hash) & mask
         while let entry = slots[index] {
             if entry.node === node {
@@ -133,12 +162,14 @@ struct SegmentTable<Node: AnyObject> {
 
     mutating func removeAll() {
         slots = []
+        single = nil
         count = 0
     }
 
     /// Every entry, in no particular order.
     var entries: [Entry] {
-        slots.compactMap { $0 }
+        if slots.isEmpty { return single.map { [$0] } ?? [] }
+        return slots.compactMap { $0 }
     }
 
     private mutating func removeSlot(_ removed: Int) {

@@ -4,12 +4,48 @@ import Synchronization
 /// What processing one event did.
 public struct EventResult: Sendable {
     /// Ids of the batches dispatched, in dispatch order.
-    public var batchIDs: [UInt64] = []
+    ///
+    /// The array is built on each read, so callers that ignore the result
+    /// (the event pump, `run`) allocate no array per event.
+    public var batchIDs: [UInt64] {
+        get {
+            if !scatteredIDs.isEmpty || batchCount == 0 { return scatteredIDs }
+            // A closed range: the run may end at UInt64.max.
+            return Array(firstBatchID...firstBatchID + UInt64(batchCount - 1))
+        }
+        set {
+            scatteredIDs = newValue
+            batchCount = newValue.count
+            firstBatchID = newValue.first ?? 0
+        }
+    }
+    /// The ids when they are not the run `firstBatchID` + 0..<batchCount,
+    /// and empty while they are. A run breaks when another thread takes an
+    /// id between two of this event's batches, or when `batchIDs` is set.
+    private var scatteredIDs: [UInt64] = []
+    private var firstBatchID: UInt64 = 0
+    private var batchCount = 0
     /// True when the event was a save with an empty `update_fields` list,
     /// which Django never signals; it is counted and skipped.
     public var skippedEmptyUpdate = false
     /// Failures that in-process dispatchers raised under the error policy.
     public var raised: [BatchError] = []
+
+    /// Adds the id of the next batch dispatched.
+    mutating func appendBatchID(_ id: UInt64) {
+        defer { batchCount += 1 }
+        if batchCount == 0 {
+            firstBatchID = id
+            return
+        }
+        if scatteredIDs.isEmpty {
+            let (next, overflow) = firstBatchID.addingReportingOverflow(UInt64(batchCount))
+            if !overflow && id == next { return }
+            scatteredIDs.reserveCapacity(batchCount + 1)
+            for offset in 0..<UInt64(batchCount) { scatteredIDs.append(firstBatchID + offset) }
+        }
+        scatteredIDs.append(id)
+    }
 }
 
 /// Reads queue depths from a broker for the console. Implementations must
@@ -48,6 +84,8 @@ public final class Engine: Sendable {
     let evaluator: RuleEvaluator
     private let globalRaiseException: Bool
     let tracker = BatchTracker()
+    /// The rules of the last batch of each batch group, by group number.
+    private let groupMembers: [GroupMembers]
     private let nextBatchID = Atomic<UInt64>(0)
     private let events = Mutex(EventState())
     private let probes = Mutex<[any QueueProbe]>([])
@@ -79,6 +117,8 @@ public final class Engine: Sendable {
         self.cache = cache
         self.logger = logger
         evaluator = RuleEvaluator(rules: rules)
+        let groupCount = rules.compiled.reduce(0) { max($0, ($1.batchGroup ?? -1) + 1) }
+        groupMembers = (0..<groupCount).map { _ in GroupMembers() }
         globalRaiseException = rules.configuration.settings.raiseException
         executor = BatchExecutor(
             runner: RuleRunner(rules: rules, cache: cache, logger: logger.child("rules")), tracker: tracker,
@@ -114,8 +154,7 @@ public final class Engine: Sendable {
                 let compiled = rules.compiled[fired[first].index]
                 let batch = makeBatch(fired, first: first, group: group, origin: origin)
                 dispatches += 1
-                if result.batchIDs.isEmpty { result.batchIDs.reserveCapacity(fired.count) }
-                result.batchIDs.append(batch.id)
+                result.appendBatchID(batch.id)
                 if let error = dispatch(batch, via: compiled.dispatcher) {
                     result.raised.append(error)
                 }
@@ -189,14 +228,38 @@ public final class Engine: Sendable {
             raise = ErrorPolicy.resolve(rule: lead.rule.raiseException, dispatcher: dispatcherRaise, global: globalRaiseException)
             kwargs.appendUnchecked(lead.rule.id, .object(fired[first].arguments))
         } else {
-            ids = []
-            numbers = []
-            ids.reserveCapacity(count)
-            numbers.reserveCapacity(count)
+            let members = groupMembers[group.unsafelyUnwrapped]
+            let reused = members.last.withLock { last -> ([String], [Int])? in
+                guard last.indices.count == count else { return nil }
+                var position = 0
+                for rule in fired[first...] where rule.group == group {
+                    if last.indices[position] != rule.index { return nil }
+                    position += 1
+                }
+                return (last.ids, last.numbers)
+            }
+            if let (sharedIDs, sharedNumbers) = reused {
+                ids = sharedIDs
+                numbers = sharedNumbers
+            } else {
+                ids = []
+                numbers = []
+                var indices: [Int] = []
+                ids.reserveCapacity(count)
+                numbers.reserveCapacity(count)
+                indices.reserveCapacity(count)
+                for rule in fired[first...] where rule.group == group {
+                    let compiled = rules.compiled[rule.index]
+                    ids.append(compiled.rule.id)
+                    numbers.append(compiled.rule.restflowID)
+                    indices.append(rule.index)
+                }
+                members.last.withLock { [ids, numbers] last in
+                    last = GroupMembers.Last(indices: indices, ids: ids, numbers: numbers)
+                }
+            }
             for rule in fired[first...] where rule.group == group {
                 let compiled = rules.compiled[rule.index]
-                ids.append(compiled.rule.id)
-                numbers.append(compiled.rule.restflowID)
                 raise = raise || ErrorPolicy.resolve(
                     rule: compiled.rule.raiseException, dispatcher: dispatcherRaise, global: globalRaiseException)
                 kwargs.appendUnchecked(compiled.rule.id, .object(rule.arguments))
@@ -207,6 +270,20 @@ public final class Engine: Sendable {
             id: id, dispatcher: lead.dispatcherName, batchKey: lead.batchKey, model: origin.model, pk: origin.pk,
             signal: origin.signal, eventIndex: origin.index, ruleIDs: ids, restflowRuleIDs: numbers, ruleKwargs: kwargs,
             options: lead.dispatcherOptions, raiseException: raise, createdAt: origin.createdAt)
+    }
+
+    /// The rules of the last batch built for one batch group. Events of a
+    /// model usually fire the same rules, so their batches share these
+    /// arrays instead of building two new ones per batch.
+    private final class GroupMembers: Sendable {
+        struct Last {
+            /// Rule indices, in the order of `ids` and `numbers`.
+            var indices: [Int] = []
+            var ids: [String] = []
+            var numbers: [Int] = []
+        }
+
+        let last = Mutex(Last())
     }
 
     /// The event's model, key and signal, its position and the time it was

@@ -110,7 +110,7 @@ public struct RuleRunner: Sendable {
             return nil
         }
         do {
-            try cache.store.deletePrefix(dropPrefix(compiled, arguments))
+            try dropPartition(compiled, arguments)
             return nil
         } catch {
             return BatchError(
@@ -155,6 +155,22 @@ public struct RuleRunner: Sendable {
         }
     }
 
+    /// Drops the rule's partition, the prefix of ``dropPrefix(_:_:)``. When
+    /// ``singlePartitionPrefix(_:_:)`` applies, the prefix is built on the
+    /// stack, so no `String` is allocated per drop.
+    private func dropPartition(_ compiled: CompiledRule, _ arguments: JSONObject) throws(CacheStoreError) {
+        if let partitionHead = partitionHeads[compiled.index],
+            let value = arguments[compiled.function.key.partition[0]],
+            let result = Self.withSinglePartitionPrefix(partitionHead, value, { prefix in
+                Result { () throws(CacheStoreError) -> Int in try cache.store.deletePrefix(utf8: prefix) }
+            })
+        {
+            _ = try result.get()
+            return
+        }
+        try cache.store.deletePrefix(dropPrefix(compiled, arguments))
+    }
+
     /// Returns the storage prefix of the rule's partition, equal to
     /// `cache.storagePrefix(of:arguments:)`, with the constant head built once.
     private func dropPrefix(_ compiled: CompiledRule, _ arguments: JSONObject) -> String {
@@ -190,6 +206,40 @@ public struct RuleRunner: Sendable {
             return text.withUTF8 { assemble(head, UnsafeRawBufferPointer($0)) }
         default:
             return nil
+        }
+    }
+
+    /// Calls `body` with the bytes of ``singlePartitionPrefix(_:_:)``, written
+    /// into a temporary buffer. Returns nil without calling `body` when that
+    /// function returns nil.
+    private static func withSinglePartitionPrefix<Result>(
+        _ head: [UInt8], _ value: JSONValue, _ body: (UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result? {
+        switch value {
+        case .int(let number):
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            return withUnsafeMutableBytes(of: &digits) { scratch in
+                withAssembled(head, DecimalText.write(number, into: scratch), body)
+            }
+        case .string(var text) where !text.isEmpty && text.utf8.last != UInt8(ascii: ":"):
+            return text.withUTF8 { withAssembled(head, UnsafeRawBufferPointer($0), body) }
+        default:
+            return nil
+        }
+    }
+
+    /// Calls `body` with `head` + `text` + "::" in a temporary buffer.
+    private static func withAssembled<Result>(
+        _ head: [UInt8], _ text: UnsafeRawBufferPointer, _ body: (UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result {
+        let count = head.count + text.count + 2
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
+            _ = buffer.initialize(fromContentsOf: head)
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            UnsafeMutableRawBufferPointer(rebasing: raw[head.count..<head.count + text.count]).copyMemory(from: text)
+            buffer[count - 2] = UInt8(ascii: ":")
+            buffer[count - 1] = UInt8(ascii: ":")
+            return body(UnsafeBufferPointer(rebasing: buffer[0..<count]))
         }
     }
 

@@ -95,6 +95,25 @@ import Testing
         #expect(store.entryCount == remaining.count)
     }
 
+    /// The byte form of `deletePrefix` removes what the `String` form does,
+    /// including prefixes that end in ':' (deleted by a scan) and non-ASCII ones.
+    @Test(arguments: [
+        "site:1:f::id:1::", "site:1:f::id:1", "site:1:f::", "site:1:f", "site:1:f::id:1:", "site:1:", "", "zzz",
+        "site:1:f::id:é",
+    ])
+    func byteDeletePrefixMatchesTheStringForm(prefix: String) throws {
+        let keys = Self.keys + ["site:1:f::id:é::lang:en", "site:1:f::id:e\u{301}x"]
+        let byString = try Self.store(keys)
+        let byBytes = try Self.store(keys)
+        var text = prefix
+
+        let removed = try text.withUTF8 { bytes throws(CacheStoreError) in try byBytes.deletePrefix(utf8: bytes) }
+
+        #expect(removed == (try byString.deletePrefix(prefix)))
+        #expect(try Self.present(byBytes, keys) == (try Self.present(byString, keys)))
+        #expect(byBytes.entryCount == byString.entryCount)
+    }
+
     @Test func prefixEndingBetweenTwoColonsMatchesTheSeparator() throws {
         let keys = ["a::b", "a:::b", "a::::b", "a:b", "a"]
         let store = try Self.store(keys)

@@ -78,6 +78,33 @@ import Testing
         #expect(harness.finished.all.map(\.batch.ruleIDs).sorted { $0.count < $1.count } == [["detail"], ["catalog"]])
     }
 
+    /// Batches of one group reuse the rule id arrays of the last batch with
+    /// the same rules; events firing other rules of the group in between
+    /// must still get exactly their own rules.
+    @Test func groupBatchesNameTheirOwnRules() async throws {
+        let harness = try Self.harness()
+        let saves: [(updateFields: [String]?, ids: [String], numbers: [Int])] = [
+            (nil, ["team", "catalog"], [2, 3]),
+            (["name"], ["catalog"], [3]),
+            (nil, ["team", "catalog"], [2, 3]),
+            (nil, ["team", "catalog"], [2, 3]),
+            (["price"], ["team", "catalog"], [2, 3]),
+            (["name"], ["catalog"], [3]),
+            (["name"], ["catalog"], [3]),
+        ]
+        var grouped: [UInt64: ([String], [Int])] = [:]
+        for (index, save) in saves.enumerated() {
+            let result = harness.engine.process(Self.product(7, team: 3, updateFields: save.updateFields), index: index)
+            #expect(await harness.settle())
+            let batches = harness.finished.all.map(\.batch).filter { result.batchIDs.contains($0.id) }
+            let group = try #require(batches.first { $0.dispatcher == "threadpool" }, "save \(index)")
+            grouped[group.id] = (group.ruleIDs, group.restflowRuleIDs)
+            #expect(group.ruleIDs == save.ids, "save \(index)")
+            #expect(group.restflowRuleIDs == save.numbers, "save \(index)")
+        }
+        #expect(grouped.count == saves.count)
+    }
+
     @Test func batchesCarryRuleIDsArgumentsAndTheEvent() async throws {
         let harness = try Self.harness()
         let event = Self.product(7, team: 3)

@@ -113,6 +113,29 @@ final class RecordingCacheStore: CacheStore {
         #expect(store.entryCount == 0)
     }
 
+    /// A one-rule batch drops the prefix that `storagePrefix` builds, for
+    /// partition values that take the prefix built on the stack (integers,
+    /// strings not ending in ':') and for those that do not.
+    @Test(arguments: [
+        JSONValue.int(7), .int(-42), .int(Int64.min), .int(0), .string("blue"), .string("é ü"),
+        .string("ends:"), .string(""), .double(1.5), .bool(true), .null,
+    ])
+    func soloDropMatchesTheStoragePrefix(value: JSONValue) throws {
+        let (runner, store) = try Self.runner(rewarm: false)
+        let arguments = object(("product_id", value))
+        var kwargs = JSONObject()
+        kwargs.appendUnchecked("two", .object(arguments))
+        let batch = Batch(
+            id: 1, dispatcher: "inline", batchKey: "inline", model: "shop.Product", pk: 7, signal: .postSave,
+            ruleIDs: ["two"], restflowRuleIDs: [2], ruleKwargs: kwargs, createdAt: 0)
+        let function = try #require(runner.rules.compiledRule(id: "two")).function
+        let expected = runner.cache.storagePrefix(of: function, arguments: arguments)
+
+        #expect(runner.run(batch) == nil)
+
+        #expect(store.recorded == ["deletePrefix \(expected)"])
+    }
+
     @Test func missingRuleFailsWithoutStoppingTheOthers() throws {
         let (runner, store) = try Self.runner(rewarm: false)
         try store.store.set("site:1:f2::product_id:7::page:1", [1])
