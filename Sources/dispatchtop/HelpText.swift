@@ -55,7 +55,8 @@ enum HelpText {
         A malformed event line is reported on standard error with its line number and skipped.
         A summary goes to standard error. Exit status: 0 when it ran (failed batches included),
         1 when the events cannot be read, or work (or the outbox) did not finish within --timeout
-        seconds after the last event (default 600), 2 for a usage or configuration error.
+        seconds after the last event (default 600), 2 for a usage or configuration error or when the
+        --broker or --cache Redis cannot be used at start (not running, credentials, database index).
         """
 
     static let check = """
