@@ -194,6 +194,16 @@ import Testing
         #expect(effects == [.setFault("inline", FaultSetting(failurePercent: 0, addedLatencyMilliseconds: 75))])
     }
 
+    @Test func faultFormOpensOnTheFaultInForce() {
+        let current = ["threadpool": FaultSetting(failurePercent: 0, addedLatencyMilliseconds: 300)]
+        let names = ["asyncio", "inline", "threadpool"]
+        #expect(FaultForm(dispatchers: names, selected: nil, current: current).dispatcher == "threadpool")
+        #expect(FaultForm(dispatchers: names, selected: "inline", current: current).dispatcher == "inline")
+        #expect(FaultForm(dispatchers: names, selected: nil, current: [:]).dispatcher == "asyncio")
+        let off = ["threadpool": FaultSetting(failurePercent: 0, addedLatencyMilliseconds: 0)]
+        #expect(FaultForm(dispatchers: names, selected: nil, current: off).dispatcher == "asyncio")
+    }
+
     @Test func faultFormBackspaceClearsTheSelectedNumber() {
         fixture.engine.faults.set(FaultSetting(failurePercent: 40, addedLatencyMilliseconds: 0), for: "inline")
         var state = ConsoleState()

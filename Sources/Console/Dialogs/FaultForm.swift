@@ -27,7 +27,12 @@ public struct FaultForm: Sendable, Equatable {
     /// Creates a form on `selected` (or the first dispatcher), prefilled from `current`.
     public init(dispatchers: [String], selected: String?, current: [String: FaultSetting]) {
         self.dispatchers = dispatchers
-        index = selected.flatMap { dispatchers.firstIndex(of: $0) } ?? 0
+        // Without a selected dispatcher, the form opens on the first one with
+        // a fault in force, which is the one an operator wants to turn off.
+        let faulty = dispatchers.firstIndex { name in
+            current[name].map { $0.failurePercent > 0 || $0.addedLatencyMilliseconds > 0 } ?? false
+        }
+        index = selected.flatMap { dispatchers.firstIndex(of: $0) } ?? faulty ?? 0
         failurePercent = "0"
         latency = "0"
         load(current)
