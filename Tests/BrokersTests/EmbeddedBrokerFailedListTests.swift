@@ -59,7 +59,8 @@ import Testing
 
         let rq = harness.broker.failedMessages(system: .rq, queue: "default", limit: 10)
         #expect(rq.count == 3)
-        #expect(rq.allSatisfy { $0.system == .rq && $0.queue == "default" })
+        #expect(rq.allSatisfy { $0.system == .rq })
+        #expect(rq.allSatisfy { $0.queue == "default" })
         #expect(harness.broker.failedMessages(system: .rq, queue: "default", limit: 2).count == 2)
         #expect(harness.broker.failedMessages(system: .dramatiq, queue: "default", limit: 10).count == 3)
         #expect(harness.broker.failedMessages(system: .rq, queue: "elsewhere", limit: 10).isEmpty)

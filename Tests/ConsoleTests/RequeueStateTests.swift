@@ -82,8 +82,8 @@ import Testing
 
     @Test func capitalRAsksWithTheCountAndTheBroker() {
         var state = Self.detailState()
-        let asked = press([.character("R")], &state)
-        #expect(asked.isEmpty, "nothing is requeued before the answer")
+        let beforeAnswer = press([.character("R")], &state)
+        #expect(beforeAnswer.isEmpty, "nothing is requeued before the answer")
         guard case .confirmRequeueAll(let request)? = state.dialog else {
             Issue.record("no question: \(String(describing: state.dialog))")
             return
@@ -187,7 +187,7 @@ import Testing
 }
 
 /// The requeue thread against a real embedded broker that has none of the
-/// messages asked for, so every requeue fails and is counted and logged.
+/// messages requested, so every requeue fails and is counted and logged.
 @Suite struct RequeueJobTests {
     @Test func unknownMessagesCountAsFailed() throws {
         let broker = EmbeddedBroker()

@@ -129,10 +129,10 @@ import TestSupport
         // The question counts what the broker counts, which is at least the
         // listed messages: dead letters may have arrived since the list was read.
         let question = Self.dialogText(try console.waitFor("at the embedded broker?"), title: "Requeue all")
-        let asked = try #require(
+        let questionParts = try #require(
             question.firstMatch(of: /Requeue all (\d+) failed messages? of (\S+) at the embedded broker\?/), "\(question)")
-        #expect(Int(asked.1) ?? 0 >= count, "\(question)")
-        #expect(asked.2 == queue)
+        #expect(Int(questionParts.1) ?? 0 >= count, "\(question)")
+        #expect(questionParts.2 == queue)
         try console.press("y")
         let finished = try console.waitFor("Finished.")
         let window = Self.dialogText(finished, title: "Requeue")

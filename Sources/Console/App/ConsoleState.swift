@@ -54,7 +54,7 @@ public struct ConsoleState: Sendable {
     }
 
     /// Shows `text` in the status line for ``StatusMessage/lifetime`` seconds.
-    /// - Parameter fix: the end of `text` that tells the operator what to do, kept whole when the text is shortened to fit.
+    /// - Parameter fix: the end of `text` that names the fix, kept whole when the text is shortened to fit.
     public mutating func post(
         _ text: String, level: StatusMessage.Level = .info, topic: StatusMessage.Topic = .general, fix: String? = nil,
         now: Double

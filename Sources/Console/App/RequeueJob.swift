@@ -154,7 +154,7 @@ struct JournalHandover {
                 (LogKey.journalID, String(entry)), (LogKey.batchID, String(batchID)), (ConsoleLogKey.messageID, message.messageID),
             ])
         } catch {
-            logger.error("Cannot resolve the journal entry of a requeued message", [
+            logger.error("Failed to resolve the journal entry of a requeued message", [
                 (LogKey.journalID, String(entry)), (LogKey.batchID, String(batchID)), (ConsoleLogKey.messageID, message.messageID),
                 (LogKey.error, "\(error)"),
             ])

@@ -2,7 +2,7 @@ import Engine
 
 /// The fault-injection form: a dispatcher, the share of its batches that
 /// fail, and latency added before each batch runs.
-public struct FaultForm: Sendable, Equatable {
+public struct FaultForm: Sendable, Equatable, TextFieldForm {
     public enum Field: Int, CaseIterable, Sendable {
         case dispatcher, failurePercent, latency
 
@@ -22,7 +22,7 @@ public struct FaultForm: Sendable, Equatable {
     public private(set) var focus = Field.dispatcher
     /// True while the focused number is selected, as it is when the field
     /// gains focus: the first digit typed replaces it.
-    public private(set) var replacesText = false
+    public internal(set) var replacesText = false
 
     /// Creates a form on `selected` (or the first dispatcher), prefilled from `current`.
     public init(dispatchers: [String], selected: String?, current: [String: FaultSetting]) {
@@ -63,33 +63,16 @@ public struct FaultForm: Sendable, Equatable {
     /// Types a digit into the focused number, replacing it while it is selected.
     public mutating func type(_ character: Character) {
         guard character.isASCII, character.isNumber else { return }
-        let replace = replacesText
-        edit { text in
-            if replace { text = "" }
-            text.append(character)
-        }
+        insert(character)
     }
 
-    /// Deletes the last digit, or the whole number while it is selected.
-    public mutating func deleteBackward() {
-        let replace = replacesText
-        edit { text in
-            if replace { text = "" } else if !text.isEmpty { text.removeLast() }
-        }
-    }
-
-    /// Empties the focused text field.
-    public mutating func clearField() {
-        edit { $0 = "" }
-    }
-
-    private mutating func edit(_ change: (inout String) -> Void) {
+    mutating func changeFocusedText(_ change: (inout String) -> Void) -> Bool {
         switch focus {
         case .failurePercent: change(&failurePercent)
         case .latency: change(&latency)
-        case .dispatcher: return
+        case .dispatcher: return false
         }
-        replacesText = false
+        return true
     }
 
     /// Returns the setting the form describes, or a message saying what to fix.

@@ -2,7 +2,7 @@ import Engine
 
 /// The trigger form: a model, a primary key and a signal, with optional
 /// update fields and record fields, turned into a ``ChangeEvent``.
-public struct TriggerForm: Sendable, Equatable {
+public struct TriggerForm: Sendable, Equatable, TextFieldForm {
     public enum Field: Int, CaseIterable, Sendable {
         case model, pk, signal, updateFields, fields
 
@@ -42,7 +42,7 @@ public struct TriggerForm: Sendable, Equatable {
     public private(set) var focus = Field.model
     /// True while the focused field's text is selected, as it is when the
     /// field gains focus: the first character typed replaces the text.
-    public private(set) var replacesText = false
+    public internal(set) var replacesText = false
 
     public init(models: [String]) {
         self.models = models
@@ -75,34 +75,17 @@ public struct TriggerForm: Sendable, Equatable {
 
     /// Types a character into the focused text field, replacing selected text.
     public mutating func type(_ character: Character) {
-        let replace = replacesText
-        edit { text in
-            if replace { text = "" }
-            text.append(character)
-        }
+        insert(character)
     }
 
-    /// Deletes the last character, or all of the text while it is selected.
-    public mutating func deleteBackward() {
-        let replace = replacesText
-        edit { text in
-            if replace { text = "" } else if !text.isEmpty { text.removeLast() }
-        }
-    }
-
-    /// Empties the focused text field.
-    public mutating func clearField() {
-        edit { $0 = "" }
-    }
-
-    private mutating func edit(_ change: (inout String) -> Void) {
+    mutating func changeFocusedText(_ change: (inout String) -> Void) -> Bool {
         switch focus {
         case .pk: change(&pk)
         case .updateFields: change(&updateFields)
         case .fields: change(&fields)
-        case .model, .signal: return
+        case .model, .signal: return false
         }
-        replacesText = false
+        return true
     }
 
     /// What an empty field means, shown in it; nil when empty means nothing more.

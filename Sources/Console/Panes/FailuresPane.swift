@@ -34,7 +34,7 @@ enum FailuresPane: TablePane {
         for row in rows {
             // "N: a, b": the count, ": ", the ids and ", " between them.
             let count = row.ruleIDs.count
-            var width = (count < 10 ? 1 : count < 100 ? 2 : String(count).utf8.count) + 2 + max(0, count - 1) * 2
+            var width = String(count).utf8.count + 2 + max(0, count - 1) * 2
             for id in row.ruleIDs { width += id.utf8.count }
             if width > widest {
                 widest = width

@@ -59,8 +59,8 @@ enum QueueFigureSources {
         }
     }
 
-    /// Whether the reading contains any figure; a probe that could not reach
-    /// the broker reports none.
+    /// Returns whether the reading contains any figure. A probe that could
+    /// not reach the broker reports none.
     static func hasFigures(_ depth: QueueDepth) -> Bool {
         depth.ready != nil || depth.inFlight != nil || depth.delayed != nil || depth.failed != nil
     }

@@ -114,9 +114,9 @@ extension Painter {
             // The selected item is scrolled into view with up to 8 rows of
             // its text below it (its error and body), or half the box.
             let visible = max(1, box.height - 1)
-            let shown = max(1, min(visible / 2, 8))
+            let rowsBelowAnchor = max(1, min(visible / 2, 8))
             first = min(max(0, min(scroll, rows.count - visible)), anchor)
-            if anchor + shown > first + visible { first = anchor + shown - visible }
+            if anchor + rowsBelowAnchor > first + visible { first = anchor + rowsBelowAnchor - visible }
         }
         drawScrolled(rows, scroll: first, in: box, movement: anchor == nil ? "↑↓ scroll" : "↑↓ select")
     }
@@ -182,9 +182,9 @@ extension Painter {
             return
         }
         // A focused field shows its end, where typing goes; the others show their start.
-        let shown = focused ? TextFit.tail(value + "_", width: fieldWidth, ascii: ascii) : value
+        let visibleText = focused ? TextFit.tail(value + "_", width: fieldWidth, ascii: ascii) : value
         let style = focused ? CellStyle([.reverse, .bold]) : CellStyle(.underline)
-        grid.write(shown, row: row, column: column, width: fieldWidth, style: style)
+        grid.write(visibleText, row: row, column: column, width: fieldWidth, style: style)
         if let placeholder, value.isEmpty {
             let start = focused ? 2 : 0
             grid.write(placeholder, row: row, column: column + start, width: fieldWidth - start, style: style.adding(.dim))

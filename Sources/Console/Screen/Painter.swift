@@ -229,8 +229,8 @@ struct Painter {
             let prompt = " / filter: "
             var column = grid.write(prompt, row: row, column: 0, style: .bold)
             // A line longer than the footer shows its end, where typing goes.
-            let shown = TextFit.tail(draft, width: width - column - 2, ascii: ascii)
-            column += grid.write(shown, row: row, column: column, limit: width - column - 2)
+            let visibleDraft = TextFit.tail(draft, width: width - column - 2, ascii: ascii)
+            column += grid.write(visibleDraft, row: row, column: column, limit: width - column - 2)
             grid.write("_", row: row, column: column, style: CellStyle(.reverse))
             let hint = TextFit.truncate("  Enter apply  Esc cancel  (dispatcher: model: state:)", width: width - column - 1, ascii: ascii)
             grid.write(hint, row: row, column: column + 1, limit: width - column - 1, style: CellStyle(role: .muted))

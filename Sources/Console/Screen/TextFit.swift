@@ -41,16 +41,16 @@ public enum TextFit {
     public static func tail(_ text: String, width: Int, ascii: Bool = false) -> String {
         guard width > 0 else { return "" }
         if cellWidth(text, ascii: ascii) <= width { return text }
-        var kept: [Character] = []
+        var tailCharacters: [Character] = []
         var used = 0
         let budget = width - 1
         for character in text.reversed() {
             let characterWidth = cellWidth(character, ascii: ascii)
             if used + characterWidth > budget { break }
-            kept.append(character)
+            tailCharacters.append(character)
             used += characterWidth
         }
-        return (ascii ? "~" : "…") + String(repeating: " ", count: budget - used) + String(kept.reversed())
+        return (ascii ? "~" : "…") + String(repeating: " ", count: budget - used) + String(tailCharacters.reversed())
     }
 
     /// Display cells of `text` as the grid shows it.

@@ -184,8 +184,9 @@ public final class MemoryCacheStore: CacheStore {
     }
 
     /// Calls `body` with the offsets of the "::" separators of `key`, found
-    /// left to right in one pass as ``forEachSegment(_:_:)`` splits: after a
-    /// separator the search goes on two bytes later, so ":::" holds one.
+    /// left to right in one pass as ``forEachSegment(_:_:)`` splits them.
+    /// After a separator the search goes on two bytes later, so ":::"
+    /// contains one separator.
     private static func withSeparators<Result>(
         _ key: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<Int>) -> Result
     ) -> Result {

@@ -6,9 +6,9 @@ import Synchronization
 /// batch in the outbox) cannot fill the disk.
 ///
 /// Records are grouped by label, level and fixed message, not by metadata.
-/// Once a window in which records were dropped has ended, the next record of
-/// any group is preceded by one line per such group saying how many were
-/// dropped; ``flush()`` writes the counts still pending, so none is lost at exit.
+/// Once a window with dropped records has ended, the next record of any
+/// group is preceded by a line per such group with the number dropped.
+/// ``flush()`` writes the counts still pending, so none is lost at exit.
 public final class RateLimitedLogHandler: LogHandler {
     private struct Group {
         var label: String

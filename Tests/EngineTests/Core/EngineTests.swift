@@ -79,7 +79,7 @@ import Testing
     }
 
     /// Batches of one group reuse the rule id arrays of the last batch with
-    /// the same rules; events firing other rules of the group in between
+    /// the same rules. Events that fire other rules of the group in between
     /// must still get exactly their own rules.
     @Test func groupBatchesNameTheirOwnRules() async throws {
         let harness = try Self.harness()

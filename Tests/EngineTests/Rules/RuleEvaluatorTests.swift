@@ -378,7 +378,7 @@ struct RuleCase: Sendable, CustomTestStringConvertible {
     }
 
     /// Rules with the same conditions check them once per event. Strings
-    /// that Swift calls equal but evaluation tells apart (NFC and NFD
+    /// that Swift compares as equal but evaluation keeps apart (NFC and NFD
     /// spellings) must not share a check or an argument object.
     @Test func sharedChecksKeepCanonicallyEquivalentSpellingsApart() throws {
         let rules = try compileRules(
