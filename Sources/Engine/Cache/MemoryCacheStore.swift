@@ -10,11 +10,13 @@ import Synchronization
 /// When the prefix ends inside a segment, only the children of the last
 /// complete segment's node are examined.
 public final class MemoryCacheStore: CacheStore {
+    /// A trie node. Only code holding the store's lock touches its properties,
+    /// so the runtime's exclusivity checks on every write are turned off.
     final class Node {
-        var value: [UInt8]?
-        var children = SegmentTable<Node>()
+        @exclusivity(unchecked) var value: [UInt8]?
+        @exclusivity(unchecked) var children = SegmentTable<Node>()
         /// Entries in this subtree, this node's own included.
-        var count = 0
+        @exclusivity(unchecked) var count = 0
     }
 
     /// One step of a walk down the trie: the parent and the hash of the
@@ -115,17 +117,43 @@ public final class MemoryCacheStore: CacheStore {
     private func deletePrefix(validUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int {
         let seed = seed
         let removed = root.withLock { root -> Int? in
-            Self.withSeparators(bytes) { separators -> Int? in
-                let lastStart = separators.last.map { $0 + 2 } ?? 0
-                if lastStart < bytes.count && bytes.last == UInt8(ascii: ":") {
+            // Each complete segment is looked up as soon as its separator
+            // is found, so the prefix is read once.
+            withUnsafeTemporaryAllocation(of: Step.self, capacity: bytes.count / 2 + 1) { steps -> Int? in
+                var depth = 0
+                var node = Unmanaged.passUnretained(root)
+                var start = 0
+                var found = true
+                var index = 0
+                let colon = UInt8(ascii: ":")
+                while index + 1 < bytes.count {
+                    // Finds separators left to right, as withSeparators does.
+                    guard bytes[index] == colon && bytes[index + 1] == colon else {
+                        index += 1
+                        continue
+                    }
+                    let segment = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                    index += 2
+                    start = index
+                    guard found else { continue }
+                    let parent = node
+                    let child = SegmentKey.with(segment, seed: seed) { compared, hash -> Unmanaged<Node>? in
+                        guard let child = parent._withUnsafeGuaranteedRef({ $0.children.findUnretained(compared, hash: hash) })
+                        else { return nil }
+                        steps[depth] = Step(parent: parent, child: child, hash: hash)
+                        depth += 1
+                        return child
+                    }
+                    if let child { node = child } else { found = false }
+                }
+                if start < bytes.count && bytes.last == UInt8(ascii: ":") {
                     // Ends inside a separator: see deletePrefixByScan.
                     return nil
                 }
-                let partial = UnsafeBufferPointer(rebasing: bytes[lastStart...])
-                return Self.walk(root, bytes, separators: separators, seed: seed, includingLast: false) { node, path in
-                    guard let node else { return 0 }
-                    return Self.cut(node, partial: partial, path: path)
-                }
+                guard found else { return 0 }
+                let partial = UnsafeBufferPointer(rebasing: bytes[start...])
+                return Self.cut(
+                    node.takeUnretainedValue(), partial: partial, path: UnsafeBufferPointer(rebasing: steps[0..<depth]))
             }
         }
         return removed ?? deletePrefixByScan(String(decoding: bytes, as: UTF8.self))

@@ -13,8 +13,9 @@ struct SegmentKey {
     static func with<Result>(
         _ raw: UnsafeBufferPointer<UInt8>, seed: UInt64, _ body: (UnsafeBufferPointer<UInt8>, UInt64) -> Result
     ) -> Result {
-        if !raw.contains(where: { $0 >= 0x80 }) {
-            return body(raw, hash(raw, seed: seed))
+        let (rawHash, isASCII) = hashNotingASCII(raw, seed: seed)
+        if isASCII {
+            return body(raw, rawHash)
         }
         var composed = Array(String(decoding: raw, as: UTF8.self).precomposedStringWithCanonicalMapping.utf8)
         return composed.withUnsafeMutableBufferPointer { buffer in
@@ -30,11 +31,20 @@ struct SegmentKey {
     /// computed offline. A client that can time many drops could still
     /// search for colliding keys, and each collision costs one more probe.
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+        hashNotingASCII(bytes, seed: seed).hash
+    }
+
+    /// Returns ``hash(_:seed:)`` and whether every byte is ASCII, computed in one pass.
+    @inline(__always)
+    private static func hashNotingASCII(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> (hash: UInt64, isASCII: Bool) {
+        var highBits: UInt64 = 0
         var state = seed ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
         let raw = UnsafeRawBufferPointer(bytes)
         var offset = 0
         while offset + 8 <= raw.count {
-            state = mix(state ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            highBits |= word
+            state = mix(state ^ word)
             offset += 8
         }
         if offset < raw.count {
@@ -45,9 +55,10 @@ struct SegmentKey {
                 shift += 8
                 offset += 1
             }
+            highBits |= tail
             state = mix(state ^ tail)
         }
-        return mix(state)
+        return (mix(state), highBits & 0x8080_8080_8080_8080 == 0)
     }
 
     private static func mix(_ value: UInt64) -> UInt64 {
@@ -99,6 +110,29 @@ struct SegmentTable<Node: AnyObject> {
             while let probed = slots[index]?.hash {
                 if probed == hash && Self.equal(slots[index].unsafelyUnwrapped.segment, bytes) {
                     return slots[index].unsafelyUnwrapped.node
+                }
+                index = (index + 1) & mask
+            }
+            return nil
+        }
+    }
+
+    /// Returns the node stored for `bytes` without retaining it. The table
+    /// still owns the node, so the caller must not use it after removing its entry.
+    func findUnretained(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Unmanaged<Node>? {
+        guard count > 0 else { return nil }
+        if slots.isEmpty {
+            guard single.unsafelyUnwrapped.hash == hash, Self.equal(single.unsafelyUnwrapped.segment, bytes) else {
+                return nil
+            }
+            return Unmanaged.passUnretained(single.unsafelyUnwrapped.node)
+        }
+        let mask = mask
+        return slots.withUnsafeBufferPointer { slots in
+            var index = Int(truncatingIfNeeded: hash) & mask
+            while let probed = slots[index]?.hash {
+                if probed == hash && Self.equal(slots[index].unsafelyUnwrapped.segment, bytes) {
+                    return Unmanaged.passUnretained(slots[index].unsafelyUnwrapped.node)
                 }
                 index = (index + 1) & mask
             }
