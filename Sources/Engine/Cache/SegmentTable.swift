@@ -36,7 +36,7 @@ struct SegmentKey {
 
     /// Returns ``hash(_:seed:)`` and whether every byte is ASCII, computed in one pass.
     @inline(__always)
-    private static func hashNotingASCII(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> (hash: UInt64, isASCII: Bool) {
+    static func hashNotingASCII(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> (hash: UInt64, isASCII: Bool) {
         var highBits: UInt64 = 0
         var state = seed ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
         let raw = UnsafeRawBufferPointer(bytes)

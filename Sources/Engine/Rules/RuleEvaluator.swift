@@ -39,7 +39,7 @@ public struct RuleEvaluator: Sendable {
     /// Calls `body` with the rules that run for `event`, in rule order, kept
     /// in a buffer on the stack for the duration of the call.
     func withFiredRules<Result>(_ event: ChangeEvent, _ body: (UnsafeBufferPointer<FiredRule>) -> Result) -> Result {
-        guard let indices = rules.rulesByModel[event.model] else {
+        guard let indices = rules.modelIndex.indices(for: event.model) else {
             return body(UnsafeBufferPointer(start: nil, count: 0))
         }
         return withUnsafeTemporaryAllocation(of: FiredRule.self, capacity: indices.count) { buffer in

@@ -10,6 +10,8 @@ public final class RuleSet: Sendable {
     public let compiled: [CompiledRule]
     /// Rule indices per model label, in registration order.
     let rulesByModel: [String: [Int]]
+    /// `rulesByModel` for the per-event lookup.
+    let modelIndex: ModelRuleIndex
     /// For each rule, by rule index: the position in its model's list in
     /// `rulesByModel` of the first rule whose arguments resolve the same way
     /// (equal `field_mapping` and `require_args`, or both with an invalidator).
@@ -65,6 +67,7 @@ public final class RuleSet: Sendable {
             byID[rule.id] = index
         }
         rulesByModel = byModel
+        modelIndex = ModelRuleIndex(byModel)
         ruleIndexByID = byID
         argumentSlots = Self.slots(configuration.rules, byModel: byModel, alike: Self.resolveAlike)
         conditionSlots = Self.slots(configuration.rules, byModel: byModel, alike: Self.conditionsAlike)
