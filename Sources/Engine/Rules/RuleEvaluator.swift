@@ -50,16 +50,21 @@ public struct RuleEvaluator: Sendable {
                 scratch.initialize(repeating: Self.unresolved)
                 let resolved = UnsafeMutableBufferPointer(rebasing: scratch[0..<indices.count])
                 let conditions = UnsafeMutableBufferPointer(rebasing: scratch[indices.count...])
+                var changes = ChangeFacts(event)
                 var count = 0
-                for index in indices {
-                    let compiled = rules.compiled[index]
-                    guard Self.passesChangeChecks(compiled, event), conditionsHold(compiled, event, memo: conditions),
-                        let arguments = sharedArguments(of: compiled, event, resolved: resolved, fired: buffer, count: count)
-                    else {
-                        continue
+                rules.checks.withUnsafeBufferPointer { checks in
+                    for index in indices {
+                        let check = checks[index]
+                        guard passesChangeChecks(check, index: index, &changes),
+                            !check.hasConditions || conditionsHold(index, check.conditionSlot, event, memo: conditions),
+                            let arguments = sharedArguments(
+                                index, check.argumentSlot, event, resolved: resolved, fired: buffer, count: count)
+                        else {
+                            continue
+                        }
+                        buffer.initializeElement(at: count, to: FiredRule(index: index, group: check.group, arguments: arguments))
+                        count += 1
                     }
-                    buffer.initializeElement(at: count, to: FiredRule(index: index, group: compiled.batchGroup, arguments: arguments))
-                    count += 1
                 }
                 let fired = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
                 defer { fired.deinitialize() }
@@ -68,15 +73,44 @@ public struct RuleEvaluator: Sendable {
         }
     }
 
+    /// The parts of an event that `trigger_on_create` and `watch_fields`
+    /// read, with the watched-name bits of its `update_fields` found once.
+    private struct ChangeFacts {
+        var isSave: Bool
+        var created: Bool
+        var updateFields: [String]?
+        /// The bits of `updateFields` (see ``WatchedFieldBits``): nil until
+        /// needed, then `.some(nil)` when the names must be compared as strings.
+        var updateBits: UInt64??
+
+        init(_ event: ChangeEvent) {
+            isSave = event.signal == .postSave
+            created = event.created
+            updateFields = event.updateFields
+        }
+    }
+
+    /// Returns whether the rule passes `trigger_on_create` and `watch_fields`
+    /// (``changeSkip(_:_:)`` returns nil), decided from its plain checks.
+    private func passesChangeChecks(_ check: RuleChecks, index: Int, _ facts: inout ChangeFacts) -> Bool {
+        guard facts.isSave else { return true }
+        if facts.created { return check.triggerOnCreate }
+        guard check.watchesFields, let updated = facts.updateFields else { return true }
+        if facts.updateBits == nil {
+            facts.updateBits = .some(rules.watchedFieldBits.mask(of: updated))
+        }
+        if let bits = facts.updateBits.unsafelyUnwrapped, !check.comparesNames {
+            return bits & check.watchedBits != 0
+        }
+        return Self.sharesName(updated, rules.compiled[index].rule.watchFields ?? [])
+    }
+
     /// Tells whether the rule's `invalidate_when` conditions hold, reading
     /// and filling `memo`, by condition slot, so rules with the same
     /// conditions check them once per event: 1 holds, 0 does not.
-    private func conditionsHold(_ compiled: CompiledRule, _ event: ChangeEvent, memo: UnsafeMutableBufferPointer<Int>) -> Bool {
-        let conditions = compiled.rule.invalidateWhen
-        if conditions.isEmpty { return true }
-        let slot = rules.conditionSlots[compiled.index]
+    private func conditionsHold(_ index: Int, _ slot: Int, _ event: ChangeEvent, memo: UnsafeMutableBufferPointer<Int>) -> Bool {
         if memo[slot] != Self.unresolved { return memo[slot] == 1 }
-        let holds = conditions.allSatisfy { Self.conditionHolds($0, event) }
+        let holds = rules.compiled[index].rule.invalidateWhen.allSatisfy { Self.conditionHolds($0, event) }
         memo[slot] = holds ? 1 : 0
         return holds
     }
@@ -84,18 +118,17 @@ public struct RuleEvaluator: Sendable {
     private static let unresolved = -1
     private static let resolvedToSkip = -2
 
-    /// Returns the rule's arguments. When an earlier fired rule of the event
-    /// resolves them the same way, its object is shared (copied on write).
-    /// A first resolution is recorded in `resolved`: the position
+    /// Returns the arguments of rule `index`. When an earlier fired rule of
+    /// the event resolves them the same way, its object is shared (copied on
+    /// write). A first resolution is recorded in `resolved`: the position
     /// `count` the rule takes in `fired`, or a skip.
     private func sharedArguments(
-        of compiled: CompiledRule, _ event: ChangeEvent, resolved: UnsafeMutableBufferPointer<Int>,
+        _ index: Int, _ slot: Int, _ event: ChangeEvent, resolved: UnsafeMutableBufferPointer<Int>,
         fired: UnsafeMutableBufferPointer<FiredRule>, count: Int
     ) -> JSONObject? {
-        let slot = rules.argumentSlots[compiled.index]
         switch resolved[slot] {
         case Self.unresolved:
-            let arguments = Self.arguments(of: compiled, event)
+            let arguments = Self.arguments(of: rules.compiled[index], event)
             resolved[slot] = arguments == nil ? Self.resolvedToSkip : count
             return arguments
         case Self.resolvedToSkip:
@@ -209,10 +242,6 @@ public struct RuleEvaluator: Sendable {
             return .watchFields
         }
         return nil
-    }
-
-    private static func passesChangeChecks(_ compiled: CompiledRule, _ event: ChangeEvent) -> Bool {
-        changeSkip(compiled, event) == nil
     }
 
     /// Whether the two lists of field names have a name in common.

@@ -21,6 +21,9 @@ public final class RuleSet: Sendable {
     /// first rule with the same `invalidate_when` conditions, which
     /// evaluation checks once per event for all of them.
     let conditionSlots: [Int]
+    /// The per-event checks of each rule, by rule index.
+    let checks: [RuleChecks]
+    let watchedFieldBits: WatchedFieldBits
     let ruleIndexByID: [String: Int]
     public let invalidators: InvalidatorRegistry
     public let recomputers: RecomputerRegistry
@@ -71,6 +74,13 @@ public final class RuleSet: Sendable {
         ruleIndexByID = byID
         argumentSlots = Self.slots(configuration.rules, byModel: byModel, alike: Self.resolveAlike)
         conditionSlots = Self.slots(configuration.rules, byModel: byModel, alike: Self.conditionsAlike)
+        let bits = WatchedFieldBits(configuration.rules)
+        watchedFieldBits = bits
+        checks = compiled.map { [argumentSlots, conditionSlots] rule in
+            bits.checks(
+                of: rule.rule, argumentSlot: argumentSlots[rule.index], conditionSlot: conditionSlots[rule.index],
+                group: rule.batchGroup)
+        }
     }
 
     /// See ``argumentSlots`` and ``conditionSlots``: for each rule of a

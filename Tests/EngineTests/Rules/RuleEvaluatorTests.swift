@@ -195,7 +195,30 @@ struct RuleCase: Sendable, CustomTestStringConvertible {
         RuleCase(
             "watched field names compare exactly", rule: watchPrice,
             event: saveEvent(updateFields: ["Price"], fields: record), .skipped(.watchFields)),
+        // Names of different UTF-8 lengths never match, as Python compares
+        // code points: a Kelvin sign is not K, nor "e" + U+0301 an "é".
+        RuleCase(
+            "kelvin sign differs from K", rule: product + #", "watch_fields": ["K"]"#,
+            event: saveEvent(updateFields: ["\u{212A}"], fields: record), .skipped(.watchFields)),
+        RuleCase(
+            "decomposed name differs from composed", rule: product + #", "watch_fields": ["caf\#u{E9}"]"#,
+            event: saveEvent(updateFields: ["cafe\u{301}"], fields: record), .skipped(.watchFields)),
+        RuleCase(
+            "non-ASCII watched name matches itself", rule: product + #", "watch_fields": ["caf\#u{E9}"]"#,
+            event: saveEvent(updateFields: ["caf\u{E9}"], fields: record), .runs(object(("product_id", 7)))),
+        RuleCase(
+            "non-ASCII name without a match skips", rule: watchPrice,
+            event: saveEvent(updateFields: ["pr\u{EF}ce"], fields: record), .skipped(.watchFields)),
+        RuleCase(
+            "watched field past the 64th runs", rule: product + #", "watch_fields": [\#(manyFields)]"#,
+            event: saveEvent(updateFields: ["field69"], fields: record), .runs(object(("product_id", 7)))),
+        RuleCase(
+            "unwatched field with 70 watched skips", rule: product + #", "watch_fields": [\#(manyFields)]"#,
+            event: saveEvent(updateFields: ["field70"], fields: record), .skipped(.watchFields)),
     ]
+
+    /// Seventy watched names, more than the 64 that get a bit of their own.
+    static let manyFields = (0..<70).map { "\"field\($0)\"" }.joined(separator: ", ")
 
     @Test(arguments: saveCases)
     func createsAndWatchedFields(row: RuleCase) throws {
