@@ -102,10 +102,11 @@ extension ConsoleApp {
         let failures: BrokerFailures
         if let broker = session.broker {
             // The view lists the newest 500; R reads the rest as it goes.
-            let parts = queue.split(separator: ":", maxSplits: 1).map(String.init)
-            let system = parts.count == 2 ? BrokerSystem(rawValue: parts[0]) : nil
-            let messages = system.map { broker.failedMessages(system: $0, queue: parts[1], limit: 500) } ?? []
-            failures = .loaded(messages)
+            let messages = QueueFailureRefresh.brokerQueue(queue).map { system, name in
+                broker.failedMessages(system: system, queue: name, limit: QueueFailureRefresh.listLimit)
+            }
+            failures = .loaded(messages ?? [])
+            failureRefresh.markRead(now: Date().timeIntervalSince1970)
         } else {
             failures = .noBroker
         }

@@ -28,6 +28,7 @@ public final class ConsoleApp {
     /// When the last key arrived, in seconds since the Unix epoch.
     var lastKeyTime = 0.0
     let messages = StatusMailbox()
+    let failureRefresh = QueueFailureRefresh()
     var forceRedraw = false
     /// Set once curses has the terminal; false when the console failed to start.
     public private(set) var didTakeOverTerminal = false
@@ -108,6 +109,7 @@ public final class ConsoleApp {
             let now = snapshot.time
             queueReadings.record(snapshot.queues)
             collectMessages(now: now)
+            failureRefresh.poll(state: &state, broker: session.broker, now: now)
             let size = terminal.size
             let input = FrameInput(
                 snapshot: snapshot, state: state, context: screenContext(ascii: ascii), replay: replayJob?.status,

@@ -56,9 +56,9 @@ public enum DetailTarget: Sendable {
     case dispatcher(String)
     /// A copy taken when the view opened: the batch may leave the live list.
     case batch(LiveBatch)
-    /// Looked up in each snapshot by name, with the broker's failed
-    /// messages of that queue read once when the view opens. `selected` is
-    /// the position of the failed message that `r` requeues.
+    /// Looked up in each snapshot by name. The broker's failed messages of
+    /// that queue are read when the view opens and every two seconds after.
+    /// `selected` is the position of the failed message that `r` requeues.
     case queue(String, brokerFailures: BrokerFailures, selected: Int = 0)
     /// A journal entry being read.
     case loadingFailure(Int64)

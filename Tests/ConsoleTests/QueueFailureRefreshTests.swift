@@ -1,0 +1,151 @@
+@testable import Brokers
+@testable import Console
+@testable import Engine
+import TestSupport
+import Testing
+
+/// The queue detail view reading its broker's failed messages again while it is open.
+@Suite struct QueueFailureRefreshTests {
+    static let queue = "django_rq:default"
+
+    static func message(_ id: String) -> FailedMessage {
+        FailedMessage(system: .rq, queue: "default", messageID: id, body: Array("{}".utf8), error: "injected fault")
+    }
+
+    static func openState(_ ids: [String], selected: Int) -> ConsoleState {
+        var state = ConsoleState()
+        state.dialog = .detail(
+            .queue(queue, brokerFailures: .loaded(ids.map(message)), selected: selected), scroll: 3, fullValues: true)
+        return state
+    }
+
+    /// Returns the listed message ids and the selection of the open view, or nil when none is open.
+    static func view(_ state: ConsoleState) -> (ids: [String], selected: Int)? {
+        guard case .detail(.queue(_, .loaded(let messages), let selected), _, _)? = state.dialog else { return nil }
+        return (messages.map(\.messageID), selected)
+    }
+
+    @Test func newReadingKeepsSelectedMessage() {
+        var state = Self.openState(["b", "c", "d"], selected: 1)
+
+        let applied = state.applyBrokerFailures(["a", "b", "c", "d"].map(Self.message), queue: Self.queue)
+
+        #expect(applied)
+        #expect(Self.view(state)?.ids == ["a", "b", "c", "d"])
+        #expect(Self.view(state)?.selected == 2)
+    }
+
+    @Test func newReadingKeepsScrollAndFullValues() {
+        var state = Self.openState(["b"], selected: 0)
+
+        state.applyBrokerFailures(["a", "b"].map(Self.message), queue: Self.queue)
+
+        guard case .detail(_, let scroll, let full)? = state.dialog else {
+            Issue.record("the view closed")
+            return
+        }
+        #expect(scroll == 3)
+        #expect(full)
+    }
+
+    @Test func goneSelectionStaysInRange() {
+        var state = Self.openState(["a", "b", "c"], selected: 2)
+
+        state.applyBrokerFailures(["a"].map(Self.message), queue: Self.queue)
+
+        #expect(Self.view(state)?.ids == ["a"])
+        #expect(Self.view(state)?.selected == 0)
+    }
+
+    @Test func emptyReadingSelectsNothing() {
+        var state = Self.openState(["a", "b"], selected: 1)
+
+        state.applyBrokerFailures([], queue: Self.queue)
+
+        #expect(Self.view(state)?.ids == [])
+        #expect(Self.view(state)?.selected == 0)
+    }
+
+    @Test func readingOfAnotherQueueIsIgnored() {
+        var state = Self.openState(["a"], selected: 0)
+
+        let applied = state.applyBrokerFailures(["x"].map(Self.message), queue: "dramatiq:default")
+
+        #expect(!applied)
+        #expect(Self.view(state)?.ids == ["a"])
+    }
+
+    @Test func readingAfterTheViewClosedIsIgnored() {
+        var state = ConsoleState()
+
+        let applied = state.applyBrokerFailures(["x"].map(Self.message), queue: Self.queue)
+
+        #expect(!applied)
+        #expect(state.dialog == nil)
+    }
+
+    @Test func readingWhileLoadingIsIgnored() {
+        var state = ConsoleState()
+        state.dialog = .detail(.queue(Self.queue, brokerFailures: .loading), scroll: 0, fullValues: false)
+
+        let applied = state.applyBrokerFailures(["x"].map(Self.message), queue: Self.queue)
+
+        #expect(!applied)
+    }
+
+    @Test(arguments: [
+        ("django_rq:default", BrokerSystem.rq, "default"), ("celery:cache:invalidation", .celery, "cache:invalidation"),
+    ])
+    func brokerQueueSplitsTheProbeName(name: String, system: BrokerSystem, queue: String) throws {
+        let split = try #require(QueueFailureRefresh.brokerQueue(name))
+        #expect(split.0 == system)
+        #expect(split.1 == queue)
+    }
+
+    @Test(arguments: ["default", "redis:default", ""])
+    func brokerQueueRejectsUnknownSystems(name: String) {
+        #expect(QueueFailureRefresh.brokerQueue(name) == nil)
+    }
+
+    static let configuration = """
+        {"functions": [{"name": "shop.views.product", "key": {"partition": ["product_id"]},
+          "rules": [{"id": "product", "model": "shop.Product", "field_mapping": {"product_id": "pk"},
+           "dispatcher": "django_rq", "batch": true, "raise_exception": true}]}]}
+        """
+
+    /// A failure that reaches the embedded broker after the view opened shows
+    /// up at a later poll, read on a background thread.
+    @Test func pollListsFailuresThatArriveLater() throws {
+        let broker = EmbeddedBroker(settings: EmbeddedBrokerSettings(consumersPerSystem: 1, celeryMaxRedeliveries: 0))
+        let registry = DispatcherRegistry.withInProcessDispatchers()
+        let rulesReference = RuleSetReference()
+        registerBrokerDispatchers(in: registry, broker: broker, rules: rulesReference)
+        let rules = try RuleSet.compile(ConfigurationLoader.parse(Self.configuration), registry: registry)
+        rulesReference.set(rules)
+        let engine = Engine(rules: rules, registry: registry, cache: CacheContext(store: MemoryCacheStore()), journal: nil)
+        broker.start(engine: engine)
+        defer { broker.stop() }
+        engine.faults.set(FaultSetting(failurePercent: 100, addedLatencyMilliseconds: 0), for: "django_rq")
+
+        var state = ConsoleState()
+        state.dialog = .detail(.queue(Self.queue, brokerFailures: .loaded([])), scroll: 0, fullValues: false)
+        let refresh = QueueFailureRefresh()
+        refresh.markRead(now: 1000)
+        for pk in 1...3 {
+            _ = engine.process(ChangeEvent(model: "shop.Product", pk: .int(Int64(pk)), signal: .postSave, fields: JSONObject([])))
+        }
+        #expect(waitFor(timeout: 10) { broker.failedMessages(system: .rq, queue: "default", limit: 10).count == 3 })
+
+        // Before the interval has passed, nothing is read.
+        refresh.poll(state: &state, broker: broker, now: 1000 + QueueFailureRefresh.interval / 2)
+        #expect(Self.view(state)?.ids.isEmpty == true)
+
+        var now = 1000 + QueueFailureRefresh.interval
+        let listed = waitFor(timeout: 10) {
+            refresh.poll(state: &state, broker: broker, now: now)
+            now += 0.01
+            return Self.view(state)?.ids.count == 3
+        }
+        #expect(listed)
+    }
+}
