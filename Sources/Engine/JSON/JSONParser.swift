@@ -23,15 +23,18 @@ public struct JSONParser {
     /// than allowed to exhaust the stack.
     public static let maximumDepth = 256
 
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var position = 0
-    private var depth = 0
+    // The input, the read position, the nesting depth and the grammar steps
+    // below are internal. The event line reader builds on them, so it reads
+    // exactly the syntax this parser reads.
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position = 0
+    var depth = 0
     private var countedOffset = 0
     private var countedLines = 1
     private let recordLocations: Bool
     private(set) var locations: [String: Int] = [:]
 
-    private init(bytes: UnsafeBufferPointer<UInt8>, recordLocations: Bool) {
+    init(bytes: UnsafeBufferPointer<UInt8>, recordLocations: Bool) {
         self.bytes = bytes
         self.recordLocations = recordLocations
     }
@@ -77,7 +80,7 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseValue(path: String) throws(JSONSyntaxError) -> JSONValue {
+    mutating func parseValue(path: String) throws(JSONSyntaxError) -> JSONValue {
         if recordLocations {
             locations[path] = lineNumber(at: position)
         }
@@ -168,14 +171,14 @@ public struct JSONParser {
         }
     }
 
-    private mutating func enterContainer() throws(JSONSyntaxError) {
+    mutating func enterContainer() throws(JSONSyntaxError) {
         depth += 1
         if depth > Self.maximumDepth {
             throw error("lists and objects are nested deeper than \(Self.maximumDepth) levels")
         }
     }
 
-    private mutating func parseString() throws(JSONSyntaxError) -> String {
+    mutating func parseString() throws(JSONSyntaxError) -> String {
         position += 1
         let start = position
         var ascii = true
@@ -318,7 +321,7 @@ public struct JSONParser {
 
     // MARK: - Bytes
 
-    private func peek() -> UInt8? {
+    func peek() -> UInt8? {
         position < bytes.count ? bytes[position] : nil
     }
 
@@ -330,7 +333,7 @@ public struct JSONParser {
         while let byte = peek(), isDigit(byte) { position += 1 }
     }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while position < bytes.count {
             switch bytes[position] {
             case 0x20, 0x09, 0x0A, 0x0D: position += 1
