@@ -18,6 +18,7 @@ final class DispatchOutput: Sendable {
         let writer = LineWriter()
         /// Encodes batches that finish out of order, reused for each one.
         let scratch = LineWriter(descriptor: -1)
+        var templates = RecordTemplateTable()
     }
 
     private let state = ParkingMutex(State())
@@ -37,12 +38,12 @@ final class DispatchOutput: Sendable {
             // A batch in order is encoded straight into the output buffer,
             // without a line array of its own.
             if finished.batch.id == state.nextID {
-                Self.encode(finished, into: state.writer)
+                Self.encode(finished, into: state.writer, templates: &state.templates)
                 state.writer.flushIfFull()
                 state.nextID += 1
                 guard !state.waiting.isEmpty else { return }
             } else {
-                Self.encode(finished, into: state.scratch)
+                Self.encode(finished, into: state.scratch, templates: &state.templates)
                 state.waiting[finished.batch.id] = state.scratch.take()
             }
             while let next = state.waiting.removeValue(forKey: state.nextID) {
@@ -52,12 +53,12 @@ final class DispatchOutput: Sendable {
         }
     }
 
-    /// Writes whatever is left (gaps mean batches that never finished) and flushes.
     /// Writes out the lines already in order, without waiting for gaps.
     func flushWritten() {
         state.withLock { $0.writer.flush() }
     }
 
+    /// Writes whatever is left (gaps mean batches that never finished) and flushes.
     func flushAll() {
         state.withLock { state in
             for id in state.waiting.keys.sorted() {
@@ -75,16 +76,45 @@ final class DispatchOutput: Sendable {
     /// `model`, `pk`, `signal`, `rule_ids`, `rule_kwargs`, `outcome` and
     /// `error`, in that order.
     ///
-    /// The record is written member by member, and its text is what
-    /// `JSONWriter` writes for the same members in a `JSONObject`.
-    static func encode(_ finished: FinishedBatch, into output: LineWriter) {
-        let batch = finished.batch
+    /// The record's text is what `JSONWriter` writes for the same members in
+    /// a `JSONObject`. The part from `dispatcher` to `rule_kwargs` comes from
+    /// the template of the batch's shape when there is one.
+    static func encode(_ finished: FinishedBatch, into output: LineWriter, templates: inout RecordTemplateTable) {
         output.append(#"{"seq":"#)
-        output.appendDecimal(Int64(batch.id))
+        let idStart = output.count
+        output.appendDecimal(Int64(finished.batch.id))
+        let idLength = output.count - idStart
         output.append(#","event":"#)
-        if let index = batch.eventIndex { output.appendDecimal(Int64(index)) } else { output.append("null") }
+        if let index = finished.batch.eventIndex {
+            output.appendDecimal(Int64(index))
+        } else {
+            output.append("null")
+        }
+        // `batch` is the same id as `seq`, so its digits are copied.
         output.append(#","batch":"#)
-        output.appendDecimal(Int64(batch.id))
+        output.appendCopy(ofBytesAt: idStart, length: idLength)
+
+        if let template = templates.template(for: finished.batch) {
+            template.append(finished.batch, to: output)
+        } else {
+            encodeMembers(finished.batch, into: output)
+        }
+
+        // The outcome's label, quoted, and the error.
+        switch finished.outcome {
+        case .done: output.append(#","outcome":"done","error":null}\#n"#)
+        case .sent: output.append(#","outcome":"sent","error":null}\#n"#)
+        case .outbox: output.append(#","outcome":"outbox","error":null}\#n"#)
+        case .failed(let error):
+            output.append(#","outcome":"failed","error":"#)
+            output.appendJSONString(error.description)
+            output.append("}\n")
+        }
+    }
+
+    /// Appends the record from `,"dispatcher":` to the end of `rule_kwargs`,
+    /// member by member.
+    static func encodeMembers(_ batch: Batch, into output: LineWriter) {
         output.append(#","dispatcher":"#)
         output.appendJSONString(batch.dispatcher)
         output.append(#","model":"#)
@@ -94,20 +124,12 @@ final class DispatchOutput: Sendable {
         output.append(#","signal":"#)
         output.appendJSONString(batch.signal.rawValue)
         output.append(#","rule_ids":["#)
-        for (index, id) in batch.ruleIDs.enumerated() {
+        let ruleIDs = batch.ruleIDs
+        for index in ruleIDs.indices {
             if index > 0 { output.append(UInt8(ascii: ",")) }
-            output.appendJSONString(id)
+            output.appendJSONString(ruleIDs[index])
         }
         output.append(#"],"rule_kwargs":"#)
-        output.appendJSON(.object(batch.ruleKwargs))
-        output.append(#","outcome":"#)
-        output.appendJSONString(finished.outcome.label)
-        output.append(#","error":"#)
-        if let error = finished.outcome.error {
-            output.appendJSONString(error.description)
-        } else {
-            output.append("null")
-        }
-        output.append("}\n")
+        output.appendJSON(batch.ruleKwargs)
     }
 }

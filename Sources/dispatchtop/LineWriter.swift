@@ -14,9 +14,11 @@ final class LineWriter {
     private let descriptor: Int32
     static let flushSize = 1 << 16
 
-    init(descriptor: Int32 = 1) {
+    /// Creates a writer to `descriptor` whose buffer starts with `capacity`
+    /// bytes and grows as needed.
+    init(descriptor: Int32 = 1, capacity: Int = 2 * LineWriter.flushSize) {
         self.descriptor = descriptor
-        capacity = 2 * Self.flushSize
+        self.capacity = capacity
         storage = .allocate(capacity: capacity)
     }
 
@@ -82,7 +84,7 @@ final class LineWriter {
     func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
-        UnsafeMutableRawPointer(storage + count).copyMemory(from: source, byteCount: bytes.count)
+        Self.copy(source, count: bytes.count, to: UnsafeMutableRawPointer(storage + count))
         count += bytes.count
     }
 
@@ -92,46 +94,154 @@ final class LineWriter {
         append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// Appends the UTF-8 bytes of `text` as they are.
+    func append(utf8Of text: String) {
+        var copy = text
+        copy.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Copies `count` bytes. Up to 32 bytes are copied with two overlapping
+    /// loads and stores, which costs less than a call to `memmove` for the
+    /// short pieces a record is made of.
+    @inline(__always)
+    private static func copy(_ source: UnsafeRawPointer, count: Int, to destination: UnsafeMutableRawPointer) {
+        switch count {
+        case 16...32:
+            let head = source.loadUnaligned(as: SIMD16<UInt8>.self)
+            let tail = source.loadUnaligned(fromByteOffset: count - 16, as: SIMD16<UInt8>.self)
+            destination.storeBytes(of: head, as: SIMD16<UInt8>.self)
+            destination.storeBytes(of: tail, toByteOffset: count - 16, as: SIMD16<UInt8>.self)
+        case 8..<16:
+            let head = source.loadUnaligned(as: UInt64.self)
+            let tail = source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            destination.storeBytes(of: head, as: UInt64.self)
+            destination.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
+        case 4..<8:
+            let head = source.loadUnaligned(as: UInt32.self)
+            let tail = source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            destination.storeBytes(of: head, as: UInt32.self)
+            destination.storeBytes(of: tail, toByteOffset: count - 4, as: UInt32.self)
+        case 0..<4:
+            for index in 0..<count {
+                destination.storeBytes(of: source.load(fromByteOffset: index, as: UInt8.self), toByteOffset: index, as: UInt8.self)
+            }
+        default:
+            destination.copyMemory(from: source, byteCount: count)
+        }
+    }
+
+    /// Appends the `length` bytes that start `offset` bytes into the buffer,
+    /// such as a number already written once to the same line.
+    func appendCopy(ofBytesAt offset: Int, length: Int) {
+        reserve(length)
+        (storage + count).update(from: storage + offset, count: length)
+        count += length
+    }
+
     /// Appends `value` in decimal, as `JSONWriter` writes an integer.
     func appendDecimal(_ value: Int64) {
         reserve(20)
-        var magnitude = value.magnitude
-        var digits = 0
-        var scan = magnitude
-        repeat {
-            digits += 1
-            scan /= 10
-        } while scan > 0
         if value < 0 {
             storage[count] = UInt8(ascii: "-")
             count += 1
         }
-        var position = count + digits - 1
-        repeat {
-            storage[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            position -= 1
-        } while magnitude > 0
+        var magnitude = value.magnitude
+        let digits = Self.digitCount(magnitude)
+        // Two digits per division: the pairs "00" to "99" in a row.
+        let pairs = Self.digitPairs.utf8Start
+        var position = count + digits
+        while magnitude >= 100 {
+            let pair = Int(magnitude % 100) &* 2
+            magnitude /= 100
+            position -= 2
+            storage[position] = pairs[pair]
+            storage[position + 1] = pairs[pair + 1]
+        }
+        if magnitude >= 10 {
+            let pair = Int(magnitude) &* 2
+            storage[position - 2] = pairs[pair]
+            storage[position - 1] = pairs[pair + 1]
+        } else {
+            storage[position - 1] = UInt8(ascii: "0") + UInt8(magnitude)
+        }
         count += digits
+    }
+
+    private static let digitPairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
+
+    /// Returns the number of decimal digits of `value`, 1 for zero.
+    private static func digitCount(_ value: UInt64) -> Int {
+        var digits = 1
+        var rest = value
+        while rest >= 10_000 {
+            rest /= 10_000
+            digits += 4
+        }
+        if rest >= 1000 { return digits + 3 }
+        if rest >= 100 { return digits + 2 }
+        if rest >= 10 { return digits + 1 }
+        return digits
     }
 
     /// Appends `text` quoted, the same bytes as `JSONWriter.writeString`.
     func appendJSONString(_ text: String) {
         var copy = text
-        let copied = copy.withUTF8 { bytes -> Bool in
-            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                return false
-            }
+        copy.withUTF8 { bytes in
+            let source = UnsafeRawBufferPointer(bytes)
+            guard !Self.needsEscape(source) else { return appendEscaped(text) }
             reserve(bytes.count + 2)
             storage[count] = UInt8(ascii: "\"")
-            count += 1
-            append(UnsafeRawBufferPointer(bytes))
-            storage[count] = UInt8(ascii: "\"")
-            count += 1
-            return true
+            if let base = source.baseAddress {
+                Self.copy(base, count: source.count, to: UnsafeMutableRawPointer(storage + count + 1))
+            }
+            storage[count + bytes.count + 1] = UInt8(ascii: "\"")
+            count += bytes.count + 2
         }
-        guard !copied else { return }
-        // Text that needs escapes is rare here, so JSONWriter escapes it.
+    }
+
+    /// Returns whether `bytes` contain a byte JSON must escape: a control
+    /// character, a quotation mark or a backslash.
+    ///
+    /// Eight bytes are tested at a time: a byte below 0x20 borrows when 0x20
+    /// is subtracted from it, and a byte equal to `c` is zero after an
+    /// exclusive or with `c`. A borrow can only mark a byte above one that is
+    /// below the limit, so a word is marked exactly when one of its bytes is.
+    @inline(__always)
+    private static func needsEscape(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= 8, let base = bytes.baseAddress else {
+            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return true
+            }
+            return false
+        }
+        // The last word overlaps the one before it when the count is not a
+        // multiple of eight; testing a byte twice changes nothing.
+        var offset = 0
+        while true {
+            if wordNeedsEscape(base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) { return true }
+            if offset == bytes.count - 8 { return false }
+            offset = min(offset + 8, bytes.count - 8)
+        }
+    }
+
+    @inline(__always)
+    private static func wordNeedsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let control = (word &- ones &* 0x20) & ~word
+        let quote = (quotes &- ones) & ~quotes
+        let backslash = (backslashes &- ones) & ~backslashes
+        return (control | quote | backslash) & highBits != 0
+    }
+
+    /// Text that needs escapes is rare here, so `JSONWriter` escapes it.
+    private func appendEscaped(_ text: String) {
         var escaped: [UInt8] = []
         JSONWriter.writeString(text, into: &escaped)
         escaped.withUnsafeBytes { append($0) }
@@ -144,19 +254,31 @@ final class LineWriter {
         case .bool(let flag): flag ? append("true") : append("false")
         case .int(let number): appendDecimal(number)
         case .string(let text): appendJSONString(text)
-        case .double, .array:
-            var text: [UInt8] = []
-            JSONWriter.write(value, into: &text)
-            text.withUnsafeBytes { append($0) }
-        case .object(let object):
-            append(UInt8(ascii: "{"))
-            for (index, member) in object.members.enumerated() {
+        case .double(let number):
+            // JSONWriter writes a float that is not finite as null.
+            guard number.isFinite else { return append("null") }
+            append(utf8Of: number.description)
+        case .array(let items):
+            append(UInt8(ascii: "["))
+            for index in items.indices {
                 if index > 0 { append(UInt8(ascii: ",")) }
-                appendJSONString(member.key)
-                append(UInt8(ascii: ":"))
-                appendJSON(member.value)
+                appendJSON(items[index])
             }
-            append(UInt8(ascii: "}"))
+            append(UInt8(ascii: "]"))
+        case .object(let object): appendJSON(object)
         }
+    }
+
+    /// Appends the compact JSON text of `object`, members in their order.
+    func appendJSON(_ object: JSONObject) {
+        append(UInt8(ascii: "{"))
+        let members = object.members
+        for index in members.indices {
+            if index > 0 { append(UInt8(ascii: ",")) }
+            appendJSONString(members[index].key)
+            append(UInt8(ascii: ":"))
+            appendJSON(members[index].value)
+        }
+        append(UInt8(ascii: "}"))
     }
 }
