@@ -30,6 +30,15 @@ public enum EventDecoder {
         return try decodeValueTree(bytes)
     }
 
+    /// Decodes one line of UTF-8 bytes as the public `decode(_:)` does, and
+    /// takes values whose text repeats an earlier line's from `cache`.
+    static func decode(
+        _ bytes: UnsafeBufferPointer<UInt8>, cache: inout EventLineCache
+    ) throws(EventDecodingError) -> ChangeEvent {
+        if let event = JSONParser.parseEventLine(bytes, cache: &cache) { return event }
+        return try decodeValueTree(bytes)
+    }
+
     /// Decodes a line by parsing it into one JSON value first: the source of
     /// every rejection reason.
     static func decodeValueTree(_ bytes: UnsafeBufferPointer<UInt8>) throws(EventDecodingError) -> ChangeEvent {

@@ -40,6 +40,7 @@ public final class EventLineReader {
     private var start = 0
     private var lineNumber = 0
     private var atEnd = false
+    private var decodingCache = EventLineCache()
 
     /// Opens `path`, or standard input when `path` is "-".
     public init(path: String, follow: Bool = false, stopFlag: StopFlag = StopFlag(), pollIntervalMicroseconds: UInt32 = 50_000) throws {
@@ -98,7 +99,9 @@ public final class EventLineReader {
         if bytes.last == 0x0D { bytes.removeLast() }
         let number = lineNumber
         let result = bytes.withUnsafeBufferPointer { pointer in
-            Result { () throws(EventDecodingError) -> ChangeEvent in try EventDecoder.decode(pointer) }
+            Result { () throws(EventDecodingError) -> ChangeEvent in
+                try EventDecoder.decode(pointer, cache: &decodingCache)
+            }
         }
         switch result {
         case .success(let event): return .event(event, line: number)

@@ -13,8 +13,16 @@ extension JSONParser {
     /// Returns the event on `bytes`, or nil when the line must go through
     /// the value tree instead, which then rejects it.
     static func parseEventLine(_ bytes: UnsafeBufferPointer<UInt8>) -> ChangeEvent? {
+        var cache = EventLineCache()
+        return parseEventLine(bytes, cache: &cache)
+    }
+
+    /// Returns the event on `bytes`, or nil when the line must go through
+    /// the value tree instead. Values whose text repeats text in `cache` are
+    /// taken from there, and `cache` takes this line's values.
+    static func parseEventLine(_ bytes: UnsafeBufferPointer<UInt8>, cache: inout EventLineCache) -> ChangeEvent? {
         var parser = JSONParser(bytes: bytes, recordLocations: false)
-        return try? parser.parseEventObject()
+        return try? parser.parseEventObject(cache: &cache)
     }
 
     /// A member an event line may have. The raw value is the member's bit in
@@ -28,7 +36,7 @@ extension JSONParser {
         case fields = 32
     }
 
-    private mutating func parseEventObject() throws(JSONSyntaxError) -> ChangeEvent? {
+    private mutating func parseEventObject(cache: inout EventLineCache) throws(JSONSyntaxError) -> ChangeEvent? {
         skipWhitespace()
         guard peek() == UInt8(ascii: "{") else { return nil }
         try enterContainer()
@@ -51,8 +59,14 @@ extension JSONParser {
 
             switch member {
             case .model:
-                guard case .string(let name) = try parseValue(path: ""), !name.isEmpty else { return nil }
-                model = name
+                if let name = skipRecent(cache.models) {
+                    model = name
+                } else {
+                    let start = position
+                    guard case .string(let name) = try parseValue(path: ""), !name.isEmpty else { return nil }
+                    model = name
+                    cache.models.remember(name, text: UnsafeBufferPointer(rebasing: bytes[start..<position]))
+                }
             case .pk:
                 let value = try parseValue(path: "")
                 guard !value.isNull else { return nil }
@@ -67,16 +81,25 @@ extension JSONParser {
                 default: return nil
                 }
             case .updateFields:
-                if peek() == UInt8(ascii: "[") {
+                if let names = skipRecent(cache.updateFields) {
+                    updateFields = names
+                } else if peek() == UInt8(ascii: "[") {
+                    let start = position
                     guard let names = try parseFieldNames() else { return nil }
                     updateFields = names
+                    cache.updateFields.remember(names, text: UnsafeBufferPointer(rebasing: bytes[start..<position]))
                 } else {
                     guard case .null = try parseValue(path: "") else { return nil }
                 }
             case .fields:
-                switch try parseValue(path: "") {
+                let value =
+                    peek() == UInt8(ascii: "{")
+                    ? try parseObject(path: "", capacity: cache.fieldsCount) : try parseValue(path: "")
+                switch value {
                 case .null: break
-                case .object(let object): fields = object
+                case .object(let object):
+                    fields = object
+                    cache.fieldsCount = object.count
                 default: return nil
                 }
             }
@@ -100,41 +123,33 @@ extension JSONParser {
     /// `"mod\u0065l"` is `model`, as it is in the value tree.
     private mutating func parseEventMemberName() throws(JSONSyntaxError) -> EventMember? {
         guard peek() == UInt8(ascii: "\"") else { return nil }
-        let start = position + 1
-        var end = start
-        while end < bytes.count {
-            let byte = bytes[end]
-            if byte == UInt8(ascii: "\"") { break }
-            // No event member name contains a backslash, a control character
-            // or a non-ASCII byte. So the full string reader takes over here:
-            // it decodes escapes and rejects invalid bytes.
-            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 {
-                return Self.eventMember(named: try parseString())
-            }
-            end += 1
+        // Most lines write the names plainly: try the name that starts with
+        // the first letter, with its closing quote.
+        switch position + 1 < bytes.count ? bytes[position + 1] : 0 {
+        case UInt8(ascii: "m"): if matchAfterQuote("model\"") { return .model }
+        case UInt8(ascii: "p"): if matchAfterQuote("pk\"") { return .pk }
+        case UInt8(ascii: "s"): if matchAfterQuote("signal\"") { return .signal }
+        case UInt8(ascii: "c"): if matchAfterQuote("created\"") { return .created }
+        case UInt8(ascii: "u"): if matchAfterQuote("update_fields\"") { return .updateFields }
+        case UInt8(ascii: "f"): if matchAfterQuote("fields\"") { return .fields }
+        default: break
         }
-        guard end < bytes.count else { return nil }
-        position = end + 1
-        let name = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start..<end])
-        switch name.count {
-        case 2: return Self.equal(name, "pk") ? .pk : nil
-        case 5: return Self.equal(name, "model") ? .model : nil
-        case 6: return Self.equal(name, "signal") ? .signal : Self.equal(name, "fields") ? .fields : nil
-        case 7: return Self.equal(name, "created") ? .created : nil
-        case 13: return Self.equal(name, "update_fields") ? .updateFields : nil
-        default: return nil
-        }
-    }
 
-    private static func eventMember(named name: String) -> EventMember? {
-        switch name {
-        case "model": return .model
-        case "pk": return .pk
-        case "signal": return .signal
-        case "created": return .created
-        case "update_fields": return .updateFields
-        case "fields": return .fields
-        default: return nil
+        // Any other name is an event member only when it is written with
+        // escapes. The string reader decodes them and rejects invalid bytes.
+        var name = try parseString()
+        return name.withUTF8 { name in
+            let name = UnsafeRawBufferPointer(name)
+            // Compared by bytes, because Swift's `==` compares by canonical
+            // equivalence. Any other name goes to the value tree, which decides.
+            switch name.count {
+            case 2: return Self.equal(name, "pk") ? .pk : nil
+            case 5: return Self.equal(name, "model") ? .model : nil
+            case 6: return Self.equal(name, "signal") ? .signal : Self.equal(name, "fields") ? .fields : nil
+            case 7: return Self.equal(name, "created") ? .created : nil
+            case 13: return Self.equal(name, "update_fields") ? .updateFields : nil
+            default: return nil
+            }
         }
     }
 
@@ -185,11 +200,76 @@ extension JSONParser {
         return true
     }
 
+    /// Moves past the text of a recent value when the input continues with
+    /// exactly that text, and returns the value.
+    ///
+    /// A JSON value's extent and meaning follow from its own bytes alone, so
+    /// the same bytes here are the same value.
+    private mutating func skipRecent<Value>(_ recent: RecentValues<Value>) -> Value? {
+        for index in recent.texts.indices {
+            let text = recent.texts[index]
+            guard position + text.count <= bytes.count else { continue }
+            let matches = text.withUnsafeBufferPointer { earlier in
+                for offset in 0..<earlier.count where bytes[position + offset] != earlier[offset] {
+                    return false
+                }
+                return true
+            }
+            if matches {
+                position += text.count
+                return recent.values[index]
+            }
+        }
+        return nil
+    }
+
     private static func equal(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
         guard bytes.count == literal.utf8CodeUnitCount else { return false }
         for index in 0..<bytes.count where bytes[index] != literal.utf8Start[index] {
             return false
         }
         return true
+    }
+}
+
+/// Values read from earlier event lines, with their exact text.
+///
+/// Event streams repeat the same `model` and `update_fields` text line after
+/// line. A line that repeats the text reuses the value, and its storage,
+/// instead of decoding and allocating it again.
+struct EventLineCache {
+    fileprivate var models = RecentValues<String>(limit: 8)
+    fileprivate var updateFields = RecentValues<[String]>(limit: 4)
+    /// The member count of the last `fields` object, reserved for the next one.
+    fileprivate var fieldsCount = 0
+
+    init() {}
+}
+
+/// The last few values read, each with the exact text it was read from.
+struct RecentValues<Value> {
+    fileprivate private(set) var texts: [[UInt8]] = []
+    fileprivate private(set) var values: [Value] = []
+    private let limit: Int
+    private var nextReplaced = 0
+
+    fileprivate init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Keeps `value`, read from `text`, in place of the oldest value once
+    /// `limit` values are kept. Long text is not kept, so that such a value is
+    /// not copied on every line.
+    fileprivate mutating func remember(_ value: Value, text: UnsafeBufferPointer<UInt8>) {
+        guard text.count <= 256 else { return }
+        guard texts.count == limit else {
+            texts.append(Array(text))
+            values.append(value)
+            return
+        }
+        texts[nextReplaced].removeAll(keepingCapacity: true)
+        texts[nextReplaced].append(contentsOf: text)
+        values[nextReplaced] = value
+        nextReplaced = (nextReplaced + 1) % limit
     }
 }

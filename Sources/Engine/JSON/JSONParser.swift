@@ -99,10 +99,12 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseObject(path: String) throws(JSONSyntaxError) -> JSONValue {
+    /// Parses an object. `capacity` is the room for members reserved up
+    /// front, for callers that know how many members an object usually has.
+    mutating func parseObject(path: String, capacity: Int = 0) throws(JSONSyntaxError) -> JSONValue {
         try enterContainer()
         position += 1
-        var object = JSONObject()
+        var object = JSONObject(capacity: capacity)
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             position += 1

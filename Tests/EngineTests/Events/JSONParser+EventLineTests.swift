@@ -252,4 +252,68 @@ import Testing
         // The mutations leave some lines valid; they must go the direct way.
         #expect(direct > 500)
     }
+
+    // MARK: - Values reused from earlier lines
+
+    static func direct(_ line: String, cache: inout EventLineCache) -> ChangeEvent? {
+        var copy = line
+        return copy.withUTF8 { JSONParser.parseEventLine($0, cache: &cache) }
+    }
+
+    /// Lines read one after another share what they repeat, and each still
+    /// decodes as it does alone.
+    @Test func repeatedTextDecodesAsAlone() {
+        let models = (0..<12).map { "shop.Model\($0)" } + [#"shop.M\u006fdel1"#, "shop.Model1x", String(repeating: "m", count: 300)]
+        let updateFields = [#"["price"]"#, #"["price", "stock"]"#, #"["price"  ]"#, "[]", #"["pr\u0069ce"]"#, "null", #"["price"]"#]
+        var cache = EventLineCache()
+        for round in 0..<200 {
+            let model = models[(round * 7) % models.count]
+            let fields = updateFields[(round * 3) % updateFields.count]
+            let line = #"{"model": "\#(model)", "pk": \#(round), "signal": "post_save", "update_fields": \#(fields), "fields": {"id": \#(round)}}"#
+            let expected = Self.decodedThroughValueTree(line)
+            #expect(Self.direct(line, cache: &cache).map(Decoded.event) == expected, "\(line)")
+        }
+    }
+
+    @Test func repeatedModelSharesItsString() throws {
+        var cache = EventLineCache()
+        let model = String(repeating: "m", count: 40)
+        let first = try #require(Self.direct(#"{"model": "\#(model)", "pk": 1, "signal": "post_save"}"#, cache: &cache))
+        let second = try #require(Self.direct(#"{"model": "\#(model)", "pk": 2, "signal": "post_save"}"#, cache: &cache))
+        #expect(first.model == model)
+        #expect(second.model.utf8.elementsEqual(model.utf8))
+        var firstModel = first.model
+        var secondModel = second.model
+        let shared = firstModel.withUTF8 { one in secondModel.withUTF8 { two in one.baseAddress == two.baseAddress } }
+        #expect(shared, "the second event reuses the first one's string storage")
+    }
+
+    /// The mutated lines of ``mutatedLinesDecodeAsThroughTheValueTree()``,
+    /// read one after another with one cache.
+    @Test func mutatedLinesWithOneCacheDecodeAsAlone() {
+        let seeds = [
+            #"{"model": "shop.Product", "pk": 7, "signal": "post_save", "update_fields": ["price"], "fields": {"id": 7}}"#,
+            #"{"update_fields": ["price", "title"], "signal": "post_delete", "pk": "k", "model": "shop.Order"}"#,
+            #"{"model": "shop.Product", "pk": 8, "signal": "post_save", "update_fields": ["price"], "fields": {"id": 8, "a": [1]}}"#,
+        ]
+        let pieces = ["\"", "]", "[", ",", " ", "x", "\\", "\"price\"", "Product", "null"]
+        var generator = SeededGenerator(seed: 4_711)
+        var cache = EventLineCache()
+        for round in 0..<20_000 {
+            var line = Array(seeds[round % seeds.count])
+            for _ in 0..<Int.random(in: 0...2, using: &generator) {
+                let index = Int.random(in: 0...line.count, using: &generator)
+                if Bool.random(using: &generator), index < line.count {
+                    line.remove(at: index)
+                } else {
+                    line.insert(contentsOf: pieces.randomElement(using: &generator)!, at: index)
+                }
+            }
+            let text = String(line)
+            let tree = Self.decodedThroughValueTree(text)
+            if let event = Self.direct(text, cache: &cache) {
+                #expect(tree == .event(event), "\(text)")
+            }
+        }
+    }
 }
