@@ -94,9 +94,7 @@ final class DispatchOutput: Sendable {
         output.append(#","batch":"#)
         output.appendCopy(ofBytesAt: idStart, length: idLength)
 
-        if let template = templates.template(for: finished.batch) {
-            template.append(finished.batch, to: output)
-        } else {
+        if !templates.appendBody(of: finished.batch, to: output) {
             encodeMembers(finished.batch, into: output)
         }
 

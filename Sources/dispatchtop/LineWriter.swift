@@ -50,6 +50,12 @@ final class LineWriter {
         count = 0
     }
 
+    /// Drops the last `count` bytes appended.
+    func removeLast(_ count: Int) {
+        precondition(count >= 0 && count <= self.count, "cannot drop more bytes than the buffer has")
+        self.count -= count
+    }
+
     /// Returns the waiting bytes as an array and empties the buffer.
     func take() -> [UInt8] {
         let bytes = Array(UnsafeBufferPointer(start: storage, count: count))
@@ -81,6 +87,7 @@ final class LineWriter {
         count += 1
     }
 
+    @inline(__always)
     func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
@@ -100,34 +107,48 @@ final class LineWriter {
         copy.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Copies `count` bytes. Up to 32 bytes are copied with two overlapping
-    /// loads and stores, which costs less than a call to `memmove` for the
-    /// short pieces a record is made of.
+    /// Copies `count` bytes. Up to 64 bytes are copied with two overlapping
+    /// loads and stores, and up to 256 in 32-byte steps. For the short pieces
+    /// a record is made of, that costs less than a call to `memmove`.
     @inline(__always)
     private static func copy(_ source: UnsafeRawPointer, count: Int, to destination: UnsafeMutableRawPointer) {
         switch count {
-        case 16...32:
-            let head = source.loadUnaligned(as: SIMD16<UInt8>.self)
-            let tail = source.loadUnaligned(fromByteOffset: count - 16, as: SIMD16<UInt8>.self)
-            destination.storeBytes(of: head, as: SIMD16<UInt8>.self)
-            destination.storeBytes(of: tail, toByteOffset: count - 16, as: SIMD16<UInt8>.self)
+        case 32...64:
+            copyOverlapping(source, count: count, to: destination, as: SIMD32<UInt8>.self)
+        case 16..<32:
+            copyOverlapping(source, count: count, to: destination, as: SIMD16<UInt8>.self)
         case 8..<16:
-            let head = source.loadUnaligned(as: UInt64.self)
-            let tail = source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-            destination.storeBytes(of: head, as: UInt64.self)
-            destination.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
+            copyOverlapping(source, count: count, to: destination, as: UInt64.self)
         case 4..<8:
-            let head = source.loadUnaligned(as: UInt32.self)
-            let tail = source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
-            destination.storeBytes(of: head, as: UInt32.self)
-            destination.storeBytes(of: tail, toByteOffset: count - 4, as: UInt32.self)
+            copyOverlapping(source, count: count, to: destination, as: UInt32.self)
         case 0..<4:
             for index in 0..<count {
                 destination.storeBytes(of: source.load(fromByteOffset: index, as: UInt8.self), toByteOffset: index, as: UInt8.self)
             }
+        case 65...256:
+            var offset = 0
+            while offset < count - 32 {
+                let chunk = source.loadUnaligned(fromByteOffset: offset, as: SIMD32<UInt8>.self)
+                destination.storeBytes(of: chunk, toByteOffset: offset, as: SIMD32<UInt8>.self)
+                offset += 32
+            }
+            copyOverlapping(source + (count - 32), count: 32, to: destination + (count - 32), as: SIMD32<UInt8>.self)
         default:
             destination.copyMemory(from: source, byteCount: count)
         }
+    }
+
+    /// Copies `count` bytes, at least one and at most two `Word`s, as the
+    /// first and the last `Word` of the range, which may overlap.
+    @inline(__always)
+    private static func copyOverlapping<Word>(
+        _ source: UnsafeRawPointer, count: Int, to destination: UnsafeMutableRawPointer, as word: Word.Type
+    ) {
+        let size = MemoryLayout<Word>.size
+        let head = source.loadUnaligned(as: Word.self)
+        let tail = source.loadUnaligned(fromByteOffset: count - size, as: Word.self)
+        destination.storeBytes(of: head, as: Word.self)
+        destination.storeBytes(of: tail, toByteOffset: count - size, as: Word.self)
     }
 
     /// Appends the `length` bytes that start `offset` bytes into the buffer,
@@ -147,22 +168,22 @@ final class LineWriter {
         }
         var magnitude = value.magnitude
         let digits = Self.digitCount(magnitude)
-        // Two digits per division: the pairs "00" to "99" in a row.
-        let pairs = Self.digitPairs.utf8Start
-        var position = count + digits
+        // Written from the last digit back, two digits per division, from a
+        // row of the pairs "00" to "99".
+        let pairs = UnsafeRawPointer(Self.digitPairs.utf8Start)
+        let output = UnsafeMutableRawPointer(storage + count)
+        var position = digits
         while magnitude >= 100 {
             let pair = Int(magnitude % 100) &* 2
             magnitude /= 100
             position -= 2
-            storage[position] = pairs[pair]
-            storage[position + 1] = pairs[pair + 1]
+            output.storeBytes(of: pairs.loadUnaligned(fromByteOffset: pair, as: UInt16.self), toByteOffset: position, as: UInt16.self)
         }
         if magnitude >= 10 {
             let pair = Int(magnitude) &* 2
-            storage[position - 2] = pairs[pair]
-            storage[position - 1] = pairs[pair + 1]
+            output.storeBytes(of: pairs.loadUnaligned(fromByteOffset: pair, as: UInt16.self), as: UInt16.self)
         } else {
-            storage[position - 1] = UInt8(ascii: "0") + UInt8(magnitude)
+            output.storeBytes(of: UInt8(ascii: "0") + UInt8(magnitude), as: UInt8.self)
         }
         count += digits
     }

@@ -73,43 +73,45 @@ final class RecordTemplate {
         text.deallocate()
     }
 
-    /// Returns whether `batch` has this template's shape, comparing every
-    /// name byte for byte.
-    func matches(_ batch: Batch) -> Bool {
+    /// Appends the record text from `,"dispatcher":` to the end of
+    /// `rule_kwargs` for `batch` when the batch has this template's shape,
+    /// comparing every name byte for byte. Returns false, having appended
+    /// nothing, for a batch of another shape.
+    ///
+    /// The argument names are checked as the values are appended, so the
+    /// arguments are walked once; a mismatch takes back what was appended.
+    func appendIfMatching(_ batch: Batch, to output: LineWriter) -> Bool {
         guard batch.signal == signal, Self.same(batch.dispatcher, dispatcher), Self.same(batch.model, model),
             Self.same(batch.ruleIDs, ruleIDs)
         else { return false }
         let members = batch.ruleKwargs.members
         guard members.count == argumentNames.count else { return false }
-        for index in members.indices {
-            guard case .object(let arguments) = members[index].value,
-                Self.same(members[index].key, argumentNames[index].rule)
-            else { return false }
-            let names = argumentNames[index].arguments
-            let values = arguments.members
-            guard values.count == names.count else { return false }
-            for position in values.indices where !Self.same(values[position].key, names[position]) {
-                return false
-            }
-        }
-        return true
-    }
-
-    /// Appends the record text from `,"dispatcher":` to the end of
-    /// `rule_kwargs` for `batch`, which must match this template.
-    func append(_ batch: Batch, to output: LineWriter) {
+        let start = output.count
         appendText(0..<cuts[0], to: output)
         output.appendJSON(batch.pk)
+
         var cut = 0
-        for member in batch.ruleKwargs.members {
-            guard case .object(let arguments) = member.value else { continue }
-            for argument in arguments.members {
+        for index in members.indices {
+            guard case .object(let arguments) = members[index].value,
+                Self.same(members[index].key, argumentNames[index].rule),
+                arguments.count == argumentNames[index].arguments.count
+            else { return takeBack(to: start, in: output) }
+            let names = argumentNames[index].arguments
+            let values = arguments.members
+            for position in values.indices {
+                guard Self.same(values[position].key, names[position]) else { return takeBack(to: start, in: output) }
                 appendText(cuts[cut]..<cuts[cut + 1], to: output)
-                output.appendJSON(argument.value)
+                output.appendJSON(values[position].value)
                 cut += 1
             }
         }
         appendText(cuts[cut]..<text.count, to: output)
+        return true
+    }
+
+    private func takeBack(to count: Int, in output: LineWriter) -> Bool {
+        output.removeLast(output.count - count)
+        return false
     }
 
     private func appendText(_ range: Range<Int>, to output: LineWriter) {
@@ -175,8 +177,8 @@ final class RecordTemplate {
 }
 
 /// The templates of the record shapes seen so far, by a hash of what is
-/// cheap to read: the numeric rule ids and the lengths of the dispatcher and
-/// model names.
+/// cheap to read: the first numeric rule id, the rule count and the length
+/// of the model name.
 ///
 /// A slot keeps the last template hashed to it. A batch whose shape differs
 /// from the template in its slot replaces that template with its own.
@@ -189,19 +191,17 @@ struct RecordTemplateTable {
             "a String must be two machine words and an Array one, as on every 64-bit platform")
     }
 
-    /// Returns the template of `batch`'s shape, built now if needed, or nil
-    /// for a batch no template covers.
-    mutating func template(for batch: Batch) -> RecordTemplate? {
-        var hash = UInt64(batch.ruleIDs.count)
-        for id in batch.restflowRuleIDs {
-            hash = hash &* 31 &+ UInt64(truncatingIfNeeded: id)
-        }
-        hash = hash &* 31 &+ UInt64(batch.dispatcher.utf8.count)
-        hash = hash &* 31 &+ UInt64(batch.model.utf8.count)
+    /// Appends the record text from `,"dispatcher":` to the end of
+    /// `rule_kwargs` for `batch` from the template of its shape, built now if
+    /// needed. Returns false, having appended nothing, when no template
+    /// covers the batch.
+    mutating func appendBody(of batch: Batch, to output: LineWriter) -> Bool {
+        let first = UInt64(truncatingIfNeeded: batch.restflowRuleIDs.first ?? 0)
+        let hash = (first &* 31 &+ UInt64(batch.restflowRuleIDs.count)) &* 31 &+ UInt64(batch.model.utf8.count)
         let slot = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 56)
-        if let template = slots[slot], template.matches(batch) { return template }
-        let built = RecordTemplate(batch)
+        if slots[slot]?.appendIfMatching(batch, to: output) == true { return true }
+        guard let built = RecordTemplate(batch) else { return false }
         slots[slot] = built
-        return built
+        return built.appendIfMatching(batch, to: output)
     }
 }
