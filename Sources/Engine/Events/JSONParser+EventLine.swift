@@ -92,15 +92,11 @@ extension JSONParser {
                     guard case .null = try parseValue(path: "") else { return nil }
                 }
             case .fields:
-                let value =
-                    peek() == UInt8(ascii: "{")
-                    ? try parseObject(path: "", capacity: cache.fieldsCount) : try parseValue(path: "")
-                switch value {
-                case .null: break
-                case .object(let object):
+                if peek() == UInt8(ascii: "{") {
+                    guard let object = try parseFields(names: &cache.fieldNames) else { return nil }
                     fields = object
-                    cache.fieldsCount = object.count
-                default: return nil
+                } else {
+                    guard case .null = try parseValue(path: "") else { return nil }
                 }
             }
 
@@ -163,6 +159,61 @@ extension JSONParser {
         return ChangeSignal(rawValue: try parseString())
     }
 
+    /// Reads the `fields` object as `parseObject` reads an object, or returns
+    /// nil where that would throw.
+    ///
+    /// A member name whose text repeats the name at the same place in the
+    /// last `fields` object is taken from `names`. While every name so far
+    /// repeats the last object's, no name can be repeated in this one, because
+    /// the last object had none; so the check for a repeated name starts
+    /// at the first name that differs.
+    private mutating func parseFields(names: inout [RecentValues<String>.Entry]) throws(JSONSyntaxError) -> JSONObject? {
+        try enterContainer()
+        position += 1
+        var object = JSONObject(capacity: names.count)
+        var sameNames = true
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            position += 1
+            depth -= 1
+            return object
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { return nil }
+            let index = object.count
+            let name: String
+            if sameNames, index < names.count, skip(names[index].text) {
+                name = names[index].value
+            } else {
+                let start = position
+                name = try parseString()
+                if sameNames {
+                    sameNames = false
+                    names.removeSubrange(index...)
+                }
+                if names.count == index, position - start <= RecentValues<String>.maximumText {
+                    names.append(.init(text: Array(UnsafeBufferPointer(rebasing: bytes[start..<position])), value: name))
+                }
+            }
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else { return nil }
+            position += 1
+            skipWhitespace()
+            if !sameNames && object[name] != nil { return nil }
+            object.appendUnchecked(name, try parseValue(path: ""))
+
+            skipWhitespace()
+            guard let separator = peek() else { return nil }
+            position += 1
+            if separator == UInt8(ascii: "}") { break }
+            guard separator == UInt8(ascii: ",") else { return nil }
+        }
+        depth -= 1
+        if sameNames { names.removeSubrange(object.count...) }
+        return object
+    }
+
     /// Reads a list of strings. Returns nil when an item is not a string.
     private mutating func parseFieldNames() throws(JSONSyntaxError) -> [String]? {
         try enterContainer()
@@ -206,50 +257,79 @@ extension JSONParser {
     /// A JSON value's extent and meaning follow from its own bytes alone, so
     /// the same bytes here are the same value.
     private mutating func skipRecent<Value>(_ recent: RecentValues<Value>) -> Value? {
-        for index in recent.texts.indices {
-            let text = recent.texts[index]
-            guard position + text.count <= bytes.count else { continue }
-            let matches = text.withUnsafeBufferPointer { earlier in
-                for offset in 0..<earlier.count where bytes[position + offset] != earlier[offset] {
-                    return false
-                }
-                return true
-            }
-            if matches {
-                position += text.count
-                return recent.values[index]
-            }
+        for entry in recent.entries where skip(entry.text) {
+            return entry.value
         }
         return nil
     }
 
-    private static func equal(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
-        guard bytes.count == literal.utf8CodeUnitCount else { return false }
-        for index in 0..<bytes.count where bytes[index] != literal.utf8Start[index] {
-            return false
+    /// Moves past `text` when the input continues with exactly it.
+    @inline(__always)
+    private mutating func skip(_ text: [UInt8]) -> Bool {
+        guard position + text.count <= bytes.count else { return false }
+        let matches = text.withUnsafeBytes { earlier in
+            Self.equal(UnsafeRawBufferPointer(start: bytes.baseAddress! + position, count: earlier.count), earlier)
         }
-        return true
+        if matches { position += text.count }
+        return matches
+    }
+
+    @inline(__always)
+    private static func equal(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        equal(bytes, UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// Compares two byte ranges eight bytes at a time.
+    @inline(__always)
+    private static func equal(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Bool {
+        guard left.count == right.count else { return false }
+        guard left.count >= 8 else {
+            for index in 0..<left.count where left[index] != right[index] {
+                return false
+            }
+            return true
+        }
+        var offset = 0
+        while true {
+            // The last word overlaps the one before it when the count is not
+            // a multiple of eight.
+            if left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                != right.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            {
+                return false
+            }
+            if offset == left.count - 8 { return true }
+            offset = min(offset + 8, left.count - 8)
+        }
     }
 }
 
 /// Values read from earlier event lines, with their exact text.
 ///
-/// Event streams repeat the same `model` and `update_fields` text line after
-/// line. A line that repeats the text reuses the value, and its storage,
-/// instead of decoding and allocating it again.
+/// Event streams repeat the same `model`, `update_fields` and `fields` member
+/// names line after line. A line that repeats the text reuses the value, and
+/// its storage, instead of decoding and allocating it again.
 struct EventLineCache {
     fileprivate var models = RecentValues<String>(limit: 8)
     fileprivate var updateFields = RecentValues<[String]>(limit: 4)
-    /// The member count of the last `fields` object, reserved for the next one.
-    fileprivate var fieldsCount = 0
+    /// The member names of the last `fields` object, in order.
+    fileprivate var fieldNames: [RecentValues<String>.Entry] = []
 
     init() {}
 }
 
 /// The last few values read, each with the exact text it was read from.
 struct RecentValues<Value> {
-    fileprivate private(set) var texts: [[UInt8]] = []
-    fileprivate private(set) var values: [Value] = []
+    struct Entry {
+        var text: [UInt8]
+        var value: Value
+    }
+
+    /// Text longer than this is not kept, so that a long value is not copied
+    /// on every line.
+    static var maximumText: Int { 256 }
+
+    fileprivate private(set) var entries: [Entry] = []
     private let limit: Int
     private var nextReplaced = 0
 
@@ -258,18 +338,16 @@ struct RecentValues<Value> {
     }
 
     /// Keeps `value`, read from `text`, in place of the oldest value once
-    /// `limit` values are kept. Long text is not kept, so that such a value is
-    /// not copied on every line.
+    /// `limit` values are kept.
     fileprivate mutating func remember(_ value: Value, text: UnsafeBufferPointer<UInt8>) {
-        guard text.count <= 256 else { return }
-        guard texts.count == limit else {
-            texts.append(Array(text))
-            values.append(value)
+        guard text.count <= Self.maximumText else { return }
+        guard entries.count == limit else {
+            entries.append(Entry(text: Array(text), value: value))
             return
         }
-        texts[nextReplaced].removeAll(keepingCapacity: true)
-        texts[nextReplaced].append(contentsOf: text)
-        values[nextReplaced] = value
+        entries[nextReplaced].text.removeAll(keepingCapacity: true)
+        entries[nextReplaced].text.append(contentsOf: text)
+        entries[nextReplaced].value = value
         nextReplaced = (nextReplaced + 1) % limit
     }
 }

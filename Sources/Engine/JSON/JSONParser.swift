@@ -99,12 +99,10 @@ public struct JSONParser {
         }
     }
 
-    /// Parses an object. `capacity` is the room for members reserved up
-    /// front, for callers that know how many members an object usually has.
-    mutating func parseObject(path: String, capacity: Int = 0) throws(JSONSyntaxError) -> JSONValue {
+    private mutating func parseObject(path: String) throws(JSONSyntaxError) -> JSONValue {
         try enterContainer()
         position += 1
-        var object = JSONObject(capacity: capacity)
+        var object = JSONObject()
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             position += 1

@@ -275,6 +275,31 @@ import Testing
         }
     }
 
+    /// Each row: the `fields` objects of consecutive lines.
+    @Test(arguments: [
+        [#"{"id": 1, "a": 2}"#, #"{"id": 1, "a": 2, "id": 3}"#, #"{"id": 1, "a": 2}"#],
+        [#"{"id": 1, "a": 2}"#, #"{"id": 1, "id": 2}"#, #"{"id": 1}"#, #"{"id": 1, "a": 2, "b": 3}"#],
+        [#"{"id": 1, "a": 2}"#, #"{"a": 2, "id": 1}"#, #"{"i\u0064": 1, "a": 2}"#, #"{"id": 1, "a": 2, "a": 2}"#],
+        [#"{"id": 1}"#, #"{}"#, #"{"id": 1}"#, #"{"id" : 1 ,"a":{"id": 1, "id": 2}}"#, #"{"id": 1, "a": {}}"#],
+        [#"{"é": 1, "x": 2}"#, #"{"é": 1, "e\u0301": 2}"#, #"{"é": 1, "x": 2}"#],
+        [#"{"\#(String(repeating: "k", count: 300))": 1, "a": 2}"#, #"{"\#(String(repeating: "k", count: 300))": 1, "a": 2}"#],
+    ])
+    func fieldNamesAcrossLinesDecodeAsAlone(objects: [String]) {
+        var cache = EventLineCache()
+        for _ in 0..<2 {
+            for object in objects {
+                let line = #"{"model": "m.M", "pk": 1, "signal": "post_save", "fields": \#(object)}"#
+                let tree = Self.decodedThroughValueTree(line)
+                let event = Self.direct(line, cache: &cache)
+                if case .event = tree {
+                    #expect(event.map(Decoded.event) == tree, "\(line)")
+                } else {
+                    #expect(event == nil, "\(line)")
+                }
+            }
+        }
+    }
+
     @Test func repeatedModelSharesItsString() throws {
         var cache = EventLineCache()
         let model = String(repeating: "m", count: 40)
