@@ -210,7 +210,7 @@ extension JSONParser {
             guard separator == UInt8(ascii: ",") else { return nil }
         }
         depth -= 1
-        if sameNames { names.removeSubrange(object.count...) }
+        if sameNames && names.count > object.count { names.removeSubrange(object.count...) }
         return object
     }
 
@@ -284,10 +284,17 @@ extension JSONParser {
     private static func equal(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Bool {
         guard left.count == right.count else { return false }
         guard left.count >= 8 else {
-            for index in 0..<left.count where left[index] != right[index] {
-                return false
+            guard left.count >= 4 else {
+                for index in 0..<left.count where left[index] != right[index] {
+                    return false
+                }
+                return true
             }
-            return true
+            // Four to seven bytes: the first and the last four, which may overlap.
+            let last = left.count - 4
+            return left.loadUnaligned(as: UInt32.self) == right.loadUnaligned(as: UInt32.self)
+                && left.loadUnaligned(fromByteOffset: last, as: UInt32.self)
+                    == right.loadUnaligned(fromByteOffset: last, as: UInt32.self)
         }
         var offset = 0
         while true {

@@ -32,11 +32,14 @@ public struct JSONParser {
     private var countedOffset = 0
     private var countedLines = 1
     private let recordLocations: Bool
-    private(set) var locations: [String: Int] = [:]
+    /// The line of each value by path; nil unless `recordLocations` is set,
+    /// so that a parser that records none has no dictionary to create.
+    private(set) var locations: [String: Int]?
 
     init(bytes: UnsafeBufferPointer<UInt8>, recordLocations: Bool) {
         self.bytes = bytes
         self.recordLocations = recordLocations
+        if recordLocations { locations = [:] }
     }
 
     /// Parses one complete JSON document.
@@ -60,7 +63,7 @@ public struct JSONParser {
             Result { () throws(JSONSyntaxError) -> (JSONValue, [String: Int]) in
                 var parser = JSONParser(bytes: buffer, recordLocations: true)
                 let value = try parser.parseDocument(path: "")
-                return (value, parser.locations)
+                return (value, parser.locations ?? [:])
             }
         }.get()
     }
@@ -82,7 +85,8 @@ public struct JSONParser {
 
     mutating func parseValue(path: String) throws(JSONSyntaxError) -> JSONValue {
         if recordLocations {
-            locations[path] = lineNumber(at: position)
+            let line = lineNumber(at: position)
+            locations?[path] = line
         }
         guard position < bytes.count else {
             throw error("the input ended where a value was expected")
