@@ -65,8 +65,10 @@ final class LineWriter {
 
     // MARK: - Appending
 
+    /// Makes room for `extra` more bytes, which the `Reserved` appends that
+    /// follow may then fill without checking for room each time.
     @inline(__always)
-    private func reserve(_ extra: Int) {
+    func reserve(_ extra: Int) {
         if count + extra > capacity { grow(to: count + extra) }
     }
 
@@ -89,10 +91,22 @@ final class LineWriter {
 
     @inline(__always)
     func append(_ bytes: UnsafeRawBufferPointer) {
-        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
+        appendReserved(bytes)
+    }
+
+    /// Appends `bytes` into room made by ``reserve(_:)``.
+    @inline(__always)
+    func appendReserved(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         Self.copy(source, count: bytes.count, to: UnsafeMutableRawPointer(storage + count))
         count += bytes.count
+    }
+
+    /// Appends literal text into room made by ``reserve(_:)``.
+    @inline(__always)
+    func appendReserved(_ text: StaticString) {
+        appendReserved(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// Appends literal text, such as JSON punctuation and member names.
@@ -155,13 +169,19 @@ final class LineWriter {
     /// such as a number already written once to the same line.
     func appendCopy(ofBytesAt offset: Int, length: Int) {
         reserve(length)
-        (storage + count).update(from: storage + offset, count: length)
-        count += length
+        appendReserved(UnsafeRawBufferPointer(start: storage + offset, count: length))
     }
 
     /// Appends `value` in decimal, as `JSONWriter` writes an integer.
+    @inline(__always)
     func appendDecimal(_ value: Int64) {
         reserve(20)
+        appendDecimalReserved(value)
+    }
+
+    /// Appends `value` in decimal into room made by ``reserve(_:)``: up to 20 bytes.
+    @inline(__always)
+    func appendDecimalReserved(_ value: Int64) {
         if value < 0 {
             storage[count] = UInt8(ascii: "-")
             count += 1

@@ -87,8 +87,12 @@ final class RecordTemplate {
         let members = batch.ruleKwargs.members
         guard members.count == argumentNames.count else { return false }
         let start = output.count
+        // Room for the text and the values, when they are integers; any
+        // other value makes room again after it.
+        let room = text.count + cuts.count * 20
+        output.reserve(room)
         appendText(0..<cuts[0], to: output)
-        output.appendJSON(batch.pk)
+        appendValue(batch.pk, to: output, room: room)
 
         var cut = 0
         for index in members.indices {
@@ -101,7 +105,7 @@ final class RecordTemplate {
             for position in values.indices {
                 guard Self.same(values[position].key, names[position]) else { return takeBack(to: start, in: output) }
                 appendText(cuts[cut]..<cuts[cut + 1], to: output)
-                output.appendJSON(values[position].value)
+                appendValue(values[position].value, to: output, room: room)
                 cut += 1
             }
         }
@@ -114,8 +118,23 @@ final class RecordTemplate {
         return false
     }
 
+    /// Appends a piece of the text into room made before.
+    @inline(__always)
     private func appendText(_ range: Range<Int>, to output: LineWriter) {
-        output.append(UnsafeRawBufferPointer(rebasing: text[range]))
+        // The cuts lie inside the text, so the range needs no check.
+        output.appendReserved(UnsafeRawBufferPointer(start: text.baseAddress.unsafelyUnwrapped + range.lowerBound, count: range.count))
+    }
+
+    /// Appends a value: an integer into room made before, any other value
+    /// with its own room, after which `room` bytes are made again.
+    @inline(__always)
+    private func appendValue(_ value: JSONValue, to output: LineWriter, room: Int) {
+        if case .int(let number) = value {
+            output.appendDecimalReserved(number)
+        } else {
+            output.appendJSON(value)
+            output.reserve(room)
+        }
     }
 
     // MARK: - Comparing names
