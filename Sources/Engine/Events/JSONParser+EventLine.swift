@@ -163,10 +163,10 @@ extension JSONParser {
     /// nil where that would throw.
     ///
     /// A member name whose text repeats the name at the same place in the
-    /// last `fields` object is taken from `names`. While every name so far
-    /// repeats the last object's, no name can be repeated in this one, because
-    /// the last object had none; so the check for a repeated name starts
-    /// at the first name that differs.
+    /// last `fields` object is taken from `names`. `names` never holds a
+    /// name twice, so while every name so far repeats the kept ones, no name
+    /// is repeated in this object either. The check for a repeated name
+    /// therefore starts at the first name that differs.
     private mutating func parseFields(names: inout [RecentValues<String>.Entry]) throws(JSONSyntaxError) -> JSONObject? {
         try enterContainer()
         position += 1
@@ -183,24 +183,30 @@ extension JSONParser {
             guard peek() == UInt8(ascii: "\"") else { return nil }
             let index = object.count
             let name: String
+            var text: Range<Int>?
             if sameNames, index < names.count, skip(names[index].text) {
                 name = names[index].value
             } else {
                 let start = position
                 name = try parseString()
+                text = start..<position
                 if sameNames {
                     sameNames = false
                     names.removeSubrange(index...)
-                }
-                if names.count == index, position - start <= RecentValues<String>.maximumText {
-                    names.append(.init(text: Array(UnsafeBufferPointer(rebasing: bytes[start..<position])), value: name))
                 }
             }
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { return nil }
             position += 1
             skipWhitespace()
-            if !sameNames && object[name] != nil { return nil }
+            if let text {
+                guard object[name] == nil else { return nil }
+                // Only a name that repeats none before it is kept, so the
+                // kept names never repeat one another.
+                if names.count == index, text.count <= RecentValues<String>.maximumText {
+                    names.append(.init(text: Array(UnsafeBufferPointer(rebasing: bytes[text])), value: name))
+                }
+            }
             object.appendUnchecked(name, try parseValue(path: ""))
 
             skipWhitespace()
