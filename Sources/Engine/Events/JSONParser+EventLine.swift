@@ -163,7 +163,7 @@ extension JSONParser {
     /// nil where that would throw.
     ///
     /// A member name whose text repeats the name at the same place in the
-    /// last `fields` object is taken from `names`. `names` never holds a
+    /// last `fields` object is taken from `names`. `names` never contains a
     /// name twice, so while every name so far repeats the kept ones, no name
     /// is repeated in this object either. The check for a repeated name
     /// therefore starts at the first name that differs.
