@@ -20,7 +20,28 @@ public enum EventDecoder {
         }.get()
     }
 
+    /// Decodes one line of UTF-8 bytes, without its line break.
+    ///
+    /// A valid line is read straight into the event. Any other line is decoded
+    /// again through a JSON value for the whole line, and the checks of that
+    /// path give the rejection reason. Both paths give the same event for a valid line.
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>) throws(EventDecodingError) -> ChangeEvent {
+        if let event = JSONParser.parseEventLine(bytes) { return event }
+        return try decodeValueTree(bytes)
+    }
+
+    /// Decodes one line of UTF-8 bytes as the public `decode(_:)` does, and
+    /// takes values whose text repeats an earlier line's from `cache`.
+    static func decode(
+        _ bytes: UnsafeBufferPointer<UInt8>, cache: inout EventLineCache
+    ) throws(EventDecodingError) -> ChangeEvent {
+        if let event = JSONParser.parseEventLine(bytes, cache: &cache) { return event }
+        return try decodeValueTree(bytes)
+    }
+
+    /// Decodes a line by parsing it into one JSON value first: the source of
+    /// every rejection reason.
+    static func decodeValueTree(_ bytes: UnsafeBufferPointer<UInt8>) throws(EventDecodingError) -> ChangeEvent {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)

@@ -36,10 +36,17 @@ public final class EventLineReader {
     private let follow: Bool
     private let stopFlag: StopFlag
     private let pollInterval: UInt32
-    private var buffer: [UInt8] = []
+    /// The bytes read: `buffer[start..<filled]` are not yet consumed. The
+    /// array keeps its size, so that a read needs no zero-filled room first;
+    /// it doubles when one line does not fit.
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
     private var start = 0
+    private var filled = 0
     private var lineNumber = 0
     private var atEnd = false
+    /// Behind a pointer, so that passing it to the decoder for every line
+    /// needs no runtime exclusivity check, as a stored property would.
+    private let decodingCache: UnsafeMutablePointer<EventLineCache>
 
     /// Opens `path`, or standard input when `path` is "-".
     public init(path: String, follow: Bool = false, stopFlag: StopFlag = StopFlag(), pollIntervalMicroseconds: UInt32 = 50_000) throws {
@@ -59,12 +66,15 @@ public final class EventLineReader {
         self.follow = follow
         self.stopFlag = stopFlag
         pollInterval = pollIntervalMicroseconds
-        buffer.reserveCapacity(1 << 16)
+        decodingCache = .allocate(capacity: 1)
+        decodingCache.initialize(to: EventLineCache())
         inode = Self.inode(of: descriptor)
     }
 
     deinit {
         if ownsDescriptor { close(descriptor) }
+        decodingCache.deinitialize(count: 1)
+        decodingCache.deallocate()
     }
 
     /// Returns the next event or rejected line, or nil at the end of input
@@ -73,8 +83,8 @@ public final class EventLineReader {
         while true {
             if let line = nextBufferedLine() {
                 lineNumber += 1
-                if line.isEmpty || line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                return decode(line)
+                if let decoded = decode(line) { return decoded }
+                continue
             }
             if stopFlag.isStopped { return nil }
             if atEnd && !follow { return flushPartialLine() }
@@ -93,37 +103,40 @@ public final class EventLineReader {
     /// The number of lines consumed so far.
     public var linesRead: Int { lineNumber }
 
-    private func decode(_ line: ArraySlice<UInt8>) -> EventLine {
-        var bytes = line
-        if bytes.last == 0x0D { bytes.removeLast() }
+    /// Decodes the line in `range` of the buffer, without its line break.
+    /// Returns nil for a blank line: empty, or only spaces, tabs and carriage returns.
+    private func decode(_ range: Range<Int>) -> EventLine? {
         let number = lineNumber
-        let result = bytes.withUnsafeBufferPointer { pointer in
-            Result { () throws(EventDecodingError) -> ChangeEvent in try EventDecoder.decode(pointer) }
-        }
-        switch result {
-        case .success(let event): return .event(event, line: number)
-        case .failure(let error): return .rejected(line: number, error: error)
+        let cache = decodingCache
+        return buffer.withUnsafeBufferPointer { buffer -> EventLine? in
+            var line = UnsafeBufferPointer(rebasing: buffer[range])
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return nil }
+            if line.last == 0x0D { line = UnsafeBufferPointer(rebasing: line.dropLast()) }
+            do throws(EventDecodingError) {
+                return .event(try EventDecoder.decode(line, cache: &cache.pointee), line: number)
+            } catch {
+                return .rejected(line: number, error: error)
+            }
         }
     }
 
-    private func nextBufferedLine() -> ArraySlice<UInt8>? {
-        guard start < buffer.count else { return nil }
+    private func nextBufferedLine() -> Range<Int>? {
+        guard start < filled else { return nil }
         let found = buffer.withUnsafeBufferPointer { bytes -> Int? in
-            guard let hit = memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start) else { return nil }
+            guard let hit = memchr(bytes.baseAddress! + start, 0x0A, filled - start) else { return nil }
             return bytes.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
         }
         guard let newline = found else { return nil }
-        let line = buffer[start..<newline]
+        let line = start..<newline
         start = newline + 1
         return line
     }
 
     private func flushPartialLine() -> EventLine? {
-        guard start < buffer.count else { return nil }
-        let line = buffer[start...]
-        start = buffer.count
+        guard start < filled else { return nil }
+        let line = start..<filled
+        start = filled
         lineNumber += 1
-        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
         return decode(line)
     }
 
@@ -147,8 +160,8 @@ public final class EventLineReader {
             return false
         }
         offset = 0
-        buffer.removeAll(keepingCapacity: true)
         start = 0
+        filled = 0
         lineNumber = 0
         restarts += 1
         return true
@@ -160,17 +173,24 @@ public final class EventLineReader {
     }
 
     private func fill() -> Int {
+        // Moves the unconsumed part of the buffer, a partial line, to its start.
         if start > 0 {
-            buffer.removeSubrange(0..<start)
+            let remaining = filled - start
+            buffer.withUnsafeMutableBytes { bytes in
+                let base = bytes.baseAddress!
+                base.copyMemory(from: base + start, byteCount: remaining)
+            }
             start = 0
+            filled = remaining
         }
-        let chunk = 1 << 16
-        let oldCount = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: chunk))
+        if filled == buffer.count {
+            buffer.append(contentsOf: repeatElement(0, count: buffer.count))
+        }
+        let room = buffer.count - filled
         let count = buffer.withUnsafeMutableBytes { raw in
-            read(descriptor, raw.baseAddress! + oldCount, chunk)
+            read(descriptor, raw.baseAddress! + filled, room)
         }
-        buffer.removeLast(chunk - max(count, 0))
+        filled += max(count, 0)
         offset += max(count, 0)
         return max(count, 0)
     }

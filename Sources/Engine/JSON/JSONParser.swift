@@ -23,17 +23,23 @@ public struct JSONParser {
     /// than allowed to exhaust the stack.
     public static let maximumDepth = 256
 
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var position = 0
-    private var depth = 0
+    // The input, the read position, the nesting depth and the grammar steps
+    // below are internal. The event line reader builds on them, so it reads
+    // exactly the syntax this parser reads.
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position = 0
+    var depth = 0
     private var countedOffset = 0
     private var countedLines = 1
     private let recordLocations: Bool
-    private(set) var locations: [String: Int] = [:]
+    /// The line of each value by path; nil unless `recordLocations` is set,
+    /// so that a parser that records none has no dictionary to create.
+    private(set) var locations: [String: Int]?
 
-    private init(bytes: UnsafeBufferPointer<UInt8>, recordLocations: Bool) {
+    init(bytes: UnsafeBufferPointer<UInt8>, recordLocations: Bool) {
         self.bytes = bytes
         self.recordLocations = recordLocations
+        if recordLocations { locations = [:] }
     }
 
     /// Parses one complete JSON document.
@@ -57,7 +63,7 @@ public struct JSONParser {
             Result { () throws(JSONSyntaxError) -> (JSONValue, [String: Int]) in
                 var parser = JSONParser(bytes: buffer, recordLocations: true)
                 let value = try parser.parseDocument(path: "")
-                return (value, parser.locations)
+                return (value, parser.locations ?? [:])
             }
         }.get()
     }
@@ -77,9 +83,10 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseValue(path: String) throws(JSONSyntaxError) -> JSONValue {
+    mutating func parseValue(path: String) throws(JSONSyntaxError) -> JSONValue {
         if recordLocations {
-            locations[path] = lineNumber(at: position)
+            let line = lineNumber(at: position)
+            locations?[path] = line
         }
         guard position < bytes.count else {
             throw error("the input ended where a value was expected")
@@ -168,14 +175,14 @@ public struct JSONParser {
         }
     }
 
-    private mutating func enterContainer() throws(JSONSyntaxError) {
+    mutating func enterContainer() throws(JSONSyntaxError) {
         depth += 1
         if depth > Self.maximumDepth {
             throw error("lists and objects are nested deeper than \(Self.maximumDepth) levels")
         }
     }
 
-    private mutating func parseString() throws(JSONSyntaxError) -> String {
+    mutating func parseString() throws(JSONSyntaxError) -> String {
         position += 1
         let start = position
         var ascii = true
@@ -306,6 +313,9 @@ public struct JSONParser {
             }
             return .int(negative ? -magnitude : magnitude)
         }
+        if !isInteger, let number = Self.exactDouble(UnsafeBufferPointer(rebasing: bytes[start..<position])) {
+            return .double(number)
+        }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         if isInteger, let number = Int64(text) {
             return .int(number)
@@ -316,9 +326,73 @@ public struct JSONParser {
         return .double(number)
     }
 
+    /// Returns the value of a valid JSON number with a fraction or an
+    /// exponent when one floating-point operation gives it exactly, or nil.
+    ///
+    /// When the digits, read as an integer, are at most 2^53 and the power of
+    /// ten is at most 10^22 either way, both are exact doubles. A single
+    /// multiplication or division then rounds correctly, so the result has
+    /// the same bits as `Double(text)`, which rounds correctly too. This
+    /// covers numbers such as prices, and spares building a string and
+    /// calling `strtod` for each.
+    private static func exactDouble(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
+        var index = 0
+        let negative = text[0] == UInt8(ascii: "-")
+        if negative { index += 1 }
+
+        // The digits before and after the point, as one integer.
+        var significand: UInt64 = 0
+        var significantDigits = 0
+        var exponent = 0
+        var inFraction = false
+        while index < text.count {
+            let byte = text[index]
+            if byte == UInt8(ascii: ".") {
+                inFraction = true
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                if significand != 0 || byte != UInt8(ascii: "0") { significantDigits += 1 }
+                // 19 digits always fit in a UInt64.
+                guard significantDigits <= 19 else { return nil }
+                significand = significand * 10 + UInt64(byte - UInt8(ascii: "0"))
+                if inFraction { exponent -= 1 }
+            } else {
+                break
+            }
+            index += 1
+        }
+
+        if index < text.count {
+            // An exponent: 'e' or 'E', an optional sign, digits.
+            index += 1
+            var exponentSign = 1
+            if text[index] == UInt8(ascii: "+") || text[index] == UInt8(ascii: "-") {
+                if text[index] == UInt8(ascii: "-") { exponentSign = -1 }
+                index += 1
+            }
+            var written = 0
+            while index < text.count {
+                written = written * 10 + Int(text[index] - UInt8(ascii: "0"))
+                guard written <= 1000 else { return nil }
+                index += 1
+            }
+            exponent += exponentSign * written
+        }
+
+        guard significand <= 1 << 53, (-22...22).contains(exponent) else { return nil }
+        var value = Double(significand)
+        value = exponent < 0 ? value / exactPowersOfTen[-exponent] : value * exactPowersOfTen[exponent]
+        return negative ? -value : value
+    }
+
+    /// 10^0 through 10^22, every one an exact double.
+    private static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+        1e19, 1e20, 1e21, 1e22,
+    ]
+
     // MARK: - Bytes
 
-    private func peek() -> UInt8? {
+    func peek() -> UInt8? {
         position < bytes.count ? bytes[position] : nil
     }
 
@@ -330,7 +404,7 @@ public struct JSONParser {
         while let byte = peek(), isDigit(byte) { position += 1 }
     }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while position < bytes.count {
             switch bytes[position] {
             case 0x20, 0x09, 0x0A, 0x0D: position += 1

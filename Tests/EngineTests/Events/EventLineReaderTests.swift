@@ -99,6 +99,19 @@ enum ReadLine: Equatable, CustomStringConvertible {
         #expect(lines == [.event(line: 1, pk: 1), .event(line: 2, pk: 2), .event(line: 3, pk: 3)])
     }
 
+    /// Lines whose ends fall just before, on and just after the 64 KiB of
+    /// one read, after a short line that moves them off the buffer's start.
+    @Test(arguments: [65_534, 65_535, 65_536, 65_537, 131_072])
+    func lineEndingAtTheReadSizeIsRead(length: Int) throws {
+        let head = #"{"model": "shop.Product", "pk": 2, "signal": "post_save", "fields": {"text": ""#
+        let tail = #""}}"#
+        let long = head + String(repeating: "y", count: length - head.utf8.count - tail.utf8.count) + tail
+        #expect(long.utf8.count == length)
+        let text = [Self.event(1), long, Self.event(3), long].joined(separator: "\n") + "\n" + Self.event(5)
+        let lines = try Self.readAll(text)
+        #expect(lines == [.event(line: 1, pk: 1), .event(line: 2, pk: 2), .event(line: 3, pk: 3), .event(line: 4, pk: 2), .event(line: 5, pk: 5)])
+    }
+
     @Test func manyLinesAreAllRead() throws {
         let text = (1...5000).map(Self.event).joined(separator: "\n") + "\n"
         let lines = try Self.readAll(text)

@@ -52,6 +52,39 @@ import Testing
         #expect(error?.reason == reason)
     }
 
+    @Test(arguments: [
+        "0.0", "-0.0", "0e5", "-0E-5", "1.99", "-2.25e3", "0.1", "0.30000000000000004", "1e-22", "1e22", "9007199254740992.0",
+        "9007199254740993.0", "1e23", "1e-23", "4.9e-324", "1.7976931348623157e308", "123456789.123456789",
+        "1234567890123456789.5", "0.000000000000000000000000000001", "1e0000000000000000000001", "2.2250738585072014e-308",
+    ])
+    func floatHasTheBitsOfDoubleParsing(text: String) throws {
+        let value = try JSONParser.parse(text)
+        #expect(value.doubleBits == Double(text)?.bitPattern)
+    }
+
+    /// Random decimals in the forms the parser reads: the result must have
+    /// the same bits as Swift's own `Double(String)`, which rounds correctly.
+    @Test func randomFloatsHaveTheBitsOfDoubleParsing() throws {
+        var generator = SeededGenerator(seed: 53)
+        for _ in 0..<100_000 {
+            let digits = Int.random(in: 1...20, using: &generator)
+            var text = Int.random(in: 0..<4, using: &generator) == 0 ? "-" : ""
+            let pointAt = Int.random(in: 1...digits, using: &generator)
+            for index in 0..<digits {
+                if index == pointAt { text += "." }
+                let digit = index == 0 && digits > 1 && pointAt > 1 ? Int.random(in: 1...9, using: &generator)
+                    : Int.random(in: 0...9, using: &generator)
+                text += String(digit)
+            }
+            if pointAt == digits || Bool.random(using: &generator) {
+                text += ["e", "E"].randomElement(using: &generator)! + ["", "+", "-"].randomElement(using: &generator)!
+                text += String(Int.random(in: 0...30, using: &generator))
+            }
+            let value = try JSONParser.parse(text)
+            #expect(value.doubleBits == Double(text)?.bitPattern, "\(text)")
+        }
+    }
+
     // MARK: - Objects and lists
 
     @Test func objectKeepsMemberOrder() throws {
@@ -256,5 +289,13 @@ extension JSONParserTests {
     @Test func validMultibyteTextIsKept() throws {
         let value = try JSONParser.parse(#"["日本", "é"]"#)
         #expect(value == .array([.string("日本"), .string("é")]))
+    }
+}
+
+extension JSONValue {
+    /// The bit pattern of a float, to tell -0.0 from 0.0; nil for any other value.
+    fileprivate var doubleBits: UInt64? {
+        if case .double(let number) = self { return number.bitPattern }
+        return nil
     }
 }
