@@ -87,11 +87,77 @@ public enum RQJob {
     private static let queuedStatus = Array("queued".utf8)
     private static let defaultTimeoutText = Array(String(defaultTimeout).utf8)
 
+    /// One job's part of an enqueue: the HSET that writes its hash, and its
+    /// id with the key of the list it is pushed on.
+    public struct QueuedJob: Sendable, Equatable {
+        public var id: [UInt8]
+        /// `rq:queue:<name>`.
+        public var queueKey: [UInt8]
+        /// `HSET rq:job:<id>` with every field.
+        public var hset: RedisCommand
+    }
+
     /// Returns the commands of one enqueue, to run as a MULTI/EXEC transaction:
     /// SADD rq:queues, HSET rq:job:<id>, RPUSH rq:queue:<q>.
     public static func enqueueCommands(
         jobID: String, queue: String, fields: [(String, [UInt8])], keyPrefix: String = defaultKeyPrefix
     ) -> [RedisCommand] {
+        enqueueCommands(queuedJob(jobID: jobID, queue: queue, fields: fields, keyPrefix: keyPrefix), keyPrefix: keyPrefix)
+    }
+
+    /// Returns the commands of one enqueue of `job`, as ``enqueueCommands(jobID:queue:fields:keyPrefix:)`` lists them.
+    public static func enqueueCommands(_ job: QueuedJob, keyPrefix: String = defaultKeyPrefix) -> [RedisCommand] {
+        [
+            RedisCommand(arguments: [CommandName.sadd, Array(queuesKey(keyPrefix: keyPrefix).utf8), job.queueKey]),
+            job.hset,
+            RedisCommand(arguments: [CommandName.rpush, job.queueKey, job.id]),
+        ]
+    }
+
+    /// Returns the commands that enqueue `jobs` in one MULTI/EXEC
+    /// transaction, each with the positions in `jobs` of the jobs that need it.
+    ///
+    /// The commands are every job's HSET in order, then for each queue, in
+    /// the order the queues first appear, one RPUSH of its job ids in order,
+    /// then one SADD of each queue to `rq:queues`. The stored hashes, lists
+    /// and set are those of one enqueue per job, in the same order.
+    /// `Queue.enqueue_many` of rq 3.0 also writes all its jobs in one
+    /// transaction, with one RPUSH per job.
+    public static func enqueueManyCommands(
+        _ jobs: [QueuedJob], keyPrefix: String = defaultKeyPrefix
+    ) -> [(command: RedisCommand, jobs: [Int])] {
+        var commands: [(command: RedisCommand, jobs: [Int])] = []
+        commands.reserveCapacity(jobs.count + 2)
+        var queueKeys: [[UInt8]] = []
+        var jobsOfQueue: [[Int]] = []
+        for (position, job) in jobs.enumerated() {
+            commands.append((job.hset, [position]))
+            if let index = queueKeys.firstIndex(of: job.queueKey) {
+                jobsOfQueue[index].append(position)
+            } else {
+                queueKeys.append(job.queueKey)
+                jobsOfQueue.append([position])
+            }
+        }
+        for (queueKey, positions) in zip(queueKeys, jobsOfQueue) {
+            var rpush: [[UInt8]] = [CommandName.rpush, queueKey]
+            rpush.reserveCapacity(2 + positions.count)
+            for position in positions {
+                rpush.append(jobs[position].id)
+            }
+            commands.append((RedisCommand(arguments: rpush), positions))
+        }
+        let queuesKeyBytes = Array(queuesKey(keyPrefix: keyPrefix).utf8)
+        for (queueKey, positions) in zip(queueKeys, jobsOfQueue) {
+            commands.append((RedisCommand(arguments: [CommandName.sadd, queuesKeyBytes, queueKey]), positions))
+        }
+        return commands
+    }
+
+    /// Returns one job's part of an enqueue: its HSET, id and queue key.
+    public static func queuedJob(
+        jobID: String, queue: String, fields: [(String, [UInt8])], keyPrefix: String = defaultKeyPrefix
+    ) -> QueuedJob {
         var hset: [[UInt8]] = [CommandName.hset, Array(jobKey(jobID, keyPrefix: keyPrefix).utf8)]
         hset.reserveCapacity(2 + fields.count * 2)
         for (position, (name, value)) in fields.enumerated() {
@@ -104,12 +170,9 @@ public enum RQJob {
             }
             hset.append(value)
         }
-        let queueKeyBytes = Array(queueKey(queue, keyPrefix: keyPrefix).utf8)
-        return [
-            RedisCommand(arguments: [CommandName.sadd, Array(queuesKey(keyPrefix: keyPrefix).utf8), queueKeyBytes]),
-            RedisCommand(arguments: hset),
-            RedisCommand(arguments: [CommandName.rpush, queueKeyBytes, Array(jobID.utf8)]),
-        ]
+        return QueuedJob(
+            id: Array(jobID.utf8), queueKey: Array(queueKey(queue, keyPrefix: keyPrefix).utf8),
+            hset: RedisCommand(arguments: hset))
     }
 
     /// Command names of an enqueue as bytes, built once.
