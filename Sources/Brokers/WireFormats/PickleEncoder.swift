@@ -140,10 +140,11 @@ public enum PickleEncoder {
     }
 
     private static func writeString(_ text: String, into output: inout [UInt8]) {
-        var copy = text
-        copy.withUTF8 { utf8 in
-            output.append(Opcode.binUnicode)
-            appendLittleEndian(UInt32(utf8.count), into: &output)
+        let utf8 = text.utf8
+        output.append(Opcode.binUnicode)
+        appendLittleEndian(UInt32(utf8.count), into: &output)
+        // Native and small strings lend their bytes without a copy; others are read in order.
+        if utf8.withContiguousStorageIfAvailable({ output.append(contentsOf: $0) }) == nil {
             output.append(contentsOf: utf8)
         }
     }
@@ -204,7 +205,9 @@ public enum PickleEncoder {
     }
 
     private static func appendLittleEndian<T: FixedWidthInteger>(_ number: T, into output: inout [UInt8]) {
-        withUnsafeBytes(of: number.littleEndian) { output.append(contentsOf: $0) }
+        for shift in stride(from: 0, to: T.bitWidth, by: 8) {
+            output.append(UInt8(truncatingIfNeeded: number >> shift))
+        }
     }
 
     private static func appendBigEndian<T: FixedWidthInteger>(_ number: T, into output: inout [UInt8]) {

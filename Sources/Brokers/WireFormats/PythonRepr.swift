@@ -89,9 +89,8 @@ public enum PythonRepr {
     /// Writes a str repr: single quotes unless the text contains a single quote
     /// and no double quote, and escapes for what `str.isprintable` rejects.
     private static func writeString(_ text: String, into output: inout [UInt8]) {
-        var copy = text
         // Fast path: printable ASCII with no single quote or backslash is copied as is.
-        let copied = copy.withUTF8 { bytes -> Bool in
+        let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             for byte in bytes where byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'") {
                 return false
             }
@@ -100,7 +99,7 @@ public enum PythonRepr {
             output.append(UInt8(ascii: "'"))
             return true
         }
-        if copied { return }
+        if copied == true { return }
         let utf8 = text.utf8
         let hasSingle = utf8.contains(UInt8(ascii: "'"))
         let hasDouble = utf8.contains(UInt8(ascii: "\""))
