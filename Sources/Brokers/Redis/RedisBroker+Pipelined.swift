@@ -28,7 +28,7 @@ extension RedisBroker {
         if tasks.contains(where: { $0.system == .djangoQ }) {
             _ = try settings.djangoQ.requireSigner()
         }
-        let outcomes = sendInGroups(count: tasks.count) { index throws(BrokerError) in try encode(tasks[index]) }
+        let outcomes = sendInGroups(count: tasks.count) { [self] index throws(BrokerError) in try encode(tasks[index]) }
         var stored: [[UInt8]] = []
         stored.reserveCapacity(tasks.count)
         var firstError: BrokerError?
@@ -63,22 +63,21 @@ extension RedisBroker {
 
     /// Encodes `count` messages in groups of ``streamGroupSize``, sends each
     /// group on the producer connection once it is encoded, and returns what
-    /// became of each message.
+    /// became of each message. A ``GroupEncoder`` encodes the groups on two
+    /// threads at once.
     private func sendInGroups(
-        count: Int, encode: (Int) throws(BrokerError) -> EncodedTask
+        count: Int, encode: @escaping @Sendable (Int) throws(BrokerError) -> EncodedTask
     ) -> [DeliveryOutcome] {
-        var encoded: [Result<EncodedTask, BrokerError>] = []
-        encoded.reserveCapacity(count)
-        var groups: [EnqueueGroup] = []
+        // Nothing to send needs no connection.
+        guard count > 0 else { return [] }
+        let groupSize = Self.streamGroupSize
         let rqKeyPrefix = settings.rqKeyPrefix
-        let streamed = producer.sendStreamed { () -> [RedisWrite]? in
-            guard encoded.count < count else { return nil }
-            let end = min(encoded.count + Self.streamGroupSize, count)
+        let encoder = GroupEncoder(groupCount: (count + groupSize - 1) / groupSize) { index in
+            var encoded: [Result<EncodedTask, BrokerError>] = []
             var tasks: [EncodedTask?] = []
-            tasks.reserveCapacity(end - encoded.count)
-            for index in encoded.count..<end {
+            for position in (index * groupSize)..<min((index + 1) * groupSize, count) {
                 do throws(BrokerError) {
-                    let task = try encode(index)
+                    let task = try encode(position)
                     encoded.append(.success(task))
                     tasks.append(task)
                 } catch {
@@ -86,28 +85,35 @@ extension RedisBroker {
                     tasks.append(nil)
                 }
             }
-            let group = EnqueueGroup(tasks, rqKeyPrefix: rqKeyPrefix)
-            groups.append(group)
-            return group.writes
+            return EncodedGroup(encoded: encoded, writes: EnqueueGroup(tasks, rqKeyPrefix: rqKeyPrefix))
         }
-        return outcomes(of: encoded, in: groups, streamed: streamed, count: count)
+        var groups: [EncodedGroup] = []
+        groups.reserveCapacity(encoder.groupCount)
+        // Connecting comes first, so that nothing is encoded while Redis is down.
+        let streamed = producer.sendStreamed { () -> [RedisWrite]? in
+            guard groups.count < encoder.groupCount else { return nil }
+            if groups.isEmpty { encoder.startHelper() }
+            groups.append(encoder.group(groups.count))
+            return groups[groups.count - 1].writes.writes
+        }
+        encoder.finish()
+        return outcomes(of: groups, streamed: streamed, count: count)
     }
 
     /// Combines each message's encoding with the outcome of its group's writes.
     private func outcomes(
-        of encoded: [Result<EncodedTask, BrokerError>], in groups: [EnqueueGroup],
-        streamed: RedisConnection.StreamedOutcome, count: Int
+        of groups: [EncodedGroup], streamed: RedisConnection.StreamedOutcome, count: Int
     ) -> [DeliveryOutcome] {
         var outcomes: [DeliveryOutcome] = []
         outcomes.reserveCapacity(count)
         var sentQueues: Set<QueueReference> = []
         var firstWrite = 0
         for group in groups {
-            let end = firstWrite + group.writes.count
+            let end = firstWrite + group.writes.writes.count
             let replied = streamed.outcomes[min(firstWrite, streamed.outcomes.count)..<min(end, streamed.outcomes.count)]
             firstWrite = end
-            for taskOutcome in group.taskOutcomes(replied, connectionFailure: streamed.connectionFailure) {
-                let encoding = encoded[outcomes.count]
+            let taskOutcomes = group.writes.taskOutcomes(replied, connectionFailure: streamed.connectionFailure)
+            for (encoding, taskOutcome) in zip(group.encoded, taskOutcomes) {
                 switch (encoding, taskOutcome) {
                 case (.failure(let error), _):
                     outcomes.append(.failed(error))
