@@ -49,7 +49,7 @@ extension RedisBroker {
         return stored
     }
 
-    /// The outcome of one message of a pipelined send.
+    /// The outcome of one message of ``deliver(_:)`` or ``enqueue(contentsOf:)``.
     enum DeliveryOutcome: Equatable {
         /// Redis stored the message, whose stored bytes these are.
         case sent([UInt8])
@@ -59,6 +59,20 @@ extension RedisBroker {
         /// Redis did not run the transaction this message shared with a
         /// message it rejected, so this one was not stored. Sending it again may succeed.
         case notRun
+    }
+
+    /// Sends messages in groups as ``enqueue(contentsOf:)`` does and returns
+    /// what became of each, in order, instead of throwing.
+    ///
+    /// A message with stored bytes is sent as ``deliverStored(_:task:)``
+    /// sends it; one without is encoded from its task. A message that cannot
+    /// be encoded fails alone, and the others are still sent.
+    func deliver(_ messages: [(task: TaskMessage, stored: [UInt8]?)]) -> [DeliveryOutcome] {
+        sendInGroups(count: messages.count) { [self] index throws(BrokerError) in
+            let message = messages[index]
+            guard let stored = message.stored else { return try encode(message.task) }
+            return try encodeStored(stored, task: message.task)
+        }
     }
 
     /// Encodes `count` messages in groups of ``streamGroupSize``, sends each
