@@ -188,8 +188,8 @@ public final class RedisBroker: MessageBroker {
     }
 
     private func rqJob(_ task: TaskMessage, data: [UInt8], now: Int64) -> RQJob.QueuedJob {
-        let fields = RQJob.fields(task, data: data, enqueuedAt: now, timeout: settings.rqTimeout)
-        return RQJob.queuedJob(jobID: makeID(), queue: RQJob.queue(of: task), fields: fields, keyPrefix: settings.rqKeyPrefix)
+        RQJob.queuedJob(
+            task, data: data, enqueuedAt: now, timeout: settings.rqTimeout, jobID: makeID(), keyPrefix: settings.rqKeyPrefix)
     }
 
     private func storedWrite(_ body: [UInt8], task: TaskMessage) throws(BrokerError) -> EncodedTask {

@@ -431,28 +431,17 @@ public final class RedisConnection: Sendable {
         try append([command][...], to: context, url: url)
     }
 
-    /// Formats commands as RESP arrays of bulk strings (what
+    /// Writes commands as RESP arrays of bulk strings (what
     /// `redisFormatCommandArgv` writes) into one buffer, and appends it to
     /// hiredis's output buffer in one call, which copies the bytes.
     private static func append(
         _ commands: ArraySlice<RedisCommand>, to context: UnsafeMutablePointer<redisContext>, url: RedisURL
     ) throws(RedisError) {
         guard let first = commands.first else { return }
-        var size = 0
-        for command in commands {
-            size += 16
-            for argument in command.arguments { size += argument.count + 24 }
-        }
         var buffer: [UInt8] = []
-        buffer.reserveCapacity(size)
+        buffer.reserveCapacity(commands.reduce(0) { $0 + $1.encodedSizeLimit })
         for command in commands {
-            appendHeader(UInt8(ascii: "*"), command.arguments.count, to: &buffer)
-            for argument in command.arguments {
-                appendHeader(UInt8(ascii: "$"), argument.count, to: &buffer)
-                buffer.append(contentsOf: argument)
-                buffer.append(0x0D)
-                buffer.append(0x0A)
-            }
+            command.appendEncoded(to: &buffer)
         }
         let status = buffer.withUnsafeBytes { bytes in
             redisAppendFormattedCommand(context, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
@@ -470,14 +459,6 @@ public final class RedisConnection: Sendable {
                 throw RedisError(.connectionLost, "Cannot write to Redis at '\(url)': \(errorText(context)).")
             }
         }
-    }
-
-    /// Appends `marker`, `count` in decimal, and CRLF.
-    private static func appendHeader(_ marker: UInt8, _ count: Int, to buffer: inout [UInt8]) {
-        buffer.append(marker)
-        JSONWriter.write(.int(Int64(count)), into: &buffer)
-        buffer.append(0x0D)
-        buffer.append(0x0A)
     }
 
     private static func readReply(
