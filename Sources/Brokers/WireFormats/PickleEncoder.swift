@@ -73,15 +73,21 @@ public enum PickleEncoder {
             output.append(Opcode.emptyList)
             guard !items.isEmpty else { return }
             output.append(Opcode.mark)
-            for item in items { write(json: item, into: &output) }
+            // Reading the elements in place, not copying them out, saves a
+            // retain and release per element.
+            items.withUnsafeBufferPointer { items in
+                for index in items.indices { write(json: items[index], into: &output) }
+            }
             output.append(Opcode.appends)
         case .object(let object):
             output.append(Opcode.emptyDict)
             guard !object.isEmpty else { return }
             output.append(Opcode.mark)
-            for member in object.members {
-                writeString(member.key, into: &output)
-                write(json: member.value, into: &output)
+            object.members.withUnsafeBufferPointer { members in
+                for index in members.indices {
+                    writeString(members[index].key, into: &output)
+                    write(json: members[index].value, into: &output)
+                }
             }
             output.append(Opcode.setItems)
         }
@@ -143,7 +149,7 @@ public enum PickleEncoder {
         let utf8 = text.utf8
         output.append(Opcode.binUnicode)
         appendLittleEndian(UInt32(utf8.count), into: &output)
-        // Native and small strings lend their bytes without a copy; others are read in order.
+        // Native and small strings lend their bytes without a copy, and other strings are read in order.
         if utf8.withContiguousStorageIfAvailable({ output.append(contentsOf: $0) }) == nil {
             output.append(contentsOf: utf8)
         }

@@ -68,19 +68,25 @@ public enum PythonRepr {
         case .string(let text): writeString(text, into: &output)
         case .array(let items):
             output.append(UInt8(ascii: "["))
-            for (index, item) in items.enumerated() {
-                if index > 0 { appendSeparator(to: &output) }
-                write(item, into: &output)
+            // Reading the elements in place, not copying them out, saves a
+            // retain and release per element.
+            items.withUnsafeBufferPointer { items in
+                for index in items.indices {
+                    if index > 0 { appendSeparator(to: &output) }
+                    write(items[index], into: &output)
+                }
             }
             output.append(UInt8(ascii: "]"))
         case .object(let object):
             output.append(UInt8(ascii: "{"))
-            for (index, member) in object.members.enumerated() {
-                if index > 0 { appendSeparator(to: &output) }
-                writeString(member.key, into: &output)
-                output.append(UInt8(ascii: ":"))
-                output.append(UInt8(ascii: " "))
-                write(member.value, into: &output)
+            object.members.withUnsafeBufferPointer { members in
+                for index in members.indices {
+                    if index > 0 { appendSeparator(to: &output) }
+                    writeString(members[index].key, into: &output)
+                    output.append(UInt8(ascii: ":"))
+                    output.append(UInt8(ascii: " "))
+                    write(members[index].value, into: &output)
+                }
             }
             output.append(UInt8(ascii: "}"))
         }
