@@ -21,9 +21,33 @@ struct EnqueueGroup {
         case unknown(RedisError)
     }
 
+    /// The tasks that need the commands of one write.
+    private enum Owners {
+        /// Every command serves this one task.
+        case task(Int)
+        /// Per command, the tasks that need it.
+        case perCommand([[Int]])
+
+        /// Returns the tasks that need command `index`.
+        func tasks(ofCommand index: Int) -> [Int] {
+            switch self {
+            case .task(let position): return [position]
+            case .perCommand(let positions): return positions[index]
+            }
+        }
+
+        /// Every task that needs one of the commands, once each.
+        var allTasks: [Int] {
+            switch self {
+            case .task(let position): return [position]
+            case .perCommand(let positions): return Array(Set(positions.joined())).sorted()
+            }
+        }
+    }
+
     private(set) var writes: [RedisWrite] = []
-    /// Per write, per command: the positions in the group of the tasks that need the command.
-    private var owners: [[[Int]]] = []
+    /// Per write, the tasks its commands serve.
+    private var owners: [Owners] = []
     /// Per task, whether it has a write: false for a task that could not be encoded.
     private var hasWrite: [Bool]
 
@@ -36,7 +60,7 @@ struct EnqueueGroup {
             switch task?.delivery {
             case .write(let write):
                 writes.append(write)
-                owners.append(Array(repeating: [position], count: write.commands.count))
+                owners.append(.task(position))
             case .rqJob(let job):
                 jobs.append(job)
                 jobPositions.append(position)
@@ -47,7 +71,7 @@ struct EnqueueGroup {
         guard !jobs.isEmpty else { return }
         let grouped = RQJob.enqueueManyCommands(jobs, keyPrefix: rqKeyPrefix)
         writes.append(RedisWrite(grouped.map(\.command), atomic: true))
-        owners.append(grouped.map { command in command.jobs.map { jobPositions[$0] } })
+        owners.append(.perCommand(grouped.map { command in command.jobs.map { jobPositions[$0] } }))
     }
 
     /// Returns each task's outcome from its writes' outcomes, or nil for a
@@ -60,23 +84,24 @@ struct EnqueueGroup {
     /// ``TaskOutcome/notRun`` tasks always makes progress.
     func taskOutcomes(_ outcomes: ArraySlice<RedisWriteOutcome>, connectionFailure: RedisError?) -> [TaskOutcome?] {
         var result: [TaskOutcome?] = hasWrite.map { $0 ? .sent : nil }
-        for (index, commandOwners) in owners.enumerated() {
+        for (index, writeOwners) in owners.enumerated() {
             guard index < outcomes.count else {
                 let failure = connectionFailure ?? RedisError(.connectionLost, "The connection to Redis failed.")
-                for position in Set(commandOwners.joined()) { result[position] = .unknown(failure) }
+                for position in writeOwners.allTasks { result[position] = .unknown(failure) }
                 continue
             }
             let outcome = outcomes[outcomes.startIndex + index]
-            for (command, positions) in commandOwners.enumerated() {
-                guard let error = outcome.errors[command] else { continue }
-                for position in positions where result[position] == .sent {
-                    result[position] = .rejected(error)
+            if outcome.hasRejection {
+                for command in writes[index].commands.indices {
+                    guard let error = outcome.error(ofCommand: command) else { continue }
+                    for position in writeOwners.tasks(ofCommand: command) where result[position] == .sent {
+                        result[position] = .rejected(error)
+                    }
                 }
             }
             guard let abort = outcome.abort else { continue }
-            let ownRejection = outcome.errors.contains { $0 != nil }
-            for position in Set(commandOwners.joined()) where result[position] == .sent {
-                result[position] = ownRejection ? .notRun : .rejected(abort)
+            for position in writeOwners.allTasks where result[position] == .sent {
+                result[position] = outcome.hasRejection ? .notRun : .rejected(abort)
             }
         }
         return result

@@ -121,6 +121,7 @@ extension RedisBroker {
         var outcomes: [DeliveryOutcome] = []
         outcomes.reserveCapacity(count)
         var sentQueues: Set<QueueReference> = []
+        var lastQueue: QueueReference?
         var firstWrite = 0
         for group in groups {
             let end = firstWrite + group.writes.writes.count
@@ -132,7 +133,11 @@ extension RedisBroker {
                 case (.failure(let error), _):
                     outcomes.append(.failed(error))
                 case (.success(let task), .sent?):
-                    sentQueues.insert(task.queue)
+                    // Consecutive tasks mostly share a queue, which is then hashed once.
+                    if task.queue != lastQueue {
+                        sentQueues.insert(task.queue)
+                        lastQueue = task.queue
+                    }
                     outcomes.append(.sent(task.stored))
                 case (.success, .rejected(let error)?), (.success, .unknown(let error)?):
                     outcomes.append(.failed(error.brokerError))

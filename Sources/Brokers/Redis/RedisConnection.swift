@@ -119,14 +119,14 @@ public final class RedisConnection: Sendable {
         var flat: [RedisCommand] = []
         flat.reserveCapacity(writes.reduce(0) { $0 + $1.replyCount })
         for write in writes {
-            flat += write.sentCommands
+            write.appendSentCommands(to: &flat)
         }
         let replies = try pipeline(flat)
         var results: [[RedisReply]] = []
         results.reserveCapacity(writes.count)
         var index = 0
         for write in writes {
-            let outcome = RedisWriteOutcome(write, replies: Array(replies[index..<(index + write.replyCount)]), url: url)
+            let outcome = RedisWriteOutcome(write, replies: replies[index..<(index + write.replyCount)], url: url)
             if let error = outcome.firstError { throw error }
             results.append(outcome.replies)
             index += write.replyCount
@@ -168,7 +168,7 @@ public final class RedisConnection: Sendable {
                 while let group = produce() {
                     var flat: [RedisCommand] = []
                     for write in group {
-                        flat += write.sentCommands
+                        write.appendSentCommands(to: &flat)
                     }
                     writes += group
                     waiting += flat
@@ -195,7 +195,7 @@ public final class RedisConnection: Sendable {
         for write in writes {
             // After a connection failure, the last writes have no replies, or only some.
             guard index + write.replyCount <= replies.count else { break }
-            outcomes.append(RedisWriteOutcome(write, replies: Array(replies[index..<(index + write.replyCount)]), url: url))
+            outcomes.append(RedisWriteOutcome(write, replies: replies[index..<(index + write.replyCount)], url: url))
             index += write.replyCount
         }
         return StreamedOutcome(outcomes: outcomes, connectionFailure: connectionFailure)

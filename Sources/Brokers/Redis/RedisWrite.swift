@@ -8,9 +8,11 @@ public struct RedisWrite: Sendable, Equatable {
         self.atomic = atomic
     }
 
-    /// The commands as sent: wrapped in MULTI and EXEC when atomic.
-    var sentCommands: [RedisCommand] {
-        atomic ? [RedisWrite.multi] + commands + [RedisWrite.exec] : commands
+    /// Appends the commands as sent to `sent`: wrapped in MULTI and EXEC when atomic.
+    func appendSentCommands(to sent: inout [RedisCommand]) {
+        if atomic { sent.append(RedisWrite.multi) }
+        sent += commands
+        if atomic { sent.append(RedisWrite.exec) }
     }
 
     /// How many replies the write gets: one per command, plus MULTI's and EXEC's when atomic.
@@ -26,9 +28,10 @@ public struct RedisWriteOutcome: Sendable, Equatable {
     /// command's item of the EXEC reply. When the transaction did not run,
     /// the reply Redis gave while queueing the command.
     public var replies: [RedisReply]
-    /// Per command, the error Redis rejected it with, while queueing it or
-    /// inside EXEC; nil for a command that succeeded or never ran.
-    public var errors: [RedisError?]
+    /// The commands Redis rejected, while queueing them or inside EXEC, by
+    /// position in the write, in order. Empty when every command succeeded
+    /// or none ran, which keeps a successful outcome free of allocations.
+    private var rejections: [(command: Int, error: RedisError)] = []
     /// Set when a transaction did not run at all: Redis rejected MULTI or a
     /// queued command, or aborted EXEC. None of its commands ran.
     public var abort: RedisError?
@@ -36,12 +39,20 @@ public struct RedisWriteOutcome: Sendable, Equatable {
     /// first one met in reply order, or nil when every command succeeded.
     public var firstError: RedisError?
 
+    /// Per command, the error Redis rejected it with, or nil for a command that succeeded or never ran.
+    public var errors: [RedisError?] {
+        var errors = [RedisError?](repeating: nil, count: replies.count)
+        for rejection in rejections {
+            errors[rejection.command] = rejection.error
+        }
+        return errors
+    }
+
     /// Reads the replies of `write` (MULTI's and EXEC's included when atomic).
-    init(_ write: RedisWrite, replies sent: [RedisReply], url: RedisURL) {
+    init(_ write: RedisWrite, replies sent: ArraySlice<RedisReply>, url: RedisURL) {
         precondition(sent.count == write.replyCount, "one reply per sent command")
-        errors = Array(repeating: nil, count: write.commands.count)
         guard write.atomic else {
-            replies = sent
+            replies = Array(sent)
             for (index, (command, reply)) in zip(write.commands, sent).enumerated() {
                 if let message = reply.errorMessage {
                     record(index, RedisError(.serverError, "Redis at '\(url)' rejected \(command.name): \(message)"))
@@ -49,23 +60,25 @@ public struct RedisWriteOutcome: Sendable, Equatable {
             }
             return
         }
-        replies = Array(sent[1..<(sent.count - 1)])
-        if let message = sent[0].errorMessage {
+        let queued = sent.dropFirst().dropLast()
+        replies = []
+        if let message = sent[sent.startIndex].errorMessage {
             let error = RedisError(.serverError, "Redis at '\(url)' rejected MULTI in a transaction: \(message)")
             firstError = error
             abort = error
         }
-        for (index, (command, reply)) in zip(write.commands, replies).enumerated() {
+        for (index, (command, reply)) in zip(write.commands, queued).enumerated() {
             if let message = reply.errorMessage {
                 record(index, RedisError(.serverError, "Redis at '\(url)' rejected \(command.name) in a transaction: \(message)"))
             }
         }
-        let exec = sent[sent.count - 1]
+        let exec = sent[sent.endIndex - 1]
         guard case .array(let items) = exec, items.count == write.commands.count else {
             let reason = exec.errorMessage ?? "EXEC returned no results (the transaction was aborted)"
             let error = RedisError(.serverError, "Redis at '\(url)' did not run a transaction: \(reason)")
             abort = abort ?? error
             firstError = firstError ?? error
+            replies = Array(queued)
             return
         }
         // The transaction ran: a command that failed inside it did not undo the others.
@@ -77,8 +90,21 @@ public struct RedisWriteOutcome: Sendable, Equatable {
         }
     }
 
+    /// Whether Redis rejected at least one of the commands.
+    public var hasRejection: Bool { !rejections.isEmpty }
+
+    /// Returns the error Redis rejected command `index` with, or nil.
+    public func error(ofCommand index: Int) -> RedisError? {
+        rejections.first { $0.command == index }?.error
+    }
+
     private mutating func record(_ index: Int, _ error: RedisError) {
-        errors[index] = error
+        rejections.append((index, error))
         if firstError == nil { firstError = error }
+    }
+
+    public static func == (left: RedisWriteOutcome, right: RedisWriteOutcome) -> Bool {
+        left.replies == right.replies && left.errors == right.errors && left.abort == right.abort
+            && left.firstError == right.firstError
     }
 }
