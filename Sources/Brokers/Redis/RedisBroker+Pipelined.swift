@@ -7,7 +7,8 @@ extension RedisBroker {
     /// returns their stored bytes in order.
     ///
     /// Tasks are encoded and sent in groups of ``streamGroupSize``, so Redis
-    /// stores the first groups while the later ones are still being encoded.
+    /// stores the first groups while the later ones are still being encoded,
+    /// on the calling thread and a helper thread (``GroupEncoder``).
     /// The RQ jobs of a group are written in one MULTI/EXEC transaction (see
     /// ``RQJob/enqueueManyCommands(_:keyPrefix:)``); each Celery, Dramatiq
     /// and django-q task keeps the write ``enqueue(_:)`` sends. The stored
@@ -16,8 +17,9 @@ extension RedisBroker {
     /// - Important: a group's RQ jobs are atomic: Redis stores all of them
     ///   or none, except that a command failing inside EXEC (a key of the
     ///   wrong type) does not undo the others. The call is not atomic: when
-    ///   a group fails, the groups before it stay enqueued, and after a lost
-    ///   connection the groups whose replies were not read may or may not be stored.
+    ///   Redis rejects a group, the other groups are still sent and stay
+    ///   enqueued, and after a lost connection the groups whose replies were
+    ///   not read may or may not be stored.
     /// - Throws: ``BrokerError`` `unavailable` when the connection failed,
     ///   otherwise the first error Redis returned, in task order.
     public func enqueue(contentsOf tasks: [TaskMessage]) throws(BrokerError) -> [[UInt8]] {
