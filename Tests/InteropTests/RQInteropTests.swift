@@ -126,3 +126,69 @@ enum RQFailedJobCheck {
         return fields
     }
 }
+
+/// RQ jobs written by ``RedisBroker/enqueue(contentsOf:)``, which puts the
+/// jobs of each group in one transaction, consumed by django-rq's `manage.py rqworker`.
+@Suite(.serialized)
+struct RQGroupedInteropTests {
+    @Test func workerRunsGroupedJobs() throws {
+        let site = try InteropSite(name: "rq-grouped")
+        defer { site.stop() }
+        let filledKeys = try site.fillCache()
+        let configuration = try InteropConfiguration.write(
+            to: site.folder.path, dispatcher: "django_rq", brokers: InteropConfiguration.brokers(for: "django_rq"))
+
+        // dispatchtop run queues the harness's four dispatches one job at a time.
+        let dispatch = try DispatchtopCommand.run([
+            "run", "--config", configuration, "--events", InteropHarness.events, "--broker", site.redisURL,
+            "--journal", site.folder.file("journal.sqlite3"),
+        ])
+        #expect(dispatch.outcomes == ["sent", "sent", "sent", "sent"], "\(dispatch.transcript)")
+        let queued = try Self.takeQueuedJobs(site)
+        try #require(queued.count == 4)
+
+        // The same four tasks, ten times over, go out again in groups: 40 jobs in three transactions.
+        let broker = try InteropConfiguration.broker(
+            configurationPath: configuration, redisURL: site.redisURL, watching: [QueueReference(.rq, "default")])
+        let tasks = (0..<10).flatMap { _ in queued.map(\.task) }
+        let stored = try broker.enqueue(contentsOf: tasks)
+
+        #expect(stored.count == 40)
+        #expect(Array(stored.prefix(4)) == queued.map(\.data), "a grouped job stores the data a single enqueue stores")
+        #expect(try site.count(RedisCommand("LLEN", RQJob.queueKey("default"))) == 40)
+        let decoded = try site.brokerState("rq", messages: true)["messages"]?.arrayValue ?? []
+        let ruleIDs = decoded.map(InteropSystem.restflowRuleIDs(ofDecoded:))
+        let expectedRuleIDs = (0..<10).flatMap { _ in HarnessExpectations.restflowRuleIDs }
+        #expect(ruleIDs == expectedRuleIDs, "RQ decodes the grouped jobs in queue order")
+
+        let worker = try PythonWorker(.rqworker, site: site)
+        defer { worker.kill() }
+        let drained = poll(timeout: 120) {
+            try site.count(RedisCommand("LLEN", RQJob.queueKey("default"))) == 0
+                && site.count(RedisCommand("ZCARD", RQJob.registryKey("finished", queue: "default"))) == 30
+                && site.count(RedisCommand("ZCARD", RQJob.registryKey("failed", queue: "default"))) == 10
+        }
+        let status = worker.stop()
+        #expect(drained, "the worker did not finish 30 jobs and fail 10 (rule 5) within 120 s\n\(worker.log)")
+        #expect(status == 0, "\(worker.log)")
+        #expect(filledKeys.count == HarnessExpectations.filledKeyCount)
+        #expect(try site.cacheKeys() == HarnessExpectations.survivingKeys)
+    }
+
+    /// Reads the jobs waiting in the `default` queue back as tasks with
+    /// their stored `data`, then deletes them and the queue.
+    private static func takeQueuedJobs(_ site: InteropSite) throws -> [(task: TaskMessage, data: [UInt8])] {
+        let ids = try site.list(RQJob.queueKey("default")).map { String(decoding: $0, as: UTF8.self) }
+        let jobs = try ids.map { id -> (task: TaskMessage, data: [UInt8]) in
+            let data = try #require(try site.hashField(RQJob.jobKey(id), "data"))
+            let decoded = try RQJob.decode(id: id, data: data, origin: "default")
+            let task = TaskMessage(
+                system: .rq, queue: "default", taskName: decoded.taskName, args: decoded.args, kwargs: decoded.kwargs,
+                batch: try TaskPayload.batch(from: decoded))
+            return (task, data)
+        }
+        let keys = [RQJob.queueKey("default")] + ids.map { RQJob.jobKey($0) }
+        try site.reader.execute(RedisCommand("DEL", keys))
+        return jobs
+    }
+}

@@ -7,11 +7,21 @@ import Synchronization
 ///
 /// An entry whose batch carries its encoded payload is sent byte for byte;
 /// one without is encoded now from the task that ``taskForBatch`` rebuilds.
+/// A pass sends its entries in one pipeline through
+/// ``RedisBroker/deliver(_:)``, the RQ jobs of each group in one transaction,
+/// and then handles each entry's outcome in order.
 /// A pass stops at the first `unavailable` error and the background loop
 /// waits before the next one, doubling the wait from
 /// ``Options/initialDelay`` up to ``Options/maximumDelay``. An entry that
 /// Redis rejects for another reason, or that cannot be rebuilt, is moved to
-/// the failure journal so that one bad entry does not block the rest.
+/// the failure journal so that one bad entry does not block the rest. An
+/// entry that did not run because Redis rejected another entry of its
+/// transaction stays for the next pass.
+///
+/// - Important: when the connection breaks during a pass, the entries whose
+///   replies were not read stay in the outbox, although Redis may have
+///   stored some of them. The next pass sends those again, so a worker can
+///   run such a batch twice.
 public final class OutboxDrainer: Sendable {
     /// Delays in seconds.
     public struct Options: Sendable {
@@ -92,19 +102,24 @@ public final class OutboxDrainer: Sendable {
             pass.remaining = journal.outboxCount()
             return pass
         }
-        for entry in entries {
-            do throws(BrokerError) {
-                try send(entry.batch)
+        let outcomes = send(entries.map(\.batch))
+        for (entry, outcome) in zip(entries, outcomes) {
+            switch outcome {
+            case .sent:
                 try? journal.removeFromOutbox(entry.id)
                 pass.sent += 1
                 onSent(entry.batch)
-            } catch where error.kind == .unavailable {
+            case .failed(let error) where error.kind == .unavailable:
                 pass.stoppedByOutage = true
-                break
-            } catch {
+            case .failed(let error):
                 reject(entry, error: error.message)
                 pass.rejected += 1
+            case .notRun:
+                // NOTE: the entry stays for the next pass, so the entries sent
+                // after it in this pass reach Redis before it.
+                continue
             }
+            if pass.stoppedByOutage { break }
         }
         pass.remaining = journal.outboxCount()
         if pass.sent > 0 {
@@ -113,14 +128,20 @@ public final class OutboxDrainer: Sendable {
         return pass
     }
 
-    private func send(_ batch: Batch) throws(BrokerError) {
-        guard let task = taskForBatch(batch) else {
-            throw BrokerError(.rejected, "The batch names dispatcher '\(batch.dispatcher)', which has no broker task to rebuild.")
-        }
-        if let payload = batch.payload {
-            try broker.deliverStored(payload, task: task)
-        } else {
-            _ = try broker.enqueue(task)
+    /// Sends the batches in one pipelined ``RedisBroker/deliver(_:)`` and
+    /// returns each one's outcome. A batch with no task to rebuild is rejected without being sent.
+    private func send(_ batches: [Batch]) -> [RedisBroker.DeliveryOutcome] {
+        let tasks = batches.map(taskForBatch)
+        var delivered = broker.deliver(
+            zip(batches, tasks).compactMap { batch, task in task.map { ($0, batch.payload) } }
+        ).makeIterator()
+        return zip(batches, tasks).map { batch, task in
+            guard task != nil else {
+                let reason = "The batch names dispatcher '\(batch.dispatcher)', which has no broker task to rebuild."
+                return .failed(BrokerError(.rejected, reason))
+            }
+            // deliver returns one outcome per message, in order.
+            return delivered.next()!
         }
     }
 

@@ -38,7 +38,9 @@ public enum RedisBenchmarks {
     }
 
     /// Measures enqueueing `messages` restflow tasks of `system` on one
-    /// connection, `pipelineDepth` tasks per pipeline.
+    /// connection, `pipelineDepth` tasks per ``RedisBroker/enqueue(contentsOf:)``
+    /// call. That call encodes on two threads and sends groups of 16 tasks,
+    /// the RQ jobs of a group in one MULTI/EXEC transaction.
     public static func enqueueThroughput(
         url: RedisURL, system: BrokerSystem, messages: Int = 20_000, pipelineDepth: Int = 100
     ) throws(BrokerError) -> EnqueueFigures {

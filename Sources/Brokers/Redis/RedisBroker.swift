@@ -67,57 +67,10 @@ public final class RedisBroker: MessageBroker {
 
     public func enqueue(_ task: TaskMessage) throws(BrokerError) -> [UInt8] {
         let encoded = try encode(task)
-        try send([encoded.write])
+        try send([encoded.write(rqKeyPrefix: settings.rqKeyPrefix)])
         watch(encoded.queue)
         return encoded.stored
     }
-
-    /// Enqueues many tasks in one pipeline on the producer connection and
-    /// returns their stored bytes in order.
-    ///
-    /// - Important: each task's write is atomic, but the batch is not: when
-    ///   one fails, the tasks before it stay enqueued.
-    public func enqueue(contentsOf tasks: [TaskMessage]) throws(BrokerError) -> [[UInt8]] {
-        // Nothing to send needs no connection, so it succeeds even while Redis is down.
-        guard !tasks.isEmpty else { return [] }
-        // The only encoding failure is a django-q task without a secret; it
-        // is checked first so that, as before, nothing is sent when it fails.
-        if tasks.contains(where: { $0.system == .djangoQ }) {
-            _ = try settings.djangoQ.requireSigner()
-        }
-        var encoded: [EncodedTask] = []
-        encoded.reserveCapacity(tasks.count)
-        var encodingFailure: BrokerError?
-        do throws(RedisError) {
-            // Tasks go out in groups as they are encoded, so Redis stores the
-            // first groups while the later ones are still being encoded.
-            try producer.performStreamed { () -> [RedisWrite]? in
-                guard encodingFailure == nil, encoded.count < tasks.count else { return nil }
-                let end = min(encoded.count + Self.streamGroupSize, tasks.count)
-                var group: [RedisWrite] = []
-                group.reserveCapacity(end - encoded.count)
-                for task in tasks[encoded.count..<end] {
-                    do throws(BrokerError) {
-                        let task = try encode(task)
-                        encoded.append(task)
-                        group.append(task.write)
-                    } catch {
-                        encodingFailure = error
-                        break
-                    }
-                }
-                return group
-            }
-        } catch {
-            throw error.brokerError
-        }
-        if let encodingFailure { throw encodingFailure }
-        for queue in Set(encoded.map(\.queue)) { watch(queue) }
-        return encoded.map(\.stored)
-    }
-
-    /// Tasks encoded and written to the socket at a time by ``enqueue(contentsOf:)``.
-    static let streamGroupSize = 16
 
     /// Replays stored bytes unchanged. Needs write mode.
     ///
@@ -132,6 +85,13 @@ public final class RedisBroker: MessageBroker {
     /// Sends stored bytes without the write-mode check: the outbox resends
     /// the engine's own dispatches, which is not an operator's write.
     func deliverStored(_ body: [UInt8], task: TaskMessage) throws(BrokerError) {
+        let route = try encodeStored(body, task: task)
+        try send([route.write(rqKeyPrefix: settings.rqKeyPrefix)])
+        watch(route.queue)
+    }
+
+    /// Returns the write that sends stored bytes again.
+    func encodeStored(_ body: [UInt8], task: TaskMessage) throws(BrokerError) -> EncodedTask {
         // A batch journalled while running on the embedded broker carries that
         // broker's own envelope, which no Python worker reads; such a batch is
         // encoded anew in this system's format (its rules and arguments are the same).
@@ -139,12 +99,9 @@ public final class RedisBroker: MessageBroker {
             logger.info(
                 "Stored payload is from the embedded broker, sending it in the system's own format",
                 [(LogKey.batchID, String(task.batch.id)), (LogKey.dispatcher, task.system.rawValue)])
-            _ = try enqueue(task)
-            return
+            return try encode(task)
         }
-        let route = try storedWrite(body, task: task)
-        try send([route.write])
-        watch(route.queue)
+        return try storedWrite(body, task: task)
     }
 
     /// Whether the reader connection reaches Redis now.
@@ -161,8 +118,37 @@ public final class RedisBroker: MessageBroker {
 
     struct EncodedTask {
         var stored: [UInt8]
-        var write: RedisWrite
+        var delivery: Delivery
         var queue: QueueReference
+
+        init(stored: [UInt8], write: RedisWrite, queue: QueueReference) {
+            self.stored = stored
+            delivery = .write(write)
+            self.queue = queue
+        }
+
+        init(stored: [UInt8], rqJob: RQJob.QueuedJob, queue: QueueReference) {
+            self.stored = stored
+            delivery = .rqJob(rqJob)
+            self.queue = queue
+        }
+
+        /// The write that carries the task to Redis.
+        enum Delivery {
+            /// The task's own write, sent as it is.
+            case write(RedisWrite)
+            /// An RQ job, which a pipelined enqueue writes in one
+            /// transaction with the other RQ jobs of its group.
+            case rqJob(RQJob.QueuedJob)
+        }
+
+        /// Returns the write that enqueues the task on its own.
+        func write(rqKeyPrefix: String) -> RedisWrite {
+            switch delivery {
+            case .write(let write): return write
+            case .rqJob(let job): return RedisWrite(RQJob.enqueueCommands(job, keyPrefix: rqKeyPrefix), atomic: true)
+            }
+        }
     }
 
     func encode(_ task: TaskMessage) throws(BrokerError) -> EncodedTask {
@@ -179,7 +165,7 @@ public final class RedisBroker: MessageBroker {
                 queue: QueueReference(.celery, queue))
         case .rq:
             let data = RQJob.data(task, serializer: settings.rqSerializer)
-            return EncodedTask(stored: data, write: rqWrite(task, data: data, now: now), queue: QueueReference(.rq, RQJob.queue(of: task)))
+            return EncodedTask(stored: data, rqJob: rqJob(task, data: data, now: now), queue: QueueReference(.rq, RQJob.queue(of: task)))
         case .dramatiq:
             let stamp = DramatiqMessage.Stamp(messageID: makeID(), redisMessageID: makeID(), timestampMillis: now / 1000)
             let message = DramatiqMessage.encode(task, stamp: stamp)
@@ -201,12 +187,9 @@ public final class RedisBroker: MessageBroker {
         }
     }
 
-    private func rqWrite(_ task: TaskMessage, data: [UInt8], now: Int64) -> RedisWrite {
-        let jobID = makeID()
-        let fields = RQJob.fields(task, data: data, enqueuedAt: now, timeout: settings.rqTimeout)
-        let commands = RQJob.enqueueCommands(
-            jobID: jobID, queue: RQJob.queue(of: task), fields: fields, keyPrefix: settings.rqKeyPrefix)
-        return RedisWrite(commands, atomic: true)
+    private func rqJob(_ task: TaskMessage, data: [UInt8], now: Int64) -> RQJob.QueuedJob {
+        RQJob.queuedJob(
+            task, data: data, enqueuedAt: now, timeout: settings.rqTimeout, jobID: makeID(), keyPrefix: settings.rqKeyPrefix)
     }
 
     private func storedWrite(_ body: [UInt8], task: TaskMessage) throws(BrokerError) -> EncodedTask {
@@ -220,7 +203,7 @@ public final class RedisBroker: MessageBroker {
                     queue: QueueReference(.celery, route.queue))
             case .rq:
                 return EncodedTask(
-                    stored: body, write: rqWrite(task, data: body, now: nowMicroseconds()),
+                    stored: body, rqJob: rqJob(task, data: body, now: nowMicroseconds()),
                     queue: QueueReference(.rq, RQJob.queue(of: task)))
             case .dramatiq:
                 let stored = try DramatiqMessage.decode(body)

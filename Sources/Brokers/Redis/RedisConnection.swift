@@ -117,88 +117,88 @@ public final class RedisConnection: Sendable {
     @discardableResult
     public func perform(_ writes: [RedisWrite]) throws(RedisError) -> [[RedisReply]] {
         var flat: [RedisCommand] = []
-        flat.reserveCapacity(writes.reduce(0) { $0 + $1.commands.count + 2 })
+        flat.reserveCapacity(writes.reduce(0) { $0 + $1.replyCount })
         for write in writes {
-            if write.atomic { flat.append(RedisCommand("MULTI")) }
-            flat += write.commands
-            if write.atomic { flat.append(RedisCommand("EXEC")) }
+            write.appendSentCommands(to: &flat)
         }
         let replies = try pipeline(flat)
         var results: [[RedisReply]] = []
         results.reserveCapacity(writes.count)
         var index = 0
         for write in writes {
-            let count = write.commands.count + (write.atomic ? 2 : 0)
-            results.append(try check(write, replies: Array(replies[index..<(index + count)])))
-            index += count
+            let outcome = RedisWriteOutcome(write, replies: replies[index..<(index + write.replyCount)], url: url)
+            if let error = outcome.firstError { throw error }
+            results.append(outcome.replies)
+            index += write.replyCount
         }
         return results
     }
 
+    /// The result of ``sendStreamed(_:)``.
+    public struct StreamedOutcome: Sendable {
+        /// One outcome per write whose replies were read, in the order sent.
+        public var outcomes: [RedisWriteOutcome]
+        /// Set when the connection could not be opened or broke. The writes
+        /// after the last outcome may or may not have run.
+        public var connectionFailure: RedisError?
+    }
+
     /// Sends groups of write commands as `produce` returns them, and returns
-    /// each write's results as ``perform(_:)`` does.
+    /// what became of each write.
     ///
     /// Each group is written to the socket before `produce` is called for
     /// the next one, so Redis works on the first groups while the caller
     /// builds the later ones. Replies are read once `pipelineChunk` commands
     /// are waiting, and at the end. The connection stays locked throughout,
-    /// so no other thread's command can come between.
+    /// so no other thread's command can come between. When the connection
+    /// fails, `produce` is not called again, and the outcomes read before
+    /// the failure are returned with it.
     /// - Parameter produce: returns the next group, or nil when there is none.
-    @discardableResult
-    public func performStreamed(_ produce: () -> [RedisWrite]?) throws(RedisError) -> [[RedisReply]] {
+    public func sendStreamed(_ produce: () -> [RedisWrite]?) -> StreamedOutcome {
         let url = url
         let chunkSize = max(1, options.pipelineChunk)
-        let (writes, replies) = try withContext {
-            context throws(RedisError) -> ([RedisWrite], [RedisReply]) in
-            var writes: [RedisWrite] = []
-            var sent: [RedisCommand] = []
-            var replies: [RedisReply] = []
-            while let group = produce() {
-                var flat: [RedisCommand] = []
-                for write in group {
-                    if write.atomic { flat.append(RedisCommand("MULTI")) }
-                    flat += write.commands
-                    if write.atomic { flat.append(RedisCommand("EXEC")) }
+        var writes: [RedisWrite] = []
+        var replies: [RedisReply] = []
+        var connectionFailure: RedisError?
+        do throws(RedisError) {
+            try withContext { context throws(RedisError) -> Void in
+                // The commands whose replies are not read yet.
+                var waiting: [RedisCommand] = []
+                var next = 0
+                while let group = produce() {
+                    var flat: [RedisCommand] = []
+                    for write in group {
+                        write.appendSentCommands(to: &flat)
+                    }
+                    writes += group
+                    waiting += flat
+                    try Self.append(flat[...], to: context, url: url)
+                    try Self.flush(context, url: url)
+                    if waiting.count - next >= chunkSize {
+                        while next < waiting.count {
+                            replies.append(try Self.readReply(from: context, for: waiting[next], url: url))
+                            next += 1
+                        }
+                    }
                 }
-                try Self.append(flat[...], to: context, url: url)
-                try Self.flush(context, url: url)
-                writes += group
-                sent += flat
-                if sent.count - replies.count >= chunkSize {
-                    for command in sent[replies.count...] { replies.append(try Self.readReply(from: context, for: command, url: url)) }
+                while next < waiting.count {
+                    replies.append(try Self.readReply(from: context, for: waiting[next], url: url))
+                    next += 1
                 }
             }
-            for command in sent[replies.count...] { replies.append(try Self.readReply(from: context, for: command, url: url)) }
-            return (writes, replies)
+        } catch {
+            connectionFailure = error
         }
-        var results: [[RedisReply]] = []
-        results.reserveCapacity(writes.count)
+        var outcomes: [RedisWriteOutcome] = []
+        outcomes.reserveCapacity(writes.count)
         var index = 0
         for write in writes {
-            let count = write.commands.count + (write.atomic ? 2 : 0)
-            results.append(try check(write, replies: Array(replies[index..<(index + count)])))
-            index += count
+            // After a connection failure, the last writes have no replies, or only some.
+            guard index + write.replyCount <= replies.count else { break }
+            outcomes.append(RedisWriteOutcome(write, replies: replies[index..<(index + write.replyCount)], url: url))
+            index += write.replyCount
         }
-        return results
-    }
-
-    /// Returns the results of one group, or throws the first error among its replies.
-    private func check(_ write: RedisWrite, replies: [RedisReply]) throws(RedisError) -> [RedisReply] {
-        guard write.atomic else {
-            for (command, reply) in zip(write.commands, replies) {
-                if let message = reply.errorMessage {
-                    throw RedisError(.serverError, "Redis at '\(url)' rejected \(command.name): \(message)")
-                }
-            }
-            return replies
-        }
-        let names = ["MULTI"] + write.commands.map(\.name)
-        for (name, reply) in zip(names, replies.dropLast()) {
-            if let message = reply.errorMessage {
-                throw RedisError(.serverError, "Redis at '\(url)' rejected \(name) in a transaction: \(message)")
-            }
-        }
-        return try execResults(replies[replies.count - 1], commands: write.commands)
+        return StreamedOutcome(outcomes: outcomes, connectionFailure: connectionFailure)
     }
 
     private func execResults(_ exec: RedisReply, commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
@@ -431,28 +431,17 @@ public final class RedisConnection: Sendable {
         try append([command][...], to: context, url: url)
     }
 
-    /// Formats commands as RESP arrays of bulk strings (what
+    /// Writes commands as RESP arrays of bulk strings (what
     /// `redisFormatCommandArgv` writes) into one buffer, and appends it to
     /// hiredis's output buffer in one call, which copies the bytes.
     private static func append(
         _ commands: ArraySlice<RedisCommand>, to context: UnsafeMutablePointer<redisContext>, url: RedisURL
     ) throws(RedisError) {
         guard let first = commands.first else { return }
-        var size = 0
-        for command in commands {
-            size += 16
-            for argument in command.arguments { size += argument.count + 24 }
-        }
         var buffer: [UInt8] = []
-        buffer.reserveCapacity(size)
+        buffer.reserveCapacity(commands.reduce(0) { $0 + $1.encodedSizeLimit })
         for command in commands {
-            appendHeader(UInt8(ascii: "*"), command.arguments.count, to: &buffer)
-            for argument in command.arguments {
-                appendHeader(UInt8(ascii: "$"), argument.count, to: &buffer)
-                buffer.append(contentsOf: argument)
-                buffer.append(0x0D)
-                buffer.append(0x0A)
-            }
+            command.appendEncoded(to: &buffer)
         }
         let status = buffer.withUnsafeBytes { bytes in
             redisAppendFormattedCommand(context, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
@@ -470,14 +459,6 @@ public final class RedisConnection: Sendable {
                 throw RedisError(.connectionLost, "Cannot write to Redis at '\(url)': \(errorText(context)).")
             }
         }
-    }
-
-    /// Appends `marker`, `count` in decimal, and CRLF.
-    private static func appendHeader(_ marker: UInt8, _ count: Int, to buffer: inout [UInt8]) {
-        buffer.append(marker)
-        JSONWriter.write(.int(Int64(count)), into: &buffer)
-        buffer.append(0x0D)
-        buffer.append(0x0A)
     }
 
     private static func readReply(
@@ -517,16 +498,5 @@ public final class RedisConnection: Sendable {
     private static func timeval(_ seconds: Double) -> timeval {
         let whole = seconds.rounded(.down)
         return Glibc.timeval(tv_sec: Int(whole), tv_usec: Int((seconds - whole) * 1_000_000))
-    }
-}
-
-/// A group of write commands sent in one pipeline, plain or as one MULTI/EXEC transaction.
-public struct RedisWrite: Sendable, Equatable {
-    public var commands: [RedisCommand]
-    public var atomic: Bool
-
-    public init(_ commands: [RedisCommand], atomic: Bool) {
-        self.commands = commands
-        self.atomic = atomic
     }
 }

@@ -73,15 +73,21 @@ public enum PickleEncoder {
             output.append(Opcode.emptyList)
             guard !items.isEmpty else { return }
             output.append(Opcode.mark)
-            for item in items { write(json: item, into: &output) }
+            // Reading the elements in place, not copying them out, saves a
+            // retain and release per element.
+            items.withUnsafeBufferPointer { items in
+                for index in items.indices { write(json: items[index], into: &output) }
+            }
             output.append(Opcode.appends)
         case .object(let object):
             output.append(Opcode.emptyDict)
             guard !object.isEmpty else { return }
             output.append(Opcode.mark)
-            for member in object.members {
-                writeString(member.key, into: &output)
-                write(json: member.value, into: &output)
+            object.members.withUnsafeBufferPointer { members in
+                for index in members.indices {
+                    writeString(members[index].key, into: &output)
+                    write(json: members[index].value, into: &output)
+                }
             }
             output.append(Opcode.setItems)
         }
@@ -140,10 +146,11 @@ public enum PickleEncoder {
     }
 
     private static func writeString(_ text: String, into output: inout [UInt8]) {
-        var copy = text
-        copy.withUTF8 { utf8 in
-            output.append(Opcode.binUnicode)
-            appendLittleEndian(UInt32(utf8.count), into: &output)
+        let utf8 = text.utf8
+        output.append(Opcode.binUnicode)
+        appendLittleEndian(UInt32(utf8.count), into: &output)
+        // Native and small strings lend their bytes without a copy, and other strings are read in order.
+        if utf8.withContiguousStorageIfAvailable({ output.append(contentsOf: $0) }) == nil {
             output.append(contentsOf: utf8)
         }
     }
@@ -204,7 +211,9 @@ public enum PickleEncoder {
     }
 
     private static func appendLittleEndian<T: FixedWidthInteger>(_ number: T, into output: inout [UInt8]) {
-        withUnsafeBytes(of: number.littleEndian) { output.append(contentsOf: $0) }
+        for shift in stride(from: 0, to: T.bitWidth, by: 8) {
+            output.append(UInt8(truncatingIfNeeded: number >> shift))
+        }
     }
 
     private static func appendBigEndian<T: FixedWidthInteger>(_ number: T, into output: inout [UInt8]) {

@@ -68,19 +68,25 @@ public enum PythonRepr {
         case .string(let text): writeString(text, into: &output)
         case .array(let items):
             output.append(UInt8(ascii: "["))
-            for (index, item) in items.enumerated() {
-                if index > 0 { appendSeparator(to: &output) }
-                write(item, into: &output)
+            // Reading the elements in place, not copying them out, saves a
+            // retain and release per element.
+            items.withUnsafeBufferPointer { items in
+                for index in items.indices {
+                    if index > 0 { appendSeparator(to: &output) }
+                    write(items[index], into: &output)
+                }
             }
             output.append(UInt8(ascii: "]"))
         case .object(let object):
             output.append(UInt8(ascii: "{"))
-            for (index, member) in object.members.enumerated() {
-                if index > 0 { appendSeparator(to: &output) }
-                writeString(member.key, into: &output)
-                output.append(UInt8(ascii: ":"))
-                output.append(UInt8(ascii: " "))
-                write(member.value, into: &output)
+            object.members.withUnsafeBufferPointer { members in
+                for index in members.indices {
+                    if index > 0 { appendSeparator(to: &output) }
+                    writeString(members[index].key, into: &output)
+                    output.append(UInt8(ascii: ":"))
+                    output.append(UInt8(ascii: " "))
+                    write(members[index].value, into: &output)
+                }
             }
             output.append(UInt8(ascii: "}"))
         }
@@ -89,9 +95,8 @@ public enum PythonRepr {
     /// Writes a str repr: single quotes unless the text contains a single quote
     /// and no double quote, and escapes for what `str.isprintable` rejects.
     private static func writeString(_ text: String, into output: inout [UInt8]) {
-        var copy = text
         // Fast path: printable ASCII with no single quote or backslash is copied as is.
-        let copied = copy.withUTF8 { bytes -> Bool in
+        let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             for byte in bytes where byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'") {
                 return false
             }
@@ -100,7 +105,7 @@ public enum PythonRepr {
             output.append(UInt8(ascii: "'"))
             return true
         }
-        if copied { return }
+        if copied == true { return }
         let utf8 = text.utf8
         let hasSingle = utf8.contains(UInt8(ascii: "'"))
         let hasDouble = utf8.contains(UInt8(ascii: "\""))

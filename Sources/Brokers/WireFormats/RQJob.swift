@@ -71,45 +71,184 @@ public enum RQJob {
     public static func fields(
         _ task: TaskMessage, data: [UInt8], enqueuedAt: Int64, timeout: Int = defaultTimeout
     ) -> [(String, [UInt8])] {
-        let time = UTCTime.iso8601MicroBytes(microsecondsSinceEpoch: enqueuedAt)
-        let description = PythonRepr.callBytes(task.taskName, args: task.args, kwargs: task.kwargs)
-        return [
-            ("status", queuedStatus), ("origin", Array(queue(of: task).utf8)), ("enqueued_at", time),
-            ("data", data), ("ended_at", []), ("last_heartbeat", []), ("created_at", time), ("group_id", []),
-            ("started_at", []), ("worker_name", []),
-            ("timeout", timeout == defaultTimeout ? defaultTimeoutText : Array(String(timeout).utf8)),
-            ("failure_callback_name", []), ("stopped_callback_name", []), ("success_callback_name", []),
-            ("description", description),
-        ]
+        let values = JobValues(task, data: data, enqueuedAt: enqueuedAt, timeout: timeout)
+        return fieldLayout.map { ($0.name, values.bytes(of: $0.value)) }
     }
 
-    /// Field values every enqueue writes, built once.
-    private static let queuedStatus = Array("queued".utf8)
+    /// The source of a job hash field's value: a constant, or one of the values that differ between jobs.
+    private enum FieldValue {
+        case constant([UInt8])
+        case origin, time, data, timeout, description
+    }
+
+    /// The job hash fields in the order HGETALL lists a job that django-rq enqueued.
+    private static let fieldLayout: [(name: String, value: FieldValue)] = [
+        ("status", .constant(Array("queued".utf8))), ("origin", .origin), ("enqueued_at", .time), ("data", .data),
+        ("ended_at", .constant([])), ("last_heartbeat", .constant([])), ("created_at", .time),
+        ("group_id", .constant([])), ("started_at", .constant([])), ("worker_name", .constant([])),
+        ("timeout", .timeout), ("failure_callback_name", .constant([])), ("stopped_callback_name", .constant([])),
+        ("success_callback_name", .constant([])), ("description", .description),
+    ]
+
+    /// The field values that differ between jobs.
+    private struct JobValues {
+        var origin: [UInt8]
+        var time: [UInt8]
+        var data: [UInt8]
+        var timeout: [UInt8]
+        var description: [UInt8]
+
+        init(_ task: TaskMessage, data: [UInt8], enqueuedAt: Int64, timeout: Int) {
+            origin = Array(RQJob.queue(of: task).utf8)
+            time = UTCTime.iso8601MicroBytes(microsecondsSinceEpoch: enqueuedAt)
+            self.data = data
+            self.timeout = timeout == defaultTimeout ? defaultTimeoutText : Array(String(timeout).utf8)
+            description = PythonRepr.callBytes(task.taskName, args: task.args, kwargs: task.kwargs)
+        }
+
+        func bytes(of value: FieldValue) -> [UInt8] {
+            switch value {
+            case .constant(let bytes): return bytes
+            case .origin: return origin
+            case .time: return time
+            case .data: return data
+            case .timeout: return timeout
+            case .description: return description
+            }
+        }
+    }
+
     private static let defaultTimeoutText = Array(String(defaultTimeout).utf8)
+
+    /// The HSET arguments after the key as RESP, built once from
+    /// ``fieldLayout``. Each segment is a run of constant names and values,
+    /// followed by a value that differs between jobs (nil after the last run).
+    private static let hsetSegments: [(constant: [UInt8], value: FieldValue?)] = {
+        var segments: [(constant: [UInt8], value: FieldValue?)] = []
+        var constant: [UInt8] = []
+        for field in fieldLayout {
+            RESPEncoding.appendBulkString(Array(field.name.utf8), to: &constant)
+            if case .constant(let bytes) = field.value {
+                RESPEncoding.appendBulkString(bytes, to: &constant)
+            } else {
+                segments.append((constant, field.value))
+                constant = []
+            }
+        }
+        if !constant.isEmpty { segments.append((constant, nil)) }
+        return segments
+    }()
+
+    private static let hsetConstantSize = hsetSegments.reduce(0) { $0 + $1.constant.count }
+
+    /// Returns one job's part of an enqueue, with the fields of
+    /// ``fields(_:data:enqueuedAt:timeout:)``. The HSET is written
+    /// straight as RESP, without a list of fields.
+    public static func queuedJob(
+        _ task: TaskMessage, data: [UInt8], enqueuedAt: Int64, timeout: Int = defaultTimeout, jobID: String,
+        keyPrefix: String = defaultKeyPrefix
+    ) -> QueuedJob {
+        let values = JobValues(task, data: data, enqueuedAt: enqueuedAt, timeout: timeout)
+        let key = Array(jobKey(jobID, keyPrefix: keyPrefix).utf8)
+        var hset: [UInt8] = []
+        // A RESP header takes at most 24 bytes.
+        let variableSize = values.origin.count + 2 * values.time.count + data.count + values.timeout.count
+            + values.description.count
+        hset.reserveCapacity(hsetConstantSize + key.count + variableSize + 24 * (hsetSegments.count + 3))
+        RESPEncoding.appendArrayHeader(2 + 2 * fieldLayout.count, to: &hset)
+        RESPEncoding.appendBulkString(CommandName.hset, to: &hset)
+        RESPEncoding.appendBulkString(key, to: &hset)
+        for segment in hsetSegments {
+            hset.append(contentsOf: segment.constant)
+            if let value = segment.value {
+                RESPEncoding.appendBulkString(values.bytes(of: value), to: &hset)
+            }
+        }
+        return QueuedJob(
+            id: Array(jobID.utf8), queueKey: Array(queueKey(queue(of: task), keyPrefix: keyPrefix).utf8),
+            hset: RedisCommand(encoded: hset))
+    }
+
+    /// One job's part of an enqueue: the HSET that writes its hash, and its
+    /// id with the key of the list it is pushed on.
+    public struct QueuedJob: Sendable, Equatable {
+        public var id: [UInt8]
+        /// `rq:queue:<name>`.
+        public var queueKey: [UInt8]
+        /// `HSET rq:job:<id>` with every field.
+        public var hset: RedisCommand
+    }
 
     /// Returns the commands of one enqueue, to run as a MULTI/EXEC transaction:
     /// SADD rq:queues, HSET rq:job:<id>, RPUSH rq:queue:<q>.
     public static func enqueueCommands(
         jobID: String, queue: String, fields: [(String, [UInt8])], keyPrefix: String = defaultKeyPrefix
     ) -> [RedisCommand] {
+        enqueueCommands(queuedJob(jobID: jobID, queue: queue, fields: fields, keyPrefix: keyPrefix), keyPrefix: keyPrefix)
+    }
+
+    /// Returns the commands of one enqueue of `job`, as ``enqueueCommands(jobID:queue:fields:keyPrefix:)`` lists them.
+    public static func enqueueCommands(_ job: QueuedJob, keyPrefix: String = defaultKeyPrefix) -> [RedisCommand] {
+        [
+            RedisCommand(arguments: [CommandName.sadd, Array(queuesKey(keyPrefix: keyPrefix).utf8), job.queueKey]),
+            job.hset,
+            RedisCommand(arguments: [CommandName.rpush, job.queueKey, job.id]),
+        ]
+    }
+
+    /// Returns the commands that enqueue `jobs` in one MULTI/EXEC
+    /// transaction, each with the positions in `jobs` of the jobs that need it.
+    ///
+    /// The commands are every job's HSET in order, then for each queue, in
+    /// the order the queues first appear, one RPUSH of its job ids in order,
+    /// then one SADD of each queue to `rq:queues`. The stored hashes, lists
+    /// and set are those of one enqueue per job, in the same order.
+    /// `Queue.enqueue_many` of rq 3.0 also writes all its jobs in one
+    /// transaction, with one RPUSH per job.
+    public static func enqueueManyCommands(
+        _ jobs: [QueuedJob], keyPrefix: String = defaultKeyPrefix
+    ) -> [(command: RedisCommand, jobs: [Int])] {
+        var commands: [(command: RedisCommand, jobs: [Int])] = []
+        commands.reserveCapacity(jobs.count + 2)
+        var queueKeys: [[UInt8]] = []
+        var jobsOfQueue: [[Int]] = []
+        for (position, job) in jobs.enumerated() {
+            commands.append((job.hset, [position]))
+            if let index = queueKeys.firstIndex(of: job.queueKey) {
+                jobsOfQueue[index].append(position)
+            } else {
+                queueKeys.append(job.queueKey)
+                jobsOfQueue.append([position])
+            }
+        }
+        for (queueKey, positions) in zip(queueKeys, jobsOfQueue) {
+            var rpush: [[UInt8]] = [CommandName.rpush, queueKey]
+            rpush.reserveCapacity(2 + positions.count)
+            for position in positions {
+                rpush.append(jobs[position].id)
+            }
+            commands.append((RedisCommand(arguments: rpush), positions))
+        }
+        let queuesKeyBytes = Array(queuesKey(keyPrefix: keyPrefix).utf8)
+        for (queueKey, positions) in zip(queueKeys, jobsOfQueue) {
+            commands.append((RedisCommand(arguments: [CommandName.sadd, queuesKeyBytes, queueKey]), positions))
+        }
+        return commands
+    }
+
+    /// Returns one job's part of an enqueue with the given fields: its HSET, id and queue key.
+    public static func queuedJob(
+        jobID: String, queue: String, fields: [(String, [UInt8])], keyPrefix: String = defaultKeyPrefix
+    ) -> QueuedJob {
         var hset: [[UInt8]] = [CommandName.hset, Array(jobKey(jobID, keyPrefix: keyPrefix).utf8)]
         hset.reserveCapacity(2 + fields.count * 2)
-        for (position, (name, value)) in fields.enumerated() {
-            // The names of ``fields(_:data:enqueuedAt:timeout:)`` come in a
-            // fixed order, so their bytes are built once.
-            if position < fieldNames.count, fieldNames[position].text == name {
-                hset.append(fieldNames[position].bytes)
-            } else {
-                hset.append(Array(name.utf8))
-            }
+        for (name, value) in fields {
+            hset.append(Array(name.utf8))
             hset.append(value)
         }
-        let queueKeyBytes = Array(queueKey(queue, keyPrefix: keyPrefix).utf8)
-        return [
-            RedisCommand(arguments: [CommandName.sadd, Array(queuesKey(keyPrefix: keyPrefix).utf8), queueKeyBytes]),
-            RedisCommand(arguments: hset),
-            RedisCommand(arguments: [CommandName.rpush, queueKeyBytes, Array(jobID.utf8)]),
-        ]
+        return QueuedJob(
+            id: Array(jobID.utf8), queueKey: Array(queueKey(queue, keyPrefix: keyPrefix).utf8),
+            hset: RedisCommand(arguments: hset))
     }
 
     /// Command names of an enqueue as bytes, built once.
@@ -118,13 +257,6 @@ public enum RQJob {
         static let sadd = Array("SADD".utf8)
         static let rpush = Array("RPUSH".utf8)
     }
-
-    /// The job hash field names in the order ``fields(_:data:enqueuedAt:timeout:)`` lists them.
-    private static let fieldNames: [(text: String, bytes: [UInt8])] = [
-        "status", "origin", "enqueued_at", "data", "ended_at", "last_heartbeat", "created_at", "group_id",
-        "started_at", "worker_name", "timeout", "failure_callback_name", "stopped_callback_name",
-        "success_callback_name", "description",
-    ].map { ($0, Array($0.utf8)) }
 
     /// Returns the commands that move a failed job back to its queue, as
     /// `FailedJobRegistry.requeue` does, to run as one MULTI/EXEC.

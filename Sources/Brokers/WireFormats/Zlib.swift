@@ -1,22 +1,35 @@
 @preconcurrency import CZlib
 import Synchronization
 
-/// One deflate stream kept across calls: initializing a stream allocates and
-/// clears about 300 KB, which costs more than compressing a task message.
-/// A z_stream contains pointers to itself, so it lives at a fixed heap address.
-private let sharedDeflater = Mutex<UnsafeMutablePointer<z_stream>?>(nil)
+/// Deflate streams kept across calls, one per thread compressing at a time:
+/// initializing a stream allocates and clears about 300 KB, which costs more
+/// than compressing a task message. A z_stream contains pointers to itself,
+/// so each lives at a fixed heap address, kept here as its bit pattern.
+private let idleDeflaters = Mutex<[UInt]>([])
+
+/// Streams kept idle at most; a thread that finds none idle makes one.
+private let maximumIdleDeflaters = 4
 
 /// zlib streams (RFC 1950), as Python's `zlib.compress` and `zlib.decompress` read and write them.
 public enum Zlib {
     /// Returns `input` compressed at zlib's default level, the same bytes
     /// as Python's `zlib.compress(input)` with the same zlib version.
     public static func compress(_ input: [UInt8]) -> [UInt8] {
-        let reused = sharedDeflater.withLockIfAvailable { stream -> [UInt8]? in
-            if stream == nil { stream = makeDeflater() }
-            guard let stream else { return nil }
-            return deflateAll(input, with: stream)
+        let idle = idleDeflaters.withLock { $0.popLast() }
+        guard let stream = idle.flatMap({ UnsafeMutablePointer<z_stream>(bitPattern: $0) }) ?? makeDeflater() else {
+            return compressOnce(input)
         }
-        return (reused ?? nil) ?? compressOnce(input)
+        let output = deflateAll(input, with: stream)
+        let kept = idleDeflaters.withLock { streams -> Bool in
+            guard output != nil, streams.count < maximumIdleDeflaters else { return false }
+            streams.append(UInt(bitPattern: stream))
+            return true
+        }
+        if !kept {
+            deflateEnd(stream)
+            stream.deallocate()
+        }
+        return output ?? compressOnce(input)
     }
 
     /// Returns a stream set up as `compress2` sets one up: default level, 15 window bits, memory level 8.

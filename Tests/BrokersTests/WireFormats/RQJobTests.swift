@@ -58,6 +58,34 @@ import Testing
         ])
     }
 
+    @Test func queuedJobWritesFieldsAsHSET() {
+        let job = RQJob.queuedJob(
+            WireFixtures.rqTask, data: [0x78, 0x9C], enqueuedAt: Self.enqueuedAt, timeout: 60, jobID: "J1",
+            keyPrefix: "rqx")
+        let fields = RQJob.fields(WireFixtures.rqTask, data: [0x78, 0x9C], enqueuedAt: Self.enqueuedAt, timeout: 60)
+        let expected = [Array("HSET".utf8), Array("rqx:job:J1".utf8)] + fields.flatMap { [Array($0.0.utf8), $0.1] }
+
+        #expect(job.hset.arguments == expected)
+        #expect(job.hset == RedisCommand(arguments: expected))
+        #expect(job.id == Array("J1".utf8))
+        #expect(job.queueKey == Array("rqx:queue:default".utf8))
+    }
+
+    @Test func enqueueManyCommandsGroupByQueue() {
+        let jobs = ["J1", "J2", "J3", "J4"].enumerated().map { index, id in
+            RQJob.queuedJob(jobID: id, queue: index == 1 ? "low" : "default", fields: [("data", [UInt8(index)])])
+        }
+
+        let commands = RQJob.enqueueManyCommands(jobs)
+
+        #expect(commands.map(\.command.description) == [
+            "HSET rq:job:J1 data <1 bytes>", "HSET rq:job:J2 data <1 bytes>", "HSET rq:job:J3 data <1 bytes>",
+            "HSET rq:job:J4 data <1 bytes>", "RPUSH rq:queue:default J1 J3 J4", "RPUSH rq:queue:low J2",
+            "SADD rq:queues rq:queue:default", "SADD rq:queues rq:queue:low",
+        ])
+        #expect(commands.map(\.jobs) == [[0], [1], [2], [3], [0, 2, 3], [1], [0, 2, 3], [1]])
+    }
+
     @Test func requeueCommandsMatchGolden() {
         let commands = RQJob.requeueCommands(jobID: "J1", queue: "low", enqueuedAt: Self.enqueuedAt, keyPrefix: "rqx")
         #expect(commands.map(\.description) == [
