@@ -107,42 +107,27 @@ import Testing
         #expect(QueueFailureRefresh.brokerQueue(name) == nil)
     }
 
-    static let configuration = """
-        {"functions": [{"name": "shop.views.product", "key": {"partition": ["product_id"]},
-          "rules": [{"id": "product", "model": "shop.Product", "field_mapping": {"product_id": "pk"},
-           "dispatcher": "django_rq", "batch": true, "raise_exception": true}]}]}
-        """
-
     /// A failure that reaches the embedded broker after the view opened shows
     /// up at a later poll, read on a background thread.
     @Test func pollListsFailuresThatArriveLater() throws {
-        let broker = EmbeddedBroker(settings: EmbeddedBrokerSettings(consumersPerSystem: 1, celeryMaxRedeliveries: 0))
-        let registry = DispatcherRegistry.withInProcessDispatchers()
-        let rulesReference = RuleSetReference()
-        registerBrokerDispatchers(in: registry, broker: broker, rules: rulesReference)
-        let rules = try RuleSet.compile(ConfigurationLoader.parse(Self.configuration), registry: registry)
-        rulesReference.set(rules)
-        let engine = Engine(rules: rules, registry: registry, cache: CacheContext(store: MemoryCacheStore()), journal: nil)
-        broker.start(engine: engine)
-        defer { broker.stop() }
-        engine.faults.set(FaultSetting(failurePercent: 100, addedLatencyMilliseconds: 0), for: "django_rq")
+        let fixture = try EmbeddedRQFixture()
+        defer { fixture.stop() }
+        fixture.setFailing(true)
 
         var state = ConsoleState()
         state.dialog = .detail(.queue(Self.queue, brokerFailures: .loaded([])), scroll: 0, fullValues: false)
         let refresh = QueueFailureRefresh()
         refresh.markRead(now: 1000)
-        for pk in 1...3 {
-            _ = engine.process(ChangeEvent(model: "shop.Product", pk: .int(Int64(pk)), signal: .postSave, fields: JSONObject([])))
-        }
-        #expect(waitFor(timeout: 10) { broker.failedMessages(system: .rq, queue: "default", limit: 10).count == 3 })
+        fixture.save(1...3)
+        #expect(waitFor(timeout: 10) { fixture.failed().count == 3 })
 
         // Before the interval has passed, nothing is read.
-        refresh.poll(state: &state, broker: broker, now: 1000 + QueueFailureRefresh.interval / 2)
+        refresh.poll(state: &state, broker: fixture.broker, now: 1000 + QueueFailureRefresh.interval / 2)
         #expect(Self.view(state)?.ids.isEmpty == true)
 
         var now = 1000 + QueueFailureRefresh.interval
         let listed = waitFor(timeout: 10) {
-            refresh.poll(state: &state, broker: broker, now: now)
+            refresh.poll(state: &state, broker: fixture.broker, now: now)
             now += 0.01
             return Self.view(state)?.ids.count == 3
         }

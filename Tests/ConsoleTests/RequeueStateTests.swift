@@ -220,40 +220,25 @@ import Testing
 /// R on a queue with more failed messages than its detail view lists: the
 /// requeue reads the rest from a real embedded broker as it goes.
 @Suite struct RequeueDrainTests {
-    static let configuration = """
-        {"functions": [{"name": "shop.views.product_detail", "key": {"partition": ["product_id"]}, "rules": [
-          {"id": "product", "model": "shop.Product", "field_mapping": {"product_id": "pk"},
-           "dispatcher": "django_rq", "batch": true, "raise_exception": true}]}]}
-        """
-
     @Test func requeueAllGoesPastTheListedMessages() throws {
         let folder = try TemporaryDirectory(prefix: "dispatchtop-requeue")
         defer { folder.remove() }
-        let broker = EmbeddedBroker(settings: EmbeddedBrokerSettings(consumersPerSystem: 1, celeryMaxRedeliveries: 0))
-        let registry = DispatcherRegistry.withInProcessDispatchers()
-        let rulesReference = RuleSetReference()
-        registerBrokerDispatchers(in: registry, broker: broker, rules: rulesReference)
-        let rules = try RuleSet.compile(ConfigurationLoader.parse(Self.configuration), registry: registry)
-        rulesReference.set(rules)
         let journal = try FailureJournal(path: folder.file("journal.sqlite3"))
-        let engine = Engine(rules: rules, registry: registry, cache: CacheContext(store: MemoryCacheStore()), journal: journal)
-        broker.start(engine: engine)
-        defer { broker.stop() }
+        let fixture = try EmbeddedRQFixture(journal: journal)
+        defer { fixture.stop() }
 
-        engine.faults.set(FaultSetting(failurePercent: 100, addedLatencyMilliseconds: 0), for: "django_rq")
-        for pk in 1...12 {
-            _ = engine.process(ChangeEvent(model: "shop.Product", pk: .int(Int64(pk)), signal: .postSave, fields: JSONObject([])))
-        }
-        #expect(waitFor(timeout: 10) { broker.failedMessages(system: .rq, queue: "default", limit: 100).count == 12 })
-        engine.faults.set(FaultSetting(failurePercent: 0, addedLatencyMilliseconds: 0), for: "django_rq")
+        fixture.setFailing(true)
+        fixture.save(1...12)
+        #expect(waitFor(timeout: 10) { fixture.failed().count == 12 })
+        fixture.setFailing(false)
 
         // The view listed only the newest 5 of the 12.
-        let listed = broker.failedMessages(system: .rq, queue: "default", limit: 5)
+        let listed = fixture.failed(limit: 5)
         #expect(listed.count == 5)
         let request = RequeueRequest(
             queue: "django_rq:default", messages: listed, brokerLabel: "embedded", drainsQueue: true, expectedCount: 12)
         #expect(journal.listing().open == 12)
-        let job = RequeueJob.start(request, broker: broker, journal: journal, logger: .disabled)
+        let job = RequeueJob.start(request, broker: fixture.broker, journal: journal, logger: .disabled)
 
         #expect(job.wait(seconds: 10))
         let status = job.status
@@ -261,7 +246,7 @@ import Testing
         #expect(status.failed == 0)
         #expect(status.total == 12)
         #expect(status.closingLine == "12 of 12 messages: 12 requeued, 0 failed.")
-        #expect(waitFor(timeout: 10) { broker.failedMessages(system: .rq, queue: "default", limit: 100).isEmpty })
+        #expect(waitFor(timeout: 10) { fixture.failed().isEmpty })
         // Each requeued batch's journal entry is resolved, with the requeue in its history.
         let listing = journal.listing()
         #expect(listing.total == 12)
