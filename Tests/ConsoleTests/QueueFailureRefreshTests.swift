@@ -35,6 +35,14 @@ import Testing
         #expect(Self.view(state)?.selected == 2)
     }
 
+    @Test func selectionOnNewestFollowsNewFailures() {
+        var state = Self.openState(["b", "c"], selected: 0)
+
+        state.applyBrokerFailures(["a", "b", "c"].map(Self.message), queue: Self.queue)
+
+        #expect(Self.view(state)?.selected == 0)
+    }
+
     @Test func newReadingKeepsScrollAndFullValues() {
         var state = Self.openState(["b"], selected: 0)
 

@@ -71,15 +71,17 @@ final class QueueFailureRefresh {
 
 extension ConsoleState {
     /// Replaces the failed messages of an open queue detail view with a newer
-    /// reading. The selected message stays selected when the broker still
-    /// lists it. Returns false when no view of `queue` with a list is open.
+    /// reading. A selection on the first (newest) message stays on the first,
+    /// so the view follows new failures. Another selected message stays
+    /// selected while the broker still lists it. Returns false when no view
+    /// of `queue` with a list is open.
     @discardableResult
     mutating func applyBrokerFailures(_ messages: [FailedMessage], queue: String) -> Bool {
         guard case .detail(.queue(queue, .loaded(let previous), let selected), let scroll, let full)? = dialog else {
             return false
         }
         var position = min(selected, max(0, messages.count - 1))
-        if previous.indices.contains(selected) {
+        if selected > 0, previous.indices.contains(selected) {
             let id = previous[selected].messageID
             position = messages.firstIndex { $0.messageID == id } ?? position
         }
