@@ -127,7 +127,7 @@ import Testing
         let run = try Self.run(fromStandardInput: false)
         let lines = run.stderr.split(separator: "\n").map(String.init)
         try #require(lines.count == 5, "\(run.stderr)")
-        #expect(lines[0].hasSuffix("events.jsonl:7: rejected event line: unknown member 'extra'"))
+        #expect(lines[0].hasSuffix("events.jsonl:7: rejected event line: unknown member 'extra' (an event line has only model, pk, signal, created, update_fields, fields)"))
         #expect(lines[1].hasSuffix("events.jsonl:8: rejected event line: invalid JSON at column 1: unexpected 'n', expected a value"))
         #expect(lines[2].hasSuffix(
             #"events.jsonl:9: rejected event line: invalid JSON at column 65: the member "pk" appears twice in this object"#))

@@ -57,7 +57,9 @@ public enum EventDecoder {
     public static func decode(_ object: JSONObject) throws(EventDecodingError) -> ChangeEvent {
         for member in object.members where !allowedKeys.contains(member.key) {
             let key = member.key
-            let hint = NameSuggestion.closest(to: key, in: allowedKeys).map { " (did you mean '\($0)'?)" } ?? ""
+            // Without a close name, the fix is to keep to the members an event line has.
+            let hint = NameSuggestion.closest(to: key, in: allowedKeys).map { " (did you mean '\($0)'?)" }
+                ?? " (an event line has only \(allowedKeys.joined(separator: ", ")))"
             throw EventDecodingError(reason: "unknown member '\(key)'\(hint)")
         }
         guard case .string(let model)? = object["model"], !model.isEmpty else {

@@ -61,7 +61,7 @@ import Testing
         (#"{"model": "m.M", "pk": 1, "signal": "post_save""#, "invalid JSON at column 48: unexpected end of input, expected ',' or '}'"),
         (#"{"model": "m.M", "pk": 1, "signal": "post_save", "update_field": ["a"]}"#,
          "unknown member 'update_field' (did you mean 'update_fields'?)"),
-        (#"{"model": "m.M", "pk": 1, "signal": "post_save", "extra": 1}"#, "unknown member 'extra'"),
+        (#"{"model": "m.M", "pk": 1, "signal": "post_save", "extra": 1}"#, "unknown member 'extra' (an event line has only model, pk, signal, created, update_fields, fields)"),
         (#"{"pk": 1, "signal": "post_save"}"#, #""model" must be a non-empty string such as "shop.Product", got nothing"#),
         (#"{"model": "", "pk": 1, "signal": "post_save"}"#, #""model" must be a non-empty string such as "shop.Product", got """#),
         (#"{"model": 5, "pk": 1, "signal": "post_save"}"#, #""model" must be a non-empty string such as "shop.Product", got 5"#),
