@@ -86,7 +86,8 @@ struct EnqueueGroup {
         var result: [TaskOutcome?] = hasWrite.map { $0 ? .sent : nil }
         for (index, writeOwners) in owners.enumerated() {
             guard index < outcomes.count else {
-                let failure = connectionFailure ?? RedisError(.connectionLost, "The connection to Redis failed.")
+                let failure = connectionFailure ?? RedisError(
+                    .connectionLost, "The connection to Redis failed before this message's reply was read. Check that Redis is running.")
                 for position in writeOwners.allTasks { result[position] = .unknown(failure) }
                 continue
             }

@@ -151,7 +151,8 @@ extension RedisBroker {
             }
         }
         // Messages never encoded: the connection failed before their group was asked for.
-        let failure = streamed.connectionFailure ?? RedisError(.connectionFailed, "The connection to Redis failed.")
+        let failure = streamed.connectionFailure ?? RedisError(
+            .connectionFailed, "The connection to Redis at '\(settings.url)' failed before this message was sent. Check that Redis is running.")
         while outcomes.count < count {
             outcomes.append(.failed(failure.brokerError))
         }

@@ -1,13 +1,13 @@
 @preconcurrency import CZlib
 import Synchronization
 
-/// Deflate streams kept across calls, one per thread compressing at a time:
+/// Idle deflate streams, reused across calls by one thread at a time, because
 /// initializing a stream allocates and clears about 300 KB, which costs more
 /// than compressing a task message. A z_stream contains pointers to itself,
-/// so each lives at a fixed heap address, kept here as its bit pattern.
+/// so each lives at a fixed heap address, stored here as its bit pattern.
 private let idleDeflaters = Mutex<[UInt]>([])
 
-/// Streams kept idle at most; a thread that finds none idle makes one.
+/// The most idle streams the pool stores. A thread that finds none idle makes one.
 private let maximumIdleDeflaters = 4
 
 /// zlib streams (RFC 1950), as Python's `zlib.compress` and `zlib.decompress` read and write them.
@@ -20,12 +20,12 @@ public enum Zlib {
             return compressOnce(input)
         }
         let output = deflateAll(input, with: stream)
-        let kept = idleDeflaters.withLock { streams -> Bool in
+        let returnedToPool = idleDeflaters.withLock { streams -> Bool in
             guard output != nil, streams.count < maximumIdleDeflaters else { return false }
             streams.append(UInt(bitPattern: stream))
             return true
         }
-        if !kept {
+        if !returnedToPool {
             deflateEnd(stream)
             stream.deallocate()
         }

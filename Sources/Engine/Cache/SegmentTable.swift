@@ -95,26 +95,7 @@ struct SegmentTable<Node: AnyObject> {
 
     /// Returns the node stored for `bytes`, whose hash is `hash`.
     func find(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Node? {
-        guard count > 0 else { return nil }
-        if slots.isEmpty {
-            guard single.unsafelyUnwrapped.hash == hash, Self.equal(single.unsafelyUnwrapped.segment, bytes) else {
-                return nil
-            }
-            return single.unsafelyUnwrapped.node
-        }
-        let mask = mask
-        // Reads the probed entries in place: binding each one to a local
-        // would retain and release its segment and node.
-        return slots.withUnsafeBufferPointer { slots in
-            var index = Int(truncatingIfNeeded: hash) & mask
-            while let probed = slots[index]?.hash {
-                if probed == hash && Self.equal(slots[index].unsafelyUnwrapped.segment, bytes) {
-                    return slots[index].unsafelyUnwrapped.node
-                }
-                index = (index + 1) & mask
-            }
-            return nil
-        }
+        findUnretained(bytes, hash: hash)?.takeUnretainedValue()
     }
 
     /// Returns the node stored for `bytes` without retaining it. The table
@@ -128,6 +109,8 @@ struct SegmentTable<Node: AnyObject> {
             return Unmanaged.passUnretained(single.unsafelyUnwrapped.node)
         }
         let mask = mask
+        // Reads the probed entries in place: binding each one to a local
+        // would retain and release its segment and node.
         return slots.withUnsafeBufferPointer { slots in
             var index = Int(truncatingIfNeeded: hash) & mask
             while let probed = slots[index]?.hash {

@@ -79,9 +79,11 @@ public struct RuleEvaluator: Sendable {
         var isSave: Bool
         var created: Bool
         var updateFields: [String]?
-        /// The bits of `updateFields` (see ``WatchedFieldBits``): nil until
-        /// needed, then `.some(nil)` when the names must be compared as strings.
-        var updateBits: UInt64??
+        /// Whether `updateBits` has been computed for this event.
+        var updateBitsComputed = false
+        /// The bits of `updateFields` (see ``WatchedFieldBits``), or nil when
+        /// the names must be compared as strings.
+        var updateBits: UInt64?
 
         init(_ event: ChangeEvent) {
             isSave = event.signal == .postSave
@@ -96,23 +98,24 @@ public struct RuleEvaluator: Sendable {
         guard facts.isSave else { return true }
         if facts.created { return check.triggerOnCreate }
         guard check.watchesFields, let updated = facts.updateFields else { return true }
-        if facts.updateBits == nil {
-            facts.updateBits = .some(rules.watchedFieldBits.mask(of: updated))
+        if !facts.updateBitsComputed {
+            facts.updateBits = rules.watchedFieldBits.mask(of: updated)
+            facts.updateBitsComputed = true
         }
-        if let bits = facts.updateBits.unsafelyUnwrapped, !check.comparesNames {
+        if let bits = facts.updateBits, !check.comparesNames {
             return bits & check.watchedBits != 0
         }
         return Self.sharesName(updated, rules.compiled[index].rule.watchFields ?? [])
     }
 
-    /// Tells whether the rule's `invalidate_when` conditions hold, reading
-    /// and filling `memo`, by condition slot, so rules with the same
-    /// conditions check them once per event: 1 holds, 0 does not.
+    /// Returns whether the rule's `invalidate_when` conditions are met. The
+    /// result is memoized by condition slot in `memo` (1 met, 0 not), so
+    /// rules with the same conditions check them once per event.
     private func conditionsHold(_ index: Int, _ slot: Int, _ event: ChangeEvent, memo: UnsafeMutableBufferPointer<Int>) -> Bool {
         if memo[slot] != Self.unresolved { return memo[slot] == 1 }
-        let holds = rules.compiled[index].rule.invalidateWhen.allSatisfy { Self.conditionHolds($0, event) }
-        memo[slot] = holds ? 1 : 0
-        return holds
+        let satisfied = rules.compiled[index].rule.invalidateWhen.allSatisfy { Self.conditionHolds($0, event) }
+        memo[slot] = satisfied ? 1 : 0
+        return satisfied
     }
 
     private static let unresolved = -1
