@@ -1,3 +1,4 @@
+import Foundation
 @testable import Brokers
 @testable import Console
 @testable import Engine
@@ -101,6 +102,24 @@ import Testing
         #expect(!applied)
     }
 
+    @Test func firstReadingFillsALoadingView() {
+        var state = ConsoleState()
+        state.dialog = .detail(.queue(Self.queue, brokerFailures: .loading), scroll: 2, fullValues: true)
+
+        state.showBrokerFailures(["a", "b"].map(Self.message), queue: Self.queue)
+
+        #expect(Self.view(state)?.ids == ["a", "b"])
+        #expect(Self.view(state)?.selected == 0)
+    }
+
+    @Test func laterReadingOfALoadedViewKeepsSelection() {
+        var state = Self.openState(["b", "c"], selected: 1)
+
+        state.showBrokerFailures(["a", "b", "c"].map(Self.message), queue: Self.queue)
+
+        #expect(Self.view(state)?.selected == 2)
+    }
+
     @Test(arguments: [
         ("django_rq:default", BrokerSystem.rq, "default"), ("celery:cache:invalidation", .celery, "cache:invalidation"),
     ])
@@ -138,6 +157,52 @@ import Testing
             refresh.poll(state: &state, broker: fixture.broker, now: now)
             now += 0.01
             return Self.view(state)?.ids.count == 3
+        }
+        #expect(listed)
+    }
+
+    /// A view that opens as loading is read at once, without waiting for the
+    /// interval, and a read started before a newer request is dropped.
+    @Test func loadingViewIsReadAtOnce() throws {
+        let fixture = try EmbeddedRQFixture()
+        defer { fixture.stop() }
+        fixture.setFailing(true)
+        fixture.save(1...2)
+        #expect(waitFor(timeout: 10) { fixture.failed().count == 2 })
+
+        var state = ConsoleState()
+        state.dialog = .detail(.queue(Self.queue, brokerFailures: .loading), scroll: 0, fullValues: false)
+        let refresh = QueueFailureRefresh()
+        refresh.markRead(now: 1000)
+        refresh.requestRead()
+        let listed = waitFor(timeout: 10) {
+            refresh.poll(state: &state, broker: fixture.broker, now: 1000)
+            return Self.view(state)?.ids.count == 2
+        }
+
+        #expect(listed)
+    }
+
+    @Test func readBeforeANewerRequestIsDropped() throws {
+        let fixture = try EmbeddedRQFixture()
+        defer { fixture.stop() }
+        fixture.setFailing(true)
+        fixture.save(1...2)
+        #expect(waitFor(timeout: 10) { fixture.failed().count == 2 })
+
+        var state = ConsoleState()
+        state.dialog = .detail(.queue(Self.queue, brokerFailures: .loading), scroll: 0, fullValues: false)
+        let refresh = QueueFailureRefresh()
+        refresh.poll(state: &state, broker: fixture.broker, now: 1000)
+        // The read started above belongs to the generation before this request.
+        refresh.requestRead()
+        usleep(200_000)
+        refresh.poll(state: &state, broker: fixture.broker, now: 1000)
+
+        #expect(Self.view(state) == nil, "the stale read was shown")
+        let listed = waitFor(timeout: 10) {
+            refresh.poll(state: &state, broker: fixture.broker, now: 1000)
+            return Self.view(state)?.ids.count == 2
         }
         #expect(listed)
     }

@@ -96,22 +96,16 @@ extension ConsoleApp {
         }
     }
 
-    /// Reads the broker's failed messages for a queue's detail view. Queue
-    /// names read `system:queue`, as the broker probes report them.
+    /// Starts reading the broker's failed messages for a queue's detail view
+    /// that shows them as loading. The read runs on a background thread
+    /// (see ``QueueFailureRefresh``), so a slow broker never stalls the screen.
     func loadBrokerFailures(_ queue: String) {
-        let failures: BrokerFailures
-        if let broker = session.broker {
-            // The view lists the newest 500; R reads the rest as it goes.
-            let messages = QueueFailureRefresh.brokerQueue(queue).map { system, name in
-                broker.failedMessages(system: system, queue: name, limit: QueueFailureRefresh.listLimit)
-            }
-            failures = .loaded(messages ?? [])
-            failureRefresh.markRead(now: Date().timeIntervalSince1970)
-        } else {
-            failures = .noBroker
+        guard session.broker == nil else {
+            failureRefresh.requestRead()
+            return
         }
         if case .detail(.queue(queue, .loading, _), let scroll, let full)? = state.dialog {
-            state.dialog = .detail(.queue(queue, brokerFailures: failures), scroll: scroll, fullValues: full)
+            state.dialog = .detail(.queue(queue, brokerFailures: .noBroker), scroll: scroll, fullValues: full)
         }
     }
 

@@ -3,44 +3,63 @@ import Dispatch
 import Engine
 import Synchronization
 
-/// Reads the failed messages of the queue whose detail view is open again
-/// every few seconds, on a background thread, so the list follows the
-/// broker while new failures arrive or a worker requeues some.
+/// Reads the failed messages of the queue whose detail view is open, on a
+/// background thread. The first read starts at once, while the view shows
+/// the list as loading. Later reads follow every few seconds, so the list
+/// keeps up with new failures and with messages a worker requeues.
 ///
 /// The console's loop calls ``poll(state:broker:now:)`` once per frame. At
 /// most one read runs at a time, and its result is applied by the loop.
 final class QueueFailureRefresh {
     /// Seconds between two reads of the same open view.
     static let interval = 2.0
-    /// The newest messages listed, as when the view opens.
+    /// The newest messages listed. `R` reads the rest from the broker as it goes.
     static let listLimit = 500
 
     private let reading = ReadingBox()
     private var inFlight = false
     private var lastRead = 0.0
+    /// Counts ``requestRead()`` calls, so a read started before the latest
+    /// request (a list from before a requeue) is dropped, not shown.
+    private var generation = 0
 
-    /// Records that the open view was read at `now`, as on opening.
+    /// Records that the open view was read at `now`, so the next read is due
+    /// an interval later.
     func markRead(now: Double) {
         lastRead = now
     }
 
+    /// Asks for a fresh read at the next poll, discarding any read in flight.
+    func requestRead() {
+        generation += 1
+        lastRead = -Double.infinity
+    }
+
     /// Applies a finished read to `state`, then starts the next one when the
-    /// open view is due.
+    /// open view is loading or due.
     func poll(state: inout ConsoleState, broker: (any MessageBroker)?, now: Double) {
         if let result = reading.take() {
             inFlight = false
-            state.applyBrokerFailures(result.messages, queue: result.queue)
+            if result.generation == generation {
+                state.showBrokerFailures(result.messages, queue: result.queue)
+            }
         }
-        guard !inFlight, let broker, now - lastRead >= Self.interval,
-            case .detail(.queue(let queue, .loaded, _), _, _)? = state.dialog,
-            let (system, name) = Self.brokerQueue(queue)
-        else { return }
+        guard !inFlight, let broker, case .detail(.queue(let queue, let failures, _), _, _)? = state.dialog else { return }
+        switch failures {
+        case .loading: break
+        case .loaded: guard now - lastRead >= Self.interval else { return }
+        case .noBroker: return
+        }
         inFlight = true
         lastRead = now
         let reading = reading
+        let generation = generation
         DispatchQueue.global().async {
-            let messages = broker.failedMessages(system: system, queue: name, limit: Self.listLimit)
-            reading.store(queue: queue, messages: messages)
+            // A queue name without a known system has no failed messages to read.
+            let messages = Self.brokerQueue(queue).map { system, name in
+                broker.failedMessages(system: system, queue: name, limit: Self.listLimit)
+            }
+            reading.store(ReadResult(queue: queue, generation: generation, messages: messages ?? []))
         }
     }
 
@@ -52,15 +71,21 @@ final class QueueFailureRefresh {
         return (system, parts[1])
     }
 
+    private struct ReadResult: Sendable {
+        var queue: String
+        var generation: Int
+        var messages: [FailedMessage]
+    }
+
     /// The result of the read in flight, handed from its thread to the loop.
     private final class ReadingBox: Sendable {
-        private let value = Mutex<(queue: String, messages: [FailedMessage])?>(nil)
+        private let value = Mutex<ReadResult?>(nil)
 
-        func store(queue: String, messages: [FailedMessage]) {
-            value.withLock { $0 = (queue, messages) }
+        func store(_ result: ReadResult) {
+            value.withLock { $0 = result }
         }
 
-        func take() -> (queue: String, messages: [FailedMessage])? {
+        func take() -> ReadResult? {
             value.withLock { current in
                 defer { current = nil }
                 return current
@@ -70,6 +95,17 @@ final class QueueFailureRefresh {
 }
 
 extension ConsoleState {
+    /// Shows a reading of the broker's failed messages in the open detail
+    /// view of `queue`: as its first list when the view shows them as loading,
+    /// else through ``applyBrokerFailures(_:queue:)``.
+    mutating func showBrokerFailures(_ messages: [FailedMessage], queue: String) {
+        if case .detail(.queue(queue, .loading, _), let scroll, let full)? = dialog {
+            dialog = .detail(.queue(queue, brokerFailures: .loaded(messages)), scroll: scroll, fullValues: full)
+            return
+        }
+        applyBrokerFailures(messages, queue: queue)
+    }
+
     /// Replaces the failed messages of an open queue detail view with a newer
     /// reading. A selection on the first (newest) message stays on the first,
     /// so the view follows new failures. Another selected message stays
