@@ -90,15 +90,40 @@ public final class BatchExecutor: Sendable {
         }
         let started = clock()
         if let error = runner.run(batch) {
-            queued(batch)
-            tracker.started(batch, at: started)
-            fail(batch, error: error, willRetry: false)
+            failedOnCallingThread(batch, error: error, startedAt: started)
             return .failed(error)
         }
         let finished = clock()
         tracker.ranOnCallingThread(batch, startedAt: started, finishedAt: finished)
         observer?(FinishedBatch(batch: batch, outcome: .done, finishedAt: finished))
         return .done
+    }
+
+    /// Records a batch that failed on the calling thread without being
+    /// queued: it is queued, started and failed in turn, so it shows and is
+    /// journalled as any failed batch.
+    func failedOnCallingThread(_ batch: Batch, error: BatchError, startedAt: Double) {
+        queued(batch)
+        tracker.started(batch, at: startedAt)
+        fail(batch, error: error, willRetry: false)
+    }
+
+    /// Whether the engine may run an inline rule without building its batch
+    /// first: no fault is injected for `dispatcher` and no caller waits for
+    /// an outcome. A batch is still built when the run fails or when an
+    /// observer wants each finished batch.
+    func allowsInlineShortcut(for dispatcher: String) -> Bool {
+        waiterCount.load(ordering: .acquiring) == 0 && faults.setting(for: dispatcher) == nil
+    }
+
+    /// Records inline runs that succeeded, in dispatch order; `batch` builds
+    /// a run's batch value only when an observer is there to receive it.
+    func ranInline(_ runs: UnsafeBufferPointer<BatchTracker.InlineRun>, batch: (BatchTracker.InlineRun) -> Batch) {
+        tracker.ranInline(runs)
+        guard let observer else { return }
+        for run in runs {
+            observer(FinishedBatch(batch: batch(run), outcome: .done, finishedAt: run.finishedAt))
+        }
     }
 
     /// Records that the batch was handed to an external broker that reports

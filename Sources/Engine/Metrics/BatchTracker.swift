@@ -34,11 +34,42 @@ final class BatchTracker: Sendable {
         /// Records pushed out of the full ring, kept to hold the next queued
         /// batches instead of allocating new ones; at most `spareCapacity`.
         var spare: [LiveRecord] = []
+        /// Inline runs, a ring apart from `recent`: a value type written in
+        /// place, so recording one retains only its arguments.
+        var inlineRuns: [InlineRun] = []
+        var inlineNext = 0
+        /// The position in `names` of each rule's dispatcher, by rule index;
+        /// -1 until the rule's first inline run.
+        var ruleSlots: [Int]
+    }
+
+    /// A batch of one rule that the inline dispatcher ran and finished on the
+    /// calling thread, kept compact; ``liveBatch(_:)`` rebuilds the full
+    /// record when a snapshot asks for it.
+    struct InlineRun {
+        var id: UInt64
+        /// The rule's index in `rules`.
+        var rule: Int
+        var model: String
+        var pk: JSONValue
+        var signal: ChangeSignal
+        var eventIndex: Int?
+        var createdAt: Double
+        var startedAt: Double
+        var finishedAt: Double
+        var arguments: JSONObject
     }
 
     static let spareCapacity = 64
 
-    private let state = ParkingMutex(State())
+    private let state: ParkingMutex<State>
+    /// The compiled rules that inline runs refer to by index.
+    private let rules: [CompiledRule]
+
+    init(rules: [CompiledRule] = []) {
+        self.rules = rules
+        state = ParkingMutex(State(ruleSlots: [Int](repeating: -1, count: rules.count)))
+    }
 
     /// Records a batch as queued; returns false, changing nothing, when a
     /// batch with its id is already live.
@@ -77,15 +108,53 @@ final class BatchTracker: Sendable {
                 ruleIDs: batch.ruleIDs, state: .done, createdAt: batch.createdAt, startedAt: startedAt,
                 finishedAt: finishedAt, attempt: batch.attempt, replayOf: batch.replayOf, eventIndex: batch.eventIndex, ruleKwargs: batch.ruleKwargs)
             Self.update(&state, batch.dispatcher) { figures in
-                figures.dispatched += 1
-                figures.done += 1
-                let second = Int64(finishedAt)
-                figures.queueWait.record(microseconds: UInt64(max(0, startedAt - batch.createdAt) * 1_000_000), atSecond: second)
-                figures.runTime.record(microseconds: UInt64(max(0, finishedAt - startedAt) * 1_000_000), atSecond: second)
-                figures.completions.add(atSecond: second)
+                Self.countDone(createdAt: batch.createdAt, startedAt: startedAt, finishedAt: finishedAt, in: &figures)
             }
             Self.remember(value, in: &state)
         }
+    }
+
+    /// Records inline runs that succeeded, each counted as dispatched and
+    /// done with the same figures as ``ranOnCallingThread(_:startedAt:finishedAt:)``,
+    /// without a batch value being built for them.
+    func ranInline(_ runs: UnsafeBufferPointer<InlineRun>) {
+        state.withLock { state in
+            for run in runs {
+                var slot = state.ruleSlots[run.rule]
+                if slot < 0 {
+                    slot = Self.slot(&state, rules[run.rule].dispatcherName)
+                    state.ruleSlots[run.rule] = slot
+                }
+                Self.countDone(createdAt: run.createdAt, startedAt: run.startedAt, finishedAt: run.finishedAt, in: &state.figures[slot])
+                if state.inlineRuns.count < Self.recentCapacity {
+                    state.inlineRuns.append(run)
+                } else {
+                    state.inlineRuns[state.inlineNext] = run
+                }
+                state.inlineNext = (state.inlineNext + 1) % Self.recentCapacity
+            }
+        }
+    }
+
+    /// Counts a batch that was dispatched and done in one step, on the calling thread.
+    private static func countDone(createdAt: Double, startedAt: Double, finishedAt: Double, in figures: inout DispatcherFigures) {
+        figures.dispatched += 1
+        figures.done += 1
+        let second = Int64(finishedAt)
+        figures.queueWait.record(microseconds: UInt64(max(0, startedAt - createdAt) * 1_000_000), atSecond: second)
+        figures.runTime.record(microseconds: UInt64(max(0, finishedAt - startedAt) * 1_000_000), atSecond: second)
+        figures.completions.add(atSecond: second)
+    }
+
+    /// The full record of an inline run, as the live list shows it.
+    private func liveBatch(_ run: InlineRun) -> LiveBatch {
+        let compiled = rules[run.rule]
+        var kwargs = JSONObject(capacity: 1)
+        kwargs.appendUnchecked(compiled.rule.id, .object(run.arguments))
+        return LiveBatch(
+            id: run.id, dispatcher: compiled.dispatcherName, model: run.model, pk: run.pk, signal: run.signal,
+            ruleIDs: compiled.soloRuleIDs, state: .done, createdAt: run.createdAt, startedAt: run.startedAt,
+            finishedAt: run.finishedAt, attempt: 1, replayOf: nil, eventIndex: run.eventIndex, ruleKwargs: kwargs)
     }
 
     /// Marks a batch running; a batch no longer tracked is left alone.
@@ -203,13 +272,15 @@ final class BatchTracker: Sendable {
     }
 
     private static func update(_ state: inout State, _ name: String, _ body: (inout DispatcherFigures) -> Void) {
-        if let slot = state.names.firstIndex(of: name) {
-            body(&state.figures[slot])
-            return
-        }
+        body(&state.figures[slot(&state, name)])
+    }
+
+    /// The position of `name`'s figures, added on the name's first use.
+    private static func slot(_ state: inout State, _ name: String) -> Int {
+        if let slot = state.names.firstIndex(of: name) { return slot }
         state.names.append(name)
         state.figures.append(DispatcherFigures())
-        body(&state.figures[state.figures.count - 1])
+        return state.figures.count - 1
     }
 
     private static func leave(_ previous: BatchState, _ figures: inout DispatcherFigures) {
@@ -254,7 +325,10 @@ final class BatchTracker: Sendable {
             }
             var live = state.live.values.sorted { $0.id > $1.id }
             if live.count > liveLimit { live.removeLast(live.count - liveLimit) }
-            let recent = state.recent.map(\.batch).sorted { ($0.finishedAt ?? 0, $0.id) > ($1.finishedAt ?? 0, $1.id) }
+            var recent = state.recent.map(\.batch)
+            recent.reserveCapacity(recent.count + state.inlineRuns.count)
+            for run in state.inlineRuns { recent.append(liveBatch(run)) }
+            recent.sort { ($0.finishedAt ?? 0, $0.id) > ($1.finishedAt ?? 0, $1.id) }
             for record in recent where live.count < liveLimit {
                 live.append(record)
             }

@@ -1,6 +1,6 @@
 /// Runs the rules of a batch against the cache store: drop the partition,
 /// recompute the entry, or call the rule's invalidator.
-public struct RuleRunner: Sendable {
+public final class RuleRunner: Sendable {
     public let rules: RuleSet
     public let cache: CacheContext
     let logger: Logger
@@ -48,8 +48,7 @@ public struct RuleRunner: Sendable {
         var pending: [PendingDrop] = []
         func report(_ failure: BatchError?, ruleID: String) {
             guard let failure else { return }
-            logger.warning(
-                "Rule failed", [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, ruleID), (LogKey.error, failure.message)])
+            logFailure(failure, batchID: batch.id, ruleID: ruleID)
             if firstFailure == nil { firstFailure = failure }
         }
         func flush() {
@@ -75,7 +74,7 @@ public struct RuleRunner: Sendable {
                     report(invalidate(compiled, invalidator: name, arguments: arguments), ruleID: ruleID)
                     continue
                 }
-                if rewarm(compiled.rule.id, function: compiled.function, arguments: arguments, batch: batch) {
+                if rewarm(compiled.rule.id, function: compiled.function, arguments: arguments, batchID: batch.id) {
                     continue
                 }
             }
@@ -91,22 +90,32 @@ public struct RuleRunner: Sendable {
     /// batch, without collecting drops.
     private func runAlone(_ batch: Batch) -> BatchError? {
         let ruleID = batch.ruleIDs[0]
-        let failure = runRule(ruleID, arguments: Self.arguments(of: batch, position: 0, ruleID: ruleID), batch: batch)
-        if let failure {
-            logger.warning(
-                "Rule failed", [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, ruleID), (LogKey.error, failure.message)])
+        guard let compiled = compiledRule(ruleID, batch: batch, position: 0) else {
+            let failure = BatchError(kind: .ruleMissing, message: "the configuration has no rule '\(ruleID)'", ruleID: ruleID)
+            logFailure(failure, batchID: batch.id, ruleID: ruleID)
+            return failure
         }
+        return runSolo(compiled, arguments: Self.arguments(of: batch, position: 0, ruleID: ruleID), batchID: batch.id)
+    }
+
+    /// Runs one rule of this rule set with its arguments, as the batch
+    /// `batchID` of that rule alone; logs and returns its failure.
+    func runSolo(_ compiled: CompiledRule, arguments: JSONObject, batchID: UInt64) -> BatchError? {
+        let failure = runRule(compiled, arguments: arguments, batchID: batchID)
+        if let failure { logFailure(failure, batchID: batchID, ruleID: compiled.rule.id) }
         return failure
     }
 
-    private func runRule(_ ruleID: String, arguments: JSONObject, batch: Batch) -> BatchError? {
-        guard let compiled = compiledRule(ruleID, batch: batch, position: 0) else {
-            return BatchError(kind: .ruleMissing, message: "the configuration has no rule '\(ruleID)'", ruleID: ruleID)
-        }
+    private func logFailure(_ failure: BatchError, batchID: UInt64, ruleID: String) {
+        logger.warning("Rule failed", [(LogKey.batchID, String(batchID)), (LogKey.ruleID, ruleID), (LogKey.error, failure.message)])
+    }
+
+    private func runRule(_ compiled: CompiledRule, arguments: JSONObject, batchID: UInt64) -> BatchError? {
+        let ruleID = compiled.rule.id
         if let name = compiled.rule.invalidator {
             return invalidate(compiled, invalidator: name, arguments: arguments)
         }
-        if compiled.rule.rewarm, rewarm(compiled.rule.id, function: compiled.function, arguments: arguments, batch: batch) {
+        if compiled.rule.rewarm, rewarm(ruleID, function: compiled.function, arguments: arguments, batchID: batchID) {
             return nil
         }
         do {
@@ -277,8 +286,8 @@ public struct RuleRunner: Sendable {
 
     /// Recomputes the entry; returns false (after logging why) when the
     /// caller should drop it instead.
-    private func rewarm(_ ruleID: String, function: CachedFunction, arguments: JSONObject, batch: Batch) -> Bool {
-        let metadata = [(LogKey.batchID, String(batch.id)), (LogKey.ruleID, ruleID), (LogKey.function, function.name)]
+    private func rewarm(_ ruleID: String, function: CachedFunction, arguments: JSONObject, batchID: UInt64) -> Bool {
+        let metadata = [(LogKey.batchID, String(batchID)), (LogKey.ruleID, ruleID), (LogKey.function, function.name)]
         guard let name = function.recompute, let recomputer = rules.recomputers.recomputer(named: name) else {
             logger.info("Rewarm not possible, dropping instead: the function has no recomputer", metadata)
             return false

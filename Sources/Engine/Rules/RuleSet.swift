@@ -286,6 +286,10 @@ public final class CompiledRule: Sendable {
     /// batch that contains this rule alone (arrays are copied on write).
     let soloRuleIDs: [String]
     let soloRestflowIDs: [Int]
+    /// The dispatcher is the built-in inline one, whose whole dispatch is
+    /// running the rule on the calling thread, so the engine may run the
+    /// rule itself without building a batch.
+    let runsInline: Bool
 
     init(index: Int, rule: InvalidationRule, dispatcher: any Dispatcher, function: CachedFunction, batchGroup: Int?) {
         self.index = index
@@ -299,6 +303,7 @@ public final class CompiledRule: Sendable {
         dispatcherRaiseException = dispatcher.raiseException
         soloRuleIDs = [rule.id]
         soloRestflowIDs = [rule.restflowID]
+        runsInline = dispatcher is InlineDispatcher
     }
 }
 
