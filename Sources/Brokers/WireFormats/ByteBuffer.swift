@@ -53,7 +53,7 @@ struct ByteBuffer: ~Copyable {
         bytes.withUnsafeBufferPointer { append($0) }
     }
 
-    /// Appends the UTF-8 of a string that is known to be short, such as a literal.
+    /// Appends the UTF-8 of a string literal.
     mutating func append(_ text: StaticString) {
         append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }

@@ -174,8 +174,8 @@ struct RQCallWriter: ~Copyable {
         }
     }
 
-    /// Writes `repr(text)`: printable ASCII without a quote or backslash as
-    /// it is, in single quotes; anything else through ``PythonRepr``.
+    /// Writes `repr(text)`. Printable ASCII without a quote or backslash is
+    /// copied in single quotes, and other text goes through ``PythonRepr``.
     private mutating func writeReprString(_ bytes: UnsafeBufferPointer<UInt8>, text: String) {
         guard Self.isPlainASCII(bytes) else {
             description.append(Array(PythonRepr.string(.string(text)).utf8))
@@ -190,10 +190,10 @@ struct RQCallWriter: ~Copyable {
     /// Returns whether every byte is printable ASCII (0x20 to 0x7E) other
     /// than `'` and `\`, the text that Python's repr copies as it is.
     ///
-    /// Eight bytes are tested at a time with the word tests from Sean
-    /// Anderson's "Bit Twiddling Hacks": a byte below 0x20, a byte above
-    /// 0x7E, and a byte equal to each quote character. Each test is exact
-    /// for the word as a whole, which is all that is needed here.
+    /// Eight bytes are tested at a time with the usual word tests for a
+    /// byte below 0x20, a byte above 0x7E and a zero byte (after an XOR
+    /// with each excluded character). Each test tells only whether some
+    /// byte of the word matches, which is all that is needed here.
     static func isPlainASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard var position = bytes.baseAddress else { return true }
         let end = position + bytes.count

@@ -184,7 +184,7 @@ public enum RQJob {
         _ task: TaskMessage, data: [UInt8], description: UnsafeBufferPointer<UInt8>, enqueuedAt: Int64, timeout: Int,
         jobID: String, keyPrefix: String
     ) -> QueuedJob {
-        var timeText = TimeText27()
+        var timeText = RQTimeText()
         let timeCount = timeText.write(microsecondsSinceEpoch: enqueuedAt)
         let queue = queue(of: task)
         let timeoutText = timeout == defaultTimeout ? defaultTimeoutText : Array(String(timeout).utf8)
@@ -204,9 +204,9 @@ public enum RQJob {
         }
 
         // The RESP is written into memory of its own and then copied into an
-        // array: `[UInt8](unsafeUninitializedCapacity:)` allocates through
-        // unspecialized standard library code, which costs more than the
-        // copy (measured with callgrind on Swift 6.3.1).
+        // array, because `[UInt8](unsafeUninitializedCapacity:)` allocates
+        // through unspecialized standard library code, which costs more than
+        // the copy (measured with callgrind on Swift 6.3.1).
         let start = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
         defer { start.deallocate() }
         var output = RESPWriter(start)
@@ -448,7 +448,7 @@ public enum RQJob {
 /// `2026-12-04T15:29:30.514714Z`, the time text RQ stores, written in
 /// place: 27 bytes for the years 0 to 9999, which need no allocation.
 /// Other years use ``UTCTime/iso8601MicroBytes(microsecondsSinceEpoch:)``.
-private struct TimeText27 {
+private struct RQTimeText {
     private var inline: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var other: [UInt8] = []
 

@@ -58,9 +58,9 @@ public enum Zlib {
         var status = Z_STREAM_ERROR
         // deflate only reads `next_in`, although zlib declares it non-const,
         // so the input is lent without a copy. The output goes to temporary
-        // memory and its `total_out` bytes are copied into an array, which
-        // costs less than `[UInt8](unsafeUninitializedCapacity:)`: that
-        // allocates through unspecialized standard library code (measured
+        // memory and its `total_out` bytes are copied into an array. That
+        // costs less than `[UInt8](unsafeUninitializedCapacity:)`, because
+        // it allocates through unspecialized standard library code (measured
         // with callgrind on Swift 6.3.1).
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { outputBuffer -> [UInt8]? in
             stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
