@@ -10,6 +10,9 @@ enum BenchmarkMain {
         "render",
     ]
 
+    /// Benchmarks run only when named, for profiling one case under callgrind or perf.
+    static let namedOnly = ["wire-encode-rq"]
+
     static func run(_ arguments: [String]) -> Int32 {
         let names = arguments.isEmpty ? all : arguments
         print("dispatchtop-bench on \(ProcessInfo.processInfo.activeProcessorCount) cores, \(hostDescription())")
@@ -23,13 +26,14 @@ enum BenchmarkMain {
                 case "memory": try residentMemory()
                 case "embedded-broker": try BrokerBenchmarks.embedded()
                 case "wire-encode": try BrokerBenchmarks.wireEncode()
+                case "wire-encode-rq": try BrokerBenchmarks.wireEncode(systems: [.rq])
                 case "redis": try BrokerBenchmarks.redis()
                 case "render":
                     for (width, height) in [(200, 60), (80, 24)] {
                         print(try RenderBenchmark.run(width: width, height: height, failures: 10_000))
                     }
                 default:
-                    print("unknown benchmark '\(name)'; known: \(all.joined(separator: ", "))")
+                    print("unknown benchmark '\(name)'; known: \((all + namedOnly).joined(separator: ", "))")
                     return 2
                 }
             } catch {

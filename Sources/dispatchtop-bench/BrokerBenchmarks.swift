@@ -17,9 +17,9 @@ enum BrokerBenchmarks {
         }
     }
 
-    /// Measures each wire format's encoder alone, on one thread, with no server.
-    static func wireEncode() throws {
-        for system in BrokerSystem.allCases {
+    /// Measures the encoder of each of `systems` alone, on one thread, with no server.
+    static func wireEncode(systems: [BrokerSystem] = BrokerSystem.allCases) throws {
+        for system in systems {
             let figures: (messagesPerSecond: Double, messageBytes: Int)
             do {
                 figures = try RedisBenchmarks.encodeThroughput(system: system, messages: BenchmarkMain.scaled(50_000))

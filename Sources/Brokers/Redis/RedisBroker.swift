@@ -164,8 +164,10 @@ public final class RedisBroker: MessageBroker {
                 stored: envelope, write: RedisWrite([RedisCommand("LPUSH", key, envelope)], atomic: false),
                 queue: QueueReference(.celery, queue))
         case .rq:
-            let data = RQJob.data(task, serializer: settings.rqSerializer)
-            return EncodedTask(stored: data, rqJob: rqJob(task, data: data, now: now), queue: QueueReference(.rq, RQJob.queue(of: task)))
+            let (data, job) = RQJob.encodedJob(
+                task, serializer: settings.rqSerializer, enqueuedAt: now, timeout: settings.rqTimeout, jobID: makeID(),
+                keyPrefix: settings.rqKeyPrefix)
+            return EncodedTask(stored: data, rqJob: job, queue: QueueReference(.rq, RQJob.queue(of: task)))
         case .dramatiq:
             let stamp = DramatiqMessage.Stamp(messageID: makeID(), redisMessageID: makeID(), timestampMillis: now / 1000)
             let message = DramatiqMessage.encode(task, stamp: stamp)

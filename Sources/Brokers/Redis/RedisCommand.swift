@@ -155,6 +155,57 @@ enum RESPEncoding {
     }
 }
 
+/// Writes RESP into memory that the caller sized beforehand, so that no
+/// write checks for room.
+struct RESPWriter {
+    private var position: UnsafeMutablePointer<UInt8>
+
+    init(_ start: UnsafeMutablePointer<UInt8>) {
+        position = start
+    }
+
+    /// Returns the number of bytes written since `start`.
+    func count(from start: UnsafeMutablePointer<UInt8>) -> Int { position - start }
+
+    /// Appends `$length` and CRLF, the header of a bulk string.
+    mutating func appendBulkStringHeader(_ length: Int) {
+        position.pointee = UInt8(ascii: "$")
+        position += 1
+        var divisor = 1
+        while divisor <= length / 10 {
+            divisor *= 10
+        }
+        while divisor > 0 {
+            position.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: length / divisor % 10)
+            position += 1
+            divisor /= 10
+        }
+        appendCRLF()
+    }
+
+    mutating func appendCRLF() {
+        position[0] = 0x0D
+        position[1] = 0x0A
+        position += 2
+    }
+
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress else { return }
+        position.initialize(from: source, count: bytes.count)
+        position += bytes.count
+    }
+
+    mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
+    mutating func append(_ text: String) {
+        if text.utf8.withContiguousStorageIfAvailable({ append($0) }) == nil {
+            append(Array(text.utf8))
+        }
+    }
+}
+
 /// A value that can be sent as one Redis command argument.
 public protocol RedisArgument: Sendable {
     var redisBytes: [UInt8] { get }
