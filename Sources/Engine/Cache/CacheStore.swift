@@ -20,6 +20,12 @@ public protocol CacheStore: Sendable {
     /// ``deletePrefix(_:)`` does. The default builds a `String`, and a store
     /// that works on bytes skips that step.
     @discardableResult func deletePrefix(utf8 prefix: UnsafeBufferPointer<UInt8>) throws(CacheStoreError) -> Int
+    /// Deletes as ``deletePrefix(utf8:)`` does. `hint` is a caller's number
+    /// (the rule runner passes the rule's index) under which prefixes
+    /// usually share everything up to their last segment, so a store may
+    /// remember where that part leads. The hint never changes what is
+    /// deleted, and the default ignores it.
+    @discardableResult func deletePrefix(utf8 prefix: UnsafeBufferPointer<UInt8>, hint: Int) throws(CacheStoreError) -> Int
     /// Deletes every key that starts with any of `prefixes`, and returns one
     /// result per prefix, in order: how many keys it deleted, or why it failed.
     ///
@@ -36,6 +42,11 @@ extension CacheStore {
     @discardableResult
     public func deletePrefix(utf8 prefix: UnsafeBufferPointer<UInt8>) throws(CacheStoreError) -> Int {
         try deletePrefix(String(decoding: prefix, as: UTF8.self))
+    }
+
+    @discardableResult
+    public func deletePrefix(utf8 prefix: UnsafeBufferPointer<UInt8>, hint: Int) throws(CacheStoreError) -> Int {
+        try deletePrefix(utf8: prefix)
     }
 
     public func deletePrefixes(_ prefixes: [String]) -> [Result<Int, CacheStoreError>] {

@@ -17,19 +17,26 @@ public final class MemoryCacheStore: CacheStore {
         @exclusivity(unchecked) var children = SegmentTable<Node>()
         /// Entries in this subtree, this node's own included.
         @exclusivity(unchecked) var count = 0
+        /// The number of ``HeadPaths`` paths the node is on. Those paths
+        /// must be forgotten before the node leaves the trie.
+        @exclusivity(unchecked) var rememberedBy = 0
+
+        var isRemembered: Bool { rememberedBy > 0 }
     }
 
     /// One step of a walk down the trie: the parent and the hash of the
     /// child's segment, kept so counts and pruning need no second lookup.
     /// Unmanaged is safe here: the tree owns every node while the lock is
     /// held, and a pruned node is never touched after it is unlinked.
-    private struct Step {
+    struct Step {
         var parent: Unmanaged<Node>
         var child: Unmanaged<Node>
         var hash: UInt64
     }
 
     private let root = ParkingMutex(Node())
+    /// Touched only while `root`'s lock is held.
+    nonisolated(unsafe) let heads = HeadPaths()
     /// Seeds the segment hash, so colliding keys cannot be prepared offline.
     private let seed = UInt64.random(in: UInt64.min...UInt64.max)
 
@@ -95,7 +102,7 @@ public final class MemoryCacheStore: CacheStore {
                         node.value = nil
                         node.count -= 1
                         for step in path { step.parent._withUnsafeGuaranteedRef { $0.count -= 1 } }
-                        Self.prune(path)
+                        Self.prune(path, heads: heads)
                         return true
                     }
                 }
@@ -114,8 +121,17 @@ public final class MemoryCacheStore: CacheStore {
         deletePrefix(validUTF8: prefix)
     }
 
-    private func deletePrefix(validUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    /// Remembers, under `hint`, the trie path of the prefix up to its last
+    /// complete segment, and starts the next drop under that hint from
+    /// there when its leading bytes are the same.
+    @discardableResult
+    public func deletePrefix(utf8 prefix: UnsafeBufferPointer<UInt8>, hint: Int) throws(CacheStoreError) -> Int {
+        deletePrefix(validUTF8: prefix, hint: hint)
+    }
+
+    private func deletePrefix(validUTF8 bytes: UnsafeBufferPointer<UInt8>, hint: Int? = nil) -> Int {
         let seed = seed
+        let heads = heads
         let removed = root.withLock { root -> Int? in
             // Each complete segment is looked up as soon as its separator
             // is found, so the prefix is read once.
@@ -123,8 +139,17 @@ public final class MemoryCacheStore: CacheStore {
                 var depth = 0
                 var node = Unmanaged.passUnretained(root)
                 var start = 0
+                if let hint, let resumed = heads.resume(hint: hint, prefix: bytes, into: steps) {
+                    depth = resumed.depth
+                    node = steps[depth - 1].child
+                    start = resumed.length
+                }
+                let resumedDepth = depth
+                // Where the last complete segment starts, and the steps before it.
+                var lastSegmentStart = start
+                var lastSegmentDepth = depth
                 var found = true
-                var index = 0
+                var index = start
                 let colon = UInt8(ascii: ":")
                 while index + 1 < bytes.count {
                     // Finds separators left to right, as withSeparators does.
@@ -133,6 +158,8 @@ public final class MemoryCacheStore: CacheStore {
                         continue
                     }
                     let segment = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                    lastSegmentStart = start
+                    lastSegmentDepth = depth
                     index += 2
                     start = index
                     guard found else { continue }
@@ -151,9 +178,15 @@ public final class MemoryCacheStore: CacheStore {
                     return nil
                 }
                 guard found else { return 0 }
+                if let hint, lastSegmentDepth > resumedDepth {
+                    heads.remember(
+                        hint: hint, head: UnsafeBufferPointer(rebasing: bytes[0..<lastSegmentStart]),
+                        path: UnsafeBufferPointer(rebasing: steps[0..<lastSegmentDepth]))
+                }
                 let partial = UnsafeBufferPointer(rebasing: bytes[start...])
                 return Self.cut(
-                    node.takeUnretainedValue(), partial: partial, path: UnsafeBufferPointer(rebasing: steps[0..<depth]))
+                    node.takeUnretainedValue(), partial: partial, path: UnsafeBufferPointer(rebasing: steps[0..<depth]),
+                    heads: heads)
             }
         }
         return removed ?? deletePrefixByScan(String(decoding: bytes, as: UTF8.self))
@@ -161,24 +194,30 @@ public final class MemoryCacheStore: CacheStore {
 
     /// Removes the entries below `node` whose keys go on with `partial`,
     /// updates the counts on `path` and prunes it; returns how many went.
-    private static func cut(_ node: Node, partial: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<Step>) -> Int {
+    private static func cut(
+        _ node: Node, partial: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<Step>, heads: HeadPaths
+    ) -> Int {
         var removed = 0
         if partial.isEmpty {
             // The prefix ends with "::": every key below this node matches,
             // but not the node's own key (it lacks the trailing separator).
             removed = node.count - (node.value == nil ? 0 : 1)
+            if heads.isRemembering, node.children.containsNode(where: { $0.isRemembered }) {
+                heads.forgetAll()
+            }
             node.children.removeAll()
         } else {
             // A prefix ending inside a segment compares as `String`
             // does, like the rest of the store.
             let partialText = String(decoding: partial, as: UTF8.self)
             for child in node.children.removeAll(where: { $0.segment.hasPrefix(partialText) }) {
+                if child.isRemembered { heads.forgetAll() }
                 removed += child.count
             }
         }
         node.count -= removed
         for step in path { step.parent._withUnsafeGuaranteedRef { $0.count -= removed } }
-        Self.prune(path)
+        Self.prune(path, heads: heads)
         return removed
     }
 
@@ -236,10 +275,11 @@ public final class MemoryCacheStore: CacheStore {
     }
 
     /// Removes nodes on `path` left with no entries, deepest first.
-    private static func prune(_ path: UnsafeBufferPointer<Step>) {
+    private static func prune(_ path: UnsafeBufferPointer<Step>, heads: HeadPaths) {
         for step in path.reversed() {
             guard step.child._withUnsafeGuaranteedRef({ $0.count }) == 0 else { return }
             let child = step.child.takeUnretainedValue()
+            if child.isRemembered { heads.forgetAll() }
             step.parent._withUnsafeGuaranteedRef { $0.children.remove(child, hash: step.hash) }
         }
     }

@@ -183,6 +183,15 @@ struct SegmentTable<Node: AnyObject> {
         count = 0
     }
 
+    /// Returns whether any node in the table satisfies `predicate`, reading
+    /// the entries in place.
+    func containsNode(where predicate: (Node) -> Bool) -> Bool {
+        if slots.isEmpty { return single.map { predicate($0.node) } ?? false }
+        return slots.withUnsafeBufferPointer { slots in
+            slots.contains { entry in entry.map { predicate($0.node) } ?? false }
+        }
+    }
+
     /// Every entry, in no particular order.
     var entries: [Entry] {
         if slots.isEmpty { return single.map { [$0] } ?? [] }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Runs the rules of a batch against the cache store: drop the partition,
 /// recompute the entry, or call the rule's invalidator.
 public final class RuleRunner: Sendable {
@@ -171,7 +173,7 @@ public final class RuleRunner: Sendable {
         if let partitionHead = partitionHeads[compiled.index],
             let value = arguments[compiled.function.key.partition[0]],
             let result = Self.withSinglePartitionPrefix(partitionHead, value, { prefix in
-                Result { () throws(CacheStoreError) -> Int in try cache.store.deletePrefix(utf8: prefix) }
+                Result { () throws(CacheStoreError) -> Int in try cache.store.deletePrefix(utf8: prefix, hint: compiled.index) }
             })
         {
             _ = try result.get()
@@ -243,12 +245,15 @@ public final class RuleRunner: Sendable {
     ) -> Result {
         let count = head.count + text.count + 2
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
-            _ = buffer.initialize(fromContentsOf: head)
-            let raw = UnsafeMutableRawBufferPointer(buffer)
-            UnsafeMutableRawBufferPointer(rebasing: raw[head.count..<head.count + text.count]).copyMemory(from: text)
-            buffer[count - 2] = UInt8(ascii: ":")
-            buffer[count - 1] = UInt8(ascii: ":")
-            return body(UnsafeBufferPointer(rebasing: buffer[0..<count]))
+            // Plain byte copies: the generic initializers cost more than the drop's walk.
+            let base = buffer.baseAddress.unsafelyUnwrapped
+            head.withUnsafeBufferPointer { head in
+                if let source = head.baseAddress { memcpy(base, source, head.count) }
+            }
+            if let source = text.baseAddress { memcpy(base + head.count, source, text.count) }
+            base[count - 2] = UInt8(ascii: ":")
+            base[count - 1] = UInt8(ascii: ":")
+            return body(UnsafeBufferPointer(start: base, count: count))
         }
     }
 

@@ -168,12 +168,56 @@ import Testing
         #expect(try Self.present(store, keys) == ["g::a::1"])
     }
 
+    // MARK: - Remembered heads
+
+    static func drop(_ store: MemoryCacheStore, _ prefix: String, hint: Int) throws -> Int {
+        var bytes = prefix
+        return try bytes.withUTF8 { utf8 throws(CacheStoreError) in try store.deletePrefix(utf8: utf8, hint: hint) }
+    }
+
+    @Test func hintedDropsRememberTheHead() throws {
+        let store = MemoryCacheStore()
+        for key in ["f::g::1::x", "f::g::2::x", "f::g::2::y", "f::h::3::x"] { try store.set(key, [1]) }
+        #expect(try Self.drop(store, "f::g::1::", hint: 4) == 1)
+        #expect(store.heads.isRemembering)
+        // The next drop under the hint starts below "f::g::".
+        #expect(try Self.drop(store, "f::g::2::", hint: 4) == 2)
+        // A prefix with another head under the same hint walks from the root.
+        #expect(try Self.drop(store, "f::h::3::", hint: 4) == 1)
+        #expect(store.entryCount == 0)
+    }
+
+    @Test func removingARememberedNodeForgetsEveryHead() throws {
+        let store = MemoryCacheStore()
+        for key in ["f::g::1::x", "f::g::2::x", "k::m::1::x"] { try store.set(key, [1]) }
+        #expect(try Self.drop(store, "f::g::1::", hint: 0) == 1)
+        #expect(try Self.drop(store, "k::m::9::", hint: 1) == 0)
+        #expect(store.heads.isRemembering)
+        // Cutting below "f::" removes the remembered "g" node.
+        #expect(try store.deletePrefix("f::") == 1)
+        #expect(!store.heads.isRemembering)
+        try store.set("f::g::3::x", [2])
+        #expect(try Self.drop(store, "f::g::3::", hint: 0) == 1)
+        #expect(try store.get("k::m::1::x") == [1])
+    }
+
+    @Test func pruningTheLastEntryUnderAHeadForgetsIt() throws {
+        let store = MemoryCacheStore()
+        try store.set("f::g::1::x", [1])
+        #expect(try Self.drop(store, "f::g::1::", hint: 0) == 1)
+        // The drop emptied "f::g::", so those nodes left the trie.
+        #expect(!store.heads.isRemembering)
+        #expect(store.entryCount == 0)
+        try store.set("f::g::1::x", [1])
+        #expect(try Self.drop(store, "f::g::1::", hint: 0) == 1)
+    }
+
     // MARK: - Reference model
 
     /// Runs random operations on the store and on a plain dictionary, with
     /// keys built from pieces that make colon runs of every length, and
     /// checks that both agree after every step.
-    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6, 7, 8])
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
     func agreesWithAReferenceModel(seed: UInt64) throws {
         var generator = SeededGenerator(seed: seed)
         let store = MemoryCacheStore()
@@ -205,7 +249,17 @@ import Testing
                 }
                 let matching = model.keys.filter { $0.hasPrefix(prefix) }
                 for key in matching { model[key] = nil }
-                #expect(try store.deletePrefix(prefix) == matching.count, "deletePrefix '\(prefix)' at step \(step)")
+                // Half the drops pass one of three hints, so remembered
+                // heads are reused, replaced and forgotten along the way.
+                let deleted: Int
+                if Bool.random(using: &generator) {
+                    let hint = Int.random(in: 0..<3, using: &generator)
+                    var bytes = prefix
+                    deleted = try bytes.withUTF8 { utf8 throws(CacheStoreError) in try store.deletePrefix(utf8: utf8, hint: hint) }
+                } else {
+                    deleted = try store.deletePrefix(prefix)
+                }
+                #expect(deleted == matching.count, "deletePrefix '\(prefix)' at step \(step)")
             }
             #expect(store.entryCount == model.count, "count at step \(step)")
         }
