@@ -73,17 +73,26 @@ public struct WindowedHistogram: Sendable {
 
     private var slots = [LatencyHistogram](repeating: LatencyHistogram(), count: slotCount)
     private var slotStart = [Int64](repeating: Int64.min, count: slotCount)
+    /// The second of the last value recorded and its slot, already reset
+    /// for that second's period, so values in the same second skip the
+    /// division and the check.
+    private var lastSecond = Int64.min
+    private var lastSlot = 0
 
     public init() {}
 
     public mutating func record(microseconds value: UInt64, atSecond second: Int64) {
-        let period = second / Self.slotSeconds
-        let index = Int(euclideanRemainder(period, Int64(Self.slotCount)))
-        if slotStart[index] != period {
-            slots[index].reset()
-            slotStart[index] = period
+        if second != lastSecond {
+            let period = second / Self.slotSeconds
+            let index = Int(euclideanRemainder(period, Int64(Self.slotCount)))
+            if slotStart[index] != period {
+                slots[index].reset()
+                slotStart[index] = period
+            }
+            lastSecond = second
+            lastSlot = index
         }
-        slots[index].record(microseconds: value)
+        slots[lastSlot].record(microseconds: value)
     }
 
     /// Returns the values recorded in the current 10-second slot and the five

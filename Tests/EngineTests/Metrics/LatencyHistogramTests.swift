@@ -131,6 +131,19 @@ import Testing
         #expect((minute.percentile(0.5) ?? 0) >= 900)
     }
 
+    @Test func clockGoingBackResetsTheReusedSlot() {
+        var window = WindowedHistogram()
+        window.record(microseconds: 500, atSecond: 100)
+        window.record(microseconds: 600, atSecond: 100)
+        window.record(microseconds: 900, atSecond: 160)
+        // A wall clock set back lands in the slot of second 100 again,
+        // which now holds second 160's period, so that slot starts over.
+        window.record(microseconds: 700, atSecond: 100)
+        #expect(window.lastMinute(atSecond: 100).count == 1)
+        #expect(window.lastMinute(atSecond: 100).percentile(1) == LatencyHistogram.upperBound(LatencyHistogram.bucketIndex(700)))
+        #expect(window.lastMinute(atSecond: 160).count == 0)
+    }
+
     @Test func windowedMergesEverySlotOfTheMinute() {
         var window = WindowedHistogram()
         for second in stride(from: Int64(200), to: 260, by: 10) {
