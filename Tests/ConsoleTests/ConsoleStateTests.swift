@@ -1,3 +1,4 @@
+import Brokers
 @testable import Console
 @testable import Engine
 import Foundation
@@ -380,6 +381,36 @@ import Testing
         #expect(ValuePreview.payload(Array("{\"a\":1}".utf8), limit: 40) == "JSON, 7 bytes: {\"a\":1}")
         #expect(ValuePreview.payload(Array("hello\nworld".utf8), limit: 40) == "text (not JSON), 11 bytes: \"hello\\\\nworld\"")
         #expect(ValuePreview.payload([0x80, 0x04, 0x95, 0xFF], limit: 40) == "binary (not JSON), 4 bytes: 80 04 95 ff")
+    }
+
+    @Test func rqJobDataShowsThePythonCall() throws {
+        let call = PickleValue.tuple([
+            .string("restflow.caching.tasks.run_cache_rules"), .none, .tuple([.list([.int(1)])]),
+            .dict([PickleEntry(.string("dispatcher_name"), .string("django_rq"))]),
+        ])
+        let data = Zlib.compress(PickleEncoder.encode(call))
+        let unpacked = PickleEncoder.encode(call).count
+        #expect(ValuePreview.payload(data, limit: 200) == """
+            zlib of pickle, \(data.count) bytes, \(unpacked) unpacked: \
+            restflow.caching.tasks.run_cache_rules([1], dispatcher_name='django_rq')
+            """)
+        // Cut to the limit like every other preview.
+        #expect(ValuePreview.payload(data, limit: 10).hasSuffix(": restflow.c…"))
+    }
+
+    @Test func pickleAndZlibAloneAreDecodedToo() {
+        let pickle = PickleEncoder.encode(.dict([PickleEntry(.string("pk"), .int(7))]))
+        #expect(ValuePreview.payload(pickle, limit: 80) == "pickle, \(pickle.count) bytes: {'pk': 7}")
+        let json = Zlib.compress(Array("[\"a\",1]".utf8))
+        #expect(ValuePreview.payload(json, limit: 80) == "zlib of JSON, \(json.count) bytes, 7 unpacked: [\"a\",1]")
+        let text = Zlib.compress(Array("not json".utf8))
+        #expect(ValuePreview.payload(text, limit: 80) == "zlib of text, \(text.count) bytes, 8 unpacked: \"not json\"")
+    }
+
+    @Test func brokenZlibOrPickleFallsBackToHex() {
+        // A zlib header with a cut stream, and a PROTO opcode with nothing after it.
+        #expect(ValuePreview.payload([0x78, 0x9C, 0x01], limit: 40) == "binary (not JSON), 3 bytes: 78 9c 01")
+        #expect(ValuePreview.payload([0x80, 0x05], limit: 40) == "binary (not JSON), 2 bytes: 80 05")
     }
 
     @Test func previewsAreBounded() {

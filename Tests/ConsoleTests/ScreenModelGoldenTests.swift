@@ -171,6 +171,26 @@ import Testing
         #expect(grid.text.contains("77aa-celery  12:00:31, 1 attempt "))
     }
 
+    @Test func queueDetailDecodesTheSelectedRQJob() throws {
+        let fixture = try EngineFixture.busyShop()
+        let call = PickleValue.tuple([
+            .string("restflow.caching.tasks.run_cache_rules"), .none, .tuple([.list([.int(4)])]), .dict([]),
+        ])
+        let data = Zlib.compress(PickleEncoder.encode(call))
+        let messages = ["first-job", "second-job"].map { id in
+            FailedMessage(
+                system: .rq, queue: "default", messageID: id, body: data, error: "KeyError: 'x'",
+                failedAt: EngineFixture.start + 30, attempts: 1)
+        }
+        var state = ConsoleState()
+        state.dialog = .detail(.queue("django_rq:default", brokerFailures: .loaded(messages), selected: 1), scroll: 0, fullValues: false)
+        let text = frame(fixture.engine.snapshot(), state: state, width: 140, height: 40).text
+        // Only the selected message is unpacked; the other keeps the cheap hex preview.
+        #expect(text.contains("body zlib of pickle, \(data.count) bytes"))
+        #expect(text.contains("restflow.caching.tasks.run_cache_rules([4])"))
+        #expect(text.components(separatedBy: "body binary (not JSON)").count == 2)
+    }
+
     @Test func replayProgressDialog() throws {
         let fixture = try EngineFixture.busyShop()
         var state = ConsoleState()

@@ -187,7 +187,7 @@ extension DetailDocument {
                 text("\(marker) \(message.messageID)  \(time)\(attempts)", style: chosen ? CellStyle([.bold, .reverse]) : .bold)
                 if let error = message.error { text("    error \(ValuePreview.bounded(error, limit: limit))") }
                 if let reason = message.undecodableReason { text("    not decodable: \(reason)") }
-                text("    body \(ValuePreview.payload(message.body, limit: limit))")
+                text("    body \(ValuePreview.payload(message.body, limit: limit, decode: chosen))")
             }
         }
     }

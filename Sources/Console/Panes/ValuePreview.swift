@@ -21,15 +21,21 @@ public enum ValuePreview {
         bounded(JSONWriter.string(.object(object)), limit: limit)
     }
 
-    /// Formats a stored payload. JSON is shown as JSON. Anything else is
-    /// shown as text or hex, with its type and size, never as raw bytes.
-    public static func payload(_ bytes: [UInt8], limit: Int?) -> String {
+    /// Formats a stored payload. JSON is shown as JSON, and with `decode` a
+    /// zlib stream or a pickle as what it contains (see ``taskPayload(_:limit:)``).
+    /// Anything else is shown as text or hex, with its type and size, never
+    /// as raw bytes. A list of many payloads decodes only the selected one,
+    /// because unpacking costs more than a frame should.
+    public static func payload(_ bytes: [UInt8], limit: Int?, decode: Bool = true) -> String {
         let size = "\(bytes.count) bytes"
         if let text = String(validating: bytes, as: UTF8.self) {
             if let value = try? JSONParser.parse(text) {
                 return "JSON, \(size): " + json(value, limit: limit)
             }
             return "text (not JSON), \(size): " + JSONWriter.string(.string(bounded(text, limit: limit)))
+        }
+        if decode, let decoded = taskPayload(bytes, limit: limit) {
+            return decoded
         }
         let shown = limit.map { bytes.prefix(max(1, $0 / 3)) } ?? bytes[...]
         let hex = shown.map { byte in
