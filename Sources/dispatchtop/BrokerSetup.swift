@@ -73,7 +73,7 @@ struct BrokerSetup {
 
     /// Hands the compiled rules to the dispatchers, starts the consumers or
     /// the outbox drainer, and lets the console read the queues.
-    func start(engine: Engine, setup: EngineSetup) {
+    func start(engine: Engine, setup: EngineSetup, sendsOutbox: Bool) {
         rules.set(engine.rules)
         executorReference.set(engine.executor)
         let journal = engine.journal
@@ -94,7 +94,16 @@ struct BrokerSetup {
                 redis.watch(redis.queueReference(for: dispatcher.makeTask(for: probe)))
             }
         }
-        if let redis = broker as? RedisBroker, let journal {
+        if let redis = broker as? RedisBroker, let journal, !sendsOutbox {
+            // Sending is a write, which a read-only process must not make.
+            let waiting = journal.outboxCount()
+            if waiting > 0 {
+                setup.logger.child("outbox").warning(
+                    "Outbox not sent: the process is read-only; run with --write to send it",
+                    [("waiting", String(waiting)), ("broker", redis.label)])
+            }
+        }
+        if let redis = broker as? RedisBroker, let journal, sendsOutbox {
             let registry = engine.registry
             // Backoff capped at 2 s, so batches go out soon after Redis is back.
             let drainer = OutboxDrainer(

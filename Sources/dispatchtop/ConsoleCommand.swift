@@ -19,7 +19,8 @@ enum ConsoleCommand {
         try arguments.rejectPositional()
         let tenths = try arguments.integer("-d", range: 1...100) ?? 10
         let rate = try arguments.double("--rate", range: EventPump.minimumRate...EventPump.maximumRate) ?? 40
-        let options = try EngineOptions(arguments)
+        var options = try EngineOptions(arguments)
+        options.sendsOutbox = options.writeMode
         let kind = try EventSourceChoice.kind(arguments, options: options, rate: rate)
         let setup = try EngineSetup.make(options)
         defer { setup.shutdown() }
@@ -42,7 +43,21 @@ enum ConsoleCommand {
         if app.didTakeOverTerminal, options.journalPath == nil {
             printError(keptFilesNote(journalPath: setup.journalPath, logPath: setup.logPath))
         }
+        if app.didTakeOverTerminal, !embedded, let waiting = setup.engine.journal?.outboxCount(), waiting > 0 {
+            printError(outboxNote(waiting: waiting, journalPath: setup.journalPath, writeMode: options.writeMode))
+        }
         return status
+    }
+
+    /// Says that batches still wait in the outbox at exit, where they are
+    /// kept, and what sends them.
+    static func outboxNote(waiting: Int, journalPath: String, writeMode: Bool) -> String {
+        let batches = waiting == 1 ? "1 batch still waits" : "\(waiting) batches still wait"
+        var lines = ["dispatchtop: \(batches) in the outbox of \(journalPath). They are kept."]
+        lines.append(
+            "dispatchtop: a dispatchtop run, replay, or console started with --write, with --journal \(journalPath) and the same --broker, "
+                + "sends them when the broker answers" + (writeMode ? "." : ". This console was read-only, so it did not send them."))
+        return lines.joined(separator: "\n")
     }
 
     /// Says where a run without `--journal` kept its journal and log: a

@@ -12,6 +12,10 @@ struct EngineOptions {
     var logPath: String?
     var logLevel: LogLevel = .info
     var writeMode = false
+    /// Whether the process sends batches waiting in the journal's outbox to
+    /// a real broker. `run` and `replay` do; the console and `--once` only
+    /// with `--write`, because watching a broker is read-only otherwise.
+    var sendsOutbox = true
 
     static let valuedOptions = ["--config", "--broker", "--cache", "--journal", "--log", "--log-level"]
 
@@ -162,7 +166,7 @@ final class EngineSetup {
         let setup = EngineSetup(
             engine: engine, configuration: configuration, configPath: configPath, journalPath: journalPath,
             logPath: logPath, logger: logger, broker: brokerSetup.broker, cacheLabel: cache.label)
-        brokerSetup.start(engine: engine, setup: setup)
+        brokerSetup.start(engine: engine, setup: setup, sendsOutbox: options.sendsOutbox)
         return setup
     }
 

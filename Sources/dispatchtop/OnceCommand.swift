@@ -24,7 +24,8 @@ enum OnceCommand {
         let maxFailures = try arguments.integer("--max-failures", range: 0...Int.max)
         let maxDepth = try arguments.integer("--max-depth", range: 0...Int.max)
         let rate = try arguments.double("--rate", range: EventPump.minimumRate...EventPump.maximumRate) ?? 40
-        let options = try EngineOptions(arguments)
+        var options = try EngineOptions(arguments)
+        options.sendsOutbox = options.writeMode
         let kind = try EventSourceChoice.kind(arguments, options: options, rate: rate)
         let setup = try EngineSetup.make(options)
         defer { setup.shutdown() }

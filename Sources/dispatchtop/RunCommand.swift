@@ -82,8 +82,8 @@ enum RunCommand {
             return 0
         }
         printError(
-            "\(left) batches still wait in the outbox of \(setup.journalPath). They are kept; any dispatchtop run or "
-                + "console started with --journal \(setup.journalPath) and the same --broker sends them when the broker answers.")
+            "\(left) batches still wait in the outbox of \(setup.journalPath). They are kept; a dispatchtop run, replay, or "
+                + "console started with --write, with --journal \(setup.journalPath) and the same --broker, sends them when the broker answers.")
         return 1
     }
 }

@@ -97,6 +97,43 @@ struct BrokerOutageTests {
         try Self.expectDrainedMessages(site)
     }
 
+    /// A console or `--once` without `--write` only watches the broker, so
+    /// batches left in the outbox stay there until a writing process sends them.
+    @Test func readOnlyProcessLeavesTheOutbox() throws {
+        let site = try InteropSite(name: "outage-read-only")
+        defer { site.stop() }
+        try site.migrate()
+        var options = EngineOptions()
+        options.configPath = try Self.writeConfiguration(site)
+        options.brokerURL = site.redisURL
+        options.journalPath = site.folder.file("journal.sqlite3")
+        do {
+            let setup = try EngineSetup.make(options)
+            defer { setup.shutdown() }
+            site.redis.kill()
+            for (index, event) in try Self.readEvents().enumerated().dropFirst() {
+                setup.engine.process(event, index: index)
+            }
+            #expect(setup.engine.waitUntilIdle(timeout: 10))
+        }
+        let journalPath = site.folder.file("journal.sqlite3")
+        #expect(try FailureJournal(path: journalPath).outboxCount() == 4)
+        try site.redis.start()
+        let shared = [
+            "--config", try #require(options.configPath), "--broker", site.redisURL, "--journal", journalPath,
+        ]
+
+        let watching = try DispatchtopCommand.run(["--once", "--after", "3"] + shared)
+        #expect(watching.status == 0, "\(watching.transcript)")
+        #expect(try FailureJournal(path: journalPath).outboxCount() == 4)
+        #expect(try site.count(RedisCommand("LLEN", "cache-invalidation")) == 0)
+
+        let writing = try DispatchtopCommand.run(["--once", "--after", "6", "--write"] + shared)
+        #expect(writing.status == 0, "\(writing.transcript)")
+        #expect(try FailureJournal(path: journalPath).outboxCount() == 0)
+        try Self.expectDrainedMessages(site)
+    }
+
     /// Checks each system's queue after the restart. The restarted server kept
     /// nothing, so each queue contains exactly the batch that waited in the
     /// outbox, and each system's library decodes it.
