@@ -41,7 +41,10 @@ enum ReplayCommand {
         writer.write(summary.items.isEmpty ? "No journal entry matches; nothing to replay.\n" : summary.closingLine + "\n")
         writer.flush()
         let missing = summary.items.filter { $0.outcome.detail?.hasPrefix("no journal entry") ?? false }.count
-        return summary.failed > 0 || missing > 0 ? 1 : 0
+        // An entry left unreplayed because it failed against another cache
+        // needs the operator to act, unlike one whose rule is gone.
+        let otherCache = summary.items.filter { $0.outcome.detail?.hasPrefix(Replayer.otherCachePrefix) ?? false }.count
+        return summary.failed > 0 || missing > 0 || otherCache > 0 ? 1 : 0
     }
 
     private static func parse(_ arguments: Arguments) throws -> Request {

@@ -214,7 +214,7 @@ public final class BatchExecutor: Sendable {
                 }
                 let entry = try journal.record(
                     batch, error: error, attempts: batch.attempt, status: status, ruleFingerprints: fingerprints, at: time,
-                    deadLettered: deadLettered)
+                    deadLettered: deadLettered, cache: runner.cache.store.label)
                 if willRetry {
                     retryEntries.withLock { entries in
                         if entries.updateValue(entry, forKey: batch.id) == nil {

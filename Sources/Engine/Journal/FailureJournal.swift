@@ -37,6 +37,12 @@ public final class FailureJournal: Sendable {
                 path: path)
         }
         try database.query("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", [.text(String(Self.schemaVersion))])
+        // Journals written before failures recorded their cache lack the
+        // column; their entries read as from an unknown cache.
+        let columns = try database.query("PRAGMA table_info(failures)").compactMap { $0[1].text }
+        if !columns.contains("cache") {
+            try database.execute("ALTER TABLE failures ADD COLUMN cache TEXT")
+        }
         self.path = path
         self.listingCap = listingCap
         var initial = State(database: database)
@@ -63,7 +69,8 @@ public final class FailureJournal: Sendable {
             resolution TEXT,
             replay_count INTEGER NOT NULL DEFAULT 0,
             dead_lettered INTEGER NOT NULL DEFAULT 0,
-            payload BLOB);
+            payload BLOB,
+            cache TEXT);
         CREATE INDEX IF NOT EXISTS failures_status ON failures(status, id);
         CREATE TABLE IF NOT EXISTS replays(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -85,25 +92,28 @@ public final class FailureJournal: Sendable {
     // MARK: - Writing
 
     /// Journals a failed batch and returns its journal id.
+    /// - Parameter cache: the label of the cache store the batch ran
+    ///   against (``CacheStore/label``), so a replay can tell when it would
+    ///   run against another one.
     @discardableResult
     public func record(
         _ batch: Batch, error: BatchError, attempts: Int, status: FailureStatus = .open,
-        ruleFingerprints: [String: String], at time: Double, deadLettered: Bool = false
+        ruleFingerprints: [String: String], at time: Double, deadLettered: Bool = false, cache: String? = nil
     ) throws(JournalError) -> Int64 {
         let fingerprints = JSONObject(ruleFingerprints.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })
         return try state.withLock { state throws(JournalError) -> Int64 in
             try state.database.query(
                 """
                 INSERT INTO failures(batch, dispatcher, model, rule_fingerprints, error_kind, error_message, error_rule_id,
-                    attempts, first_failed_at, last_failed_at, status, dead_lettered, payload)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    attempts, first_failed_at, last_failed_at, status, dead_lettered, payload, cache)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(JSONWriter.string(.object(BatchCoding.encode(batch)))), .text(batch.dispatcher),
                     .text(batch.model), .text(JSONWriter.string(.object(fingerprints))), .text(error.kind.rawValue),
                     .text(error.message), error.ruleID.map { .text($0) } ?? .null, .integer(Int64(attempts)),
                     .real(time), .real(time), .text(status.rawValue), .integer(deadLettered ? 1 : 0),
-                    batch.payload.map { .blob($0) } ?? .null,
+                    batch.payload.map { .blob($0) } ?? .null, cache.map { .text($0) } ?? .null,
                 ])
             let id = state.database.lastInsertID
             let summary = FailureSummary(
@@ -278,7 +288,7 @@ public final class FailureJournal: Sendable {
 
     private static let selectColumns = """
         SELECT id, batch, rule_fingerprints, error_kind, error_message, error_rule_id, attempts, first_failed_at,
-            last_failed_at, status, resolved_at, resolution, replay_count, dead_lettered, payload FROM failures
+            last_failed_at, status, resolved_at, resolution, replay_count, dead_lettered, payload, cache FROM failures
         """
 
     private static func decodeRecord(_ row: [SQLiteDatabase.Value]) -> FailureRecord {
@@ -303,7 +313,8 @@ public final class FailureJournal: Sendable {
                 ruleID: row[5].text),
             attempts: Int(row[6].integer ?? 1), firstFailedAt: row[7].real ?? 0, lastFailedAt: row[8].real ?? 0,
             status: row[9].text.flatMap(FailureStatus.init(rawValue:)) ?? .open, resolvedAt: row[10].real,
-            resolution: row[11].text, replayCount: Int(row[12].integer ?? 0), deadLettered: (row[13].integer ?? 0) != 0)
+            resolution: row[11].text, replayCount: Int(row[12].integer ?? 0), deadLettered: (row[13].integer ?? 0) != 0,
+            cache: row[15].text)
     }
 
     private static func reload(_ state: inout State, cap: Int) throws(JournalError) {

@@ -25,6 +25,9 @@ public struct FailureRecord: Sendable, Equatable {
     public var replayCount: Int
     /// Set when a broker moved the message to its dead-letter list.
     public var deadLettered: Bool
+    /// The label of the cache store the batch failed against; nil in
+    /// journals written before it was recorded.
+    public var cache: String? = nil
 }
 
 /// A failure as a list row: small, for the console's Failures pane.

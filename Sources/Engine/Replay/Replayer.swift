@@ -145,6 +145,9 @@ public final class Replayer: Sendable {
         if record.status == .retrying && !force {
             return "the broker is still retrying it"
         }
+        if let recorded = record.cache, recorded != engine.cache.store.label {
+            return Self.otherCacheReason(recorded: recorded, current: engine.cache.store.label)
+        }
         for id in record.batch.ruleIDs {
             guard let rule = engine.rules.rule(id: id) else {
                 return "rule '\(id)' is no longer in the configuration"
@@ -154,6 +157,20 @@ public final class Replayer: Sendable {
             }
         }
         return nil
+    }
+
+    /// The start of the reason for skipping an entry that failed against
+    /// another cache store, so callers can count those skips.
+    public static let otherCachePrefix = "it failed against the cache"
+
+    /// Says which cache an entry failed against and how to replay it there.
+    /// Running it against another store would drop nothing where the stale
+    /// entries are, yet mark the failure resolved.
+    static func otherCacheReason(recorded: String, current: String) -> String {
+        let fix = recorded == "memory"
+            ? "replay without --cache, with the embedded memory store it used"
+            : "replay with --cache set to that store (\(recorded), with its password if it has one)"
+        return "\(otherCachePrefix) \(recorded), and this replay uses \(current); \(fix)"
     }
 
     private func replayOne(_ id: Int64, options: ReplayOptions) -> ReplayItem {
