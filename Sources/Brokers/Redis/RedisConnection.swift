@@ -365,7 +365,7 @@ public final class RedisConnection: Sendable {
             redisFree(context)
             throw RedisError(
                 .connectionFailed,
-                "Cannot connect to Redis at '\(url)': \(Self.withoutFinalPeriod(reason)). Check that Redis is running and the address is right.")
+                "Cannot connect to Redis at '\(url)': \(Self.asSentence(reason)) Check that Redis is running and the address is right.")
         }
         redisSetTimeout(context, Self.timeval(options.commandTimeout))
         redisEnableKeepAlive(context)
@@ -386,7 +386,7 @@ public final class RedisConnection: Sendable {
             if let message = reply.errorMessage {
                 throw RedisError(
                     .authenticationFailed,
-                    "Redis at '\(url)' rejected the credentials: \(Self.withoutFinalPeriod(message)). Check the user and password in the URL.")
+                    "Redis at '\(url)' rejected the credentials: \(Self.asSentence(message)) Check the user and password in the URL.")
             }
         }
         let select = RedisCommand("SELECT", url.database)
@@ -396,11 +396,11 @@ public final class RedisConnection: Sendable {
         if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
             throw RedisError(
                 .authenticationFailed,
-                "Redis at '\(url)' requires a password: \(Self.withoutFinalPeriod(message)). Put it in the URL as redis://:password@host:port/db.")
+                "Redis at '\(url)' requires a password: \(Self.asSentence(message)) Put it in the URL as redis://:password@host:port/db.")
         }
         throw RedisError(
             .invalidDatabase,
-            "Redis at '\(url)' has no database \(url.database): \(Self.withoutFinalPeriod(message)). Use an index below the server's 'databases' setting (16 by default)."
+            "Redis at '\(url)' has no database \(url.database): \(Self.asSentence(message)) Use an index below the server's 'databases' setting (16 by default)."
         )
     }
 
@@ -477,8 +477,12 @@ public final class RedisConnection: Sendable {
 
     /// Drops a final period from a server or system message, so it can be
     /// followed by ". Check ..." without doubling the period.
-    static func withoutFinalPeriod(_ text: String) -> String {
-        text.hasSuffix(".") ? String(text.dropLast()) : text
+    /// Returns `text` ending in one mark of punctuation, so a Redis message
+    /// such as "… is correct?" is not followed by another period.
+    static func asSentence(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let last = trimmed.last else { return "" }
+        return ".?!".contains(last) ? trimmed : trimmed + "."
     }
 
     private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {

@@ -127,7 +127,9 @@ extension DetailDocument {
         let figures = [("Ready", depth.ready), ("In flight", depth.inFlight), ("Delayed", depth.delayed), ("Failed", depth.failed)]
         if let sources = QueueFigureSources.sources(of: depth) {
             for ((label, value), source) in zip(figures, sources) {
-                document.field(label, "\(QueuesPane.figure(value))  from \(source)")
+                // A figure the broker does not keep reads "?  not kept by …", not "from not kept".
+                let origin = value == nil ? source : "from \(source)"
+                document.field(label, "\(QueuesPane.figure(value))  \(origin)")
             }
         } else {
             for (label, value) in figures { document.field(label, QueuesPane.figure(value)) }

@@ -22,7 +22,13 @@ public enum ConfigurationLoader {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            let exists = FileManager.default.fileExists(atPath: path)
+            var isFolder: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+            if exists && isFolder.boolValue {
+                throw ConfigurationError(
+                    path: "", message: "this is a folder, not a configuration file",
+                    fix: "Pass the path of the JSON file itself.", file: path)
+            }
             throw ConfigurationError(
                 path: "", message: exists ? "cannot read the configuration file" : "the configuration file does not exist",
                 fix: exists ? "Check its permissions." : "Check the path, or run 'dispatchtop' with no arguments for the demo.",

@@ -72,3 +72,17 @@ import Testing
         #expect(RedisURL.redacted("redis://127.0.0.1/0") == "redis://127.0.0.1/0")
     }
 }
+
+/// Redis's own messages end in a period, a question mark or nothing; the
+/// error text adds a period only where one is missing.
+@Suite struct RedisMessageSentenceTests {
+    @Test(arguments: [
+        ("Connection refused", "Connection refused."),
+        ("invalid username-password pair.", "invalid username-password pair."),
+        ("Are you sure your configuration is correct?", "Are you sure your configuration is correct?"),
+        ("DB index is out of range ", "DB index is out of range."),
+    ])
+    func messageEndsInOneMark(message: String, sentence: String) {
+        #expect(RedisConnection.asSentence(message) == sentence)
+    }
+}

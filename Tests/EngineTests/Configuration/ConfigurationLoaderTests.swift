@@ -388,6 +388,15 @@ import Testing
         #expect(error?.message == "the configuration file does not exist")
     }
 
+    @Test func folderIsReportedAsAFolder() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let error = #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(path: directory.path) }
+        #expect(error?.file == directory.path)
+        #expect(error?.message == "this is a folder, not a configuration file")
+        #expect(error?.fix == "Pass the path of the JSON file itself.")
+    }
+
     @Test func fileIsLoadedWithItsPath() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
