@@ -10,8 +10,8 @@ enum BenchmarkMain {
         "render",
     ]
 
-    /// Benchmarks run only when named, for profiling one case under callgrind or perf.
-    static let namedOnly = ["wire-encode-rq"]
+    /// Benchmarks run only when named, for profiling one case under callgrind or perf, or for CPU accounting.
+    static let namedOnly = ["wire-encode-rq", "redis-cpu", "redis-cpu-rq"]
 
     static func run(_ arguments: [String]) -> Int32 {
         let names = arguments.isEmpty ? all : arguments
@@ -28,6 +28,8 @@ enum BenchmarkMain {
                 case "wire-encode": try BrokerBenchmarks.wireEncode()
                 case "wire-encode-rq": try BrokerBenchmarks.wireEncode(systems: [.rq])
                 case "redis": try BrokerBenchmarks.redis()
+                case "redis-cpu": try BrokerBenchmarks.redisCPU()
+                case "redis-cpu-rq": try BrokerBenchmarks.redisCPU(systems: [.rq], rounds: 5)
                 case "render":
                     for (width, height) in [(200, 60), (80, 24)] {
                         print(try RenderBenchmark.run(width: width, height: height, failures: 10_000))

@@ -58,6 +58,55 @@ enum BrokerBenchmarks {
 }
 
 extension BrokerBenchmarks {
+    /// Each Redis wire format's enqueue rate with the CPU time and
+    /// scheduler waits of this process and of redis-server during the timed
+    /// part, per message, `rounds` times each.
+    static func redisCPU(systems: [BrokerSystem] = BrokerSystem.allCases, rounds: Int = 3) throws {
+        let server = try PrivateRedis.start()
+        defer { server.stop() }
+        let url = RedisURL(host: "127.0.0.1", port: server.port)
+        let serverPID = server.process.processIdentifier
+        for system in systems {
+            for _ in 0..<rounds {
+                var ours = SchedulerCounters()
+                var theirs = SchedulerCounters()
+                var machine = 0
+                let figures: RedisBenchmarks.EnqueueFigures
+                do {
+                    figures = try RedisBenchmarks.enqueueThroughput(
+                        url: url, system: system, messages: 50_000, pipelineDepth: 100
+                    ) { starting in
+                        let now = (SchedulerCounters.read(pid: getpid()), SchedulerCounters.read(pid: serverPID))
+                        if starting {
+                            (ours, theirs) = now
+                            machine = SchedulerCounters.machineBusy()
+                        } else {
+                            (ours, theirs) = (now.0.since(ours), now.1.since(theirs))
+                            machine = SchedulerCounters.machineBusy() - machine
+                        }
+                    }
+                } catch {
+                    throw BenchError(message: "enqueue \(system.rawValue): \(error)")
+                }
+                let messages = Double(figures.messages)
+                let calls = messages / Double(figures.pipelineDepth)
+                let wall = figures.seconds * 1e9
+                let busiest = ours.runningByThread.values.sorted(by: >).prefix(3).map { String(format: "%.2f", Double($0) / messages / 1000) }
+                print(
+                    String(
+                        format: "redis enqueue cpu %@: %.0f messages/s; per message: ours %.2f µs CPU (threads %@) + %.2f µs waiting for a CPU, redis-server %.2f µs CPU + %.2f µs waiting; redis-server busy %.0f %% of wall, both %.2f of %d cores, other processes %.2f; per call: ours %.1f voluntary / %.1f involuntary switches, redis-server %.1f / %.1f",
+                        system.rawValue, figures.messagesPerSecond, Double(ours.running) / messages / 1000,
+                        busiest.joined(separator: "/"), Double(ours.waitingForCPU) / messages / 1000,
+                        Double(theirs.running) / messages / 1000, Double(theirs.waitingForCPU) / messages / 1000,
+                        Double(theirs.running) / wall * 100, Double(ours.running + theirs.running) / wall,
+                        ProcessInfo.processInfo.activeProcessorCount,
+                        max(0, Double(machine - ours.running - theirs.running) / wall),
+                        Double(ours.voluntarySwitches) / calls, Double(ours.involuntarySwitches) / calls,
+                        Double(theirs.voluntarySwitches) / calls, Double(theirs.involuntarySwitches) / calls))
+            }
+        }
+    }
+
     /// Measures events through the engine with every rule on the
     /// thread-pool dispatcher, batched, dropping partitions of a Redis cache.
     /// Each event is one batch of seven drops, sent to the store in one call.

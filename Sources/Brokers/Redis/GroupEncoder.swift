@@ -8,34 +8,57 @@ struct EncodedGroup: Sendable {
     var writes: EnqueueGroup
 }
 
-/// Encodes the groups of a pipelined enqueue on the calling thread and on a
-/// helper thread at once, and hands them out in order.
+/// Encodes the messages of a pipelined enqueue on the calling thread and on
+/// a helper thread at once, and hands them out group by group, in order.
 ///
-/// Encoding an RQ job costs more than sending it (zlib alone takes about
-/// half), so on a machine with two or more cores two threads encode while
-/// the connection writes. Each thread claims the next group not yet
-/// claimed. The calling thread requests the groups in order with
-/// ``group(_:)``. While the helper still encodes the group it requests, it
-/// encodes a later group itself instead of waiting.
+/// Encoding an RQ job costs more than Redis takes to store it (zlib takes
+/// most of it), so on a machine with two or more cores two threads
+/// encode while the connection writes. Both threads claim one message at a
+/// time, in order, so the two share each group and a group is ready about
+/// one message after its last message was claimed. The calling thread requests
+/// the groups in order with ``group(_:)``. While its group is not ready,
+/// it encodes the next unclaimed message instead of waiting, so it returns
+/// within one message's encoding of the group becoming ready and the
+/// connection can send it at once. Encoding whole groups per thread instead
+/// let a finished group wait until the calling thread had encoded a group
+/// of its own, and Redis then sat idle between bursts of groups.
 final class GroupEncoder: Sendable {
-    let groupCount: Int
-    private let encodeGroup: @Sendable (Int) -> EncodedGroup
+    /// The messages to encode, numbered from 0.
+    let count: Int
+    /// Messages per group. The last group may have fewer.
+    let groupSize: Int
+    private let encode: @Sendable (Int) -> Result<RedisBroker.EncodedTask, BrokerError>
     private let nextUnclaimed = Atomic<Int>(0)
     private let cancelled = Atomic<Bool>(false)
-    private let finished: Mutex<[EncodedGroup?]>
-    /// Signalled once per group, when its encoding is stored in ``finished``;
-    /// waited on only when the group is not there yet.
-    private let ready: [DispatchSemaphore]
+
+    private struct State {
+        /// Per message, its encoding, until its group is handed out.
+        var encoded: [Result<RedisBroker.EncodedTask, BrokerError>?]
+        /// Per group, how many of its messages are not encoded yet.
+        var pending: [Int]
+        /// The group the calling thread waits for on ``groupReady``, if any.
+        var awaited: Int?
+    }
+
+    private let state: Mutex<State>
+    /// Signalled once for each wait of the calling thread, when the awaited group is ready.
+    private let groupReady = DispatchSemaphore(value: 0)
     private let helperRunning = Atomic<Bool>(false)
     private let helperDone = DispatchSemaphore(value: 0)
 
-    /// - Parameter encodeGroup: encodes the group at an index, from 0 to `groupCount - 1`.
-    init(groupCount: Int, encodeGroup: @escaping @Sendable (Int) -> EncodedGroup) {
-        self.groupCount = groupCount
-        self.encodeGroup = encodeGroup
-        finished = Mutex(Array(repeating: nil, count: groupCount))
-        ready = (0..<groupCount).map { _ in DispatchSemaphore(value: 0) }
+    /// - Parameter encode: encodes the message at a position, from 0 to `count - 1`.
+    init(count: Int, groupSize: Int, encode: @escaping @Sendable (Int) -> Result<RedisBroker.EncodedTask, BrokerError>) {
+        precondition(groupSize > 0, "a group has at least one message")
+        self.count = count
+        self.groupSize = groupSize
+        self.encode = encode
+        let groupCount = (count + groupSize - 1) / groupSize
+        let pending = (0..<groupCount).map { min(groupSize, count - $0 * groupSize) }
+        state = Mutex(State(encoded: Array(repeating: nil, count: count), pending: pending, awaited: nil))
     }
+
+    /// How many groups ``group(_:)`` hands out.
+    var groupCount: Int { (count + groupSize - 1) / groupSize }
 
     /// Starts the helper thread when there are at least two groups and two cores; call ``finish()`` after the last group.
     func startHelper() {
@@ -47,31 +70,46 @@ final class GroupEncoder: Sendable {
         }
     }
 
-    /// Returns group `index`, encoding later groups while the helper still encodes this one.
-    func group(_ index: Int) -> EncodedGroup {
+    /// Returns the encodings of group `index`, in message order, encoding
+    /// later messages while the helper still encodes one of this group.
+    func group(_ index: Int) -> [Result<RedisBroker.EncodedTask, BrokerError>] {
         precondition(index < groupCount, "group \(index) of \(groupCount)")
         while true {
-            if let group = take(index) { return group }
-            if !encodeNextUnclaimed() {
-                // Every group is claimed, so the helper is encoding this one.
-                // A semaphore wait with a timeout is not used to poll: on Linux,
-                // libdispatch turns it into a timed futex wait, and in a profile
-                // the thread slept there once per group, which cost a quarter
-                // of the throughput.
-                ready[index].wait()
+            let waits = state.withLock { state -> Bool? in
+                if state.pending[index] == 0 { return nil }
+                // Only when every message is claimed does the calling thread wait.
+                guard nextUnclaimed.load(ordering: .relaxed) >= count else { return false }
+                state.awaited = index
+                return true
+            }
+            switch waits {
+            case nil: return take(index)
+            case false?: _ = encodeNextUnclaimed()
+            case true?:
+                // A semaphore wait with a timeout is not used to poll: on
+                // Linux, libdispatch turns it into a timed futex wait, and
+                // in a profile the thread slept there once per group.
+                groupReady.wait()
             }
         }
     }
 
-    /// Removes and returns group `index` once it is encoded.
-    private func take(_ index: Int) -> EncodedGroup? {
-        finished.withLock { groups in
-            defer { groups[index] = nil }
-            return groups[index]
+    /// Removes and returns the encodings of group `index`, which is ready.
+    private func take(_ index: Int) -> [Result<RedisBroker.EncodedTask, BrokerError>] {
+        state.withLock { state in
+            let positions = (index * groupSize)..<min((index + 1) * groupSize, count)
+            var group: [Result<RedisBroker.EncodedTask, BrokerError>] = []
+            group.reserveCapacity(positions.count)
+            for position in positions {
+                guard let encoded = state.encoded[position] else { preconditionFailure("a ready group has every encoding") }
+                group.append(encoded)
+                state.encoded[position] = nil
+            }
+            return group
         }
     }
 
-    /// Stops the helper from claiming more groups and waits for it to end.
+    /// Stops the helper from claiming more messages and waits for it to end.
     func finish() {
         cancelled.store(true, ordering: .relaxed)
         if helperRunning.load(ordering: .relaxed) {
@@ -79,13 +117,20 @@ final class GroupEncoder: Sendable {
         }
     }
 
-    /// Claims and encodes the next unclaimed group; returns false when every group is claimed.
+    /// Claims and encodes the next unclaimed message. Returns false when every message is claimed.
     private func encodeNextUnclaimed() -> Bool {
-        let index = nextUnclaimed.wrappingAdd(1, ordering: .relaxed).oldValue
-        guard index < groupCount else { return false }
-        let group = encodeGroup(index)
-        finished.withLock { $0[index] = group }
-        ready[index].signal()
+        let position = nextUnclaimed.wrappingAdd(1, ordering: .relaxed).oldValue
+        guard position < count else { return false }
+        let encoded = encode(position)
+        let group = position / groupSize
+        let wakesCaller = state.withLock { state -> Bool in
+            state.encoded[position] = encoded
+            state.pending[group] -= 1
+            guard state.pending[group] == 0, state.awaited == group else { return false }
+            state.awaited = nil
+            return true
+        }
+        if wakesCaller { groupReady.signal() }
         return true
     }
 }

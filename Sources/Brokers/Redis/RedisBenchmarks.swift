@@ -41,14 +41,19 @@ public enum RedisBenchmarks {
     /// connection, `pipelineDepth` tasks per ``RedisBroker/enqueue(contentsOf:)``
     /// call. That call encodes on two threads and sends groups of 16 tasks,
     /// the RQ jobs of a group in one MULTI/EXEC transaction.
+    /// - Parameter timing: called with true just before the first enqueue
+    ///   and with false just after the last, so a caller can read CPU
+    ///   counters around the timed part only.
     public static func enqueueThroughput(
-        url: RedisURL, system: BrokerSystem, messages: Int = 20_000, pipelineDepth: Int = 100
+        url: RedisURL, system: BrokerSystem, messages: Int = 20_000, pipelineDepth: Int = 100,
+        timing: (_ starting: Bool) -> Void = { _ in }
     ) throws(BrokerError) -> EnqueueFigures {
         let broker = RedisBroker(settings: benchSettings(url))
         let task = benchTask(system)
         let batch = [TaskMessage](repeating: task, count: max(1, pipelineDepth))
         var sent = 0
         var messageBytes = 0
+        timing(true)
         let start = DispatchTime.now().uptimeNanoseconds
         while sent < messages {
             let count = min(batch.count, messages - sent)
@@ -57,6 +62,7 @@ public enum RedisBenchmarks {
             sent += count
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        timing(false)
         cleanUp(RedisConnection(url: url), patterns: benchPatterns)
         return EnqueueFigures(
             system: system, messages: sent, pipelineDepth: batch.count, seconds: seconds,

@@ -86,22 +86,13 @@ extension RedisBroker {
     ) -> [DeliveryOutcome] {
         // Nothing to send needs no connection.
         guard count > 0 else { return [] }
-        let groupSize = Self.streamGroupSize
         let rqKeyPrefix = settings.rqKeyPrefix
-        let encoder = GroupEncoder(groupCount: (count + groupSize - 1) / groupSize) { index in
-            var encoded: [Result<EncodedTask, BrokerError>] = []
-            var tasks: [EncodedTask?] = []
-            for position in (index * groupSize)..<min((index + 1) * groupSize, count) {
-                do throws(BrokerError) {
-                    let task = try encode(position)
-                    encoded.append(.success(task))
-                    tasks.append(task)
-                } catch {
-                    encoded.append(.failure(error))
-                    tasks.append(nil)
-                }
+        let encoder = GroupEncoder(count: count, groupSize: Self.streamGroupSize) { position in
+            do throws(BrokerError) {
+                return .success(try encode(position))
+            } catch {
+                return .failure(error)
             }
-            return EncodedGroup(encoded: encoded, writes: EnqueueGroup(tasks, rqKeyPrefix: rqKeyPrefix))
         }
         var groups: [EncodedGroup] = []
         groups.reserveCapacity(encoder.groupCount)
@@ -109,7 +100,9 @@ extension RedisBroker {
         let streamed = producer.sendStreamed { () -> [RedisWrite]? in
             guard groups.count < encoder.groupCount else { return nil }
             if groups.isEmpty { encoder.startHelper() }
-            groups.append(encoder.group(groups.count))
+            let encoded = encoder.group(groups.count)
+            let tasks = encoded.map { try? $0.get() }
+            groups.append(EncodedGroup(encoded: encoded, writes: EnqueueGroup(tasks, rqKeyPrefix: rqKeyPrefix)))
             return groups[groups.count - 1].writes.writes
         }
         encoder.finish()

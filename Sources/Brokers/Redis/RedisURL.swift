@@ -98,6 +98,12 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The URL with the password replaced by `***`, safe for logs and the console header.
+    /// Whether the host is this machine: `localhost` or a loopback address
+    /// (127.0.0.0/8, `::1`). Other names that resolve to it do not count.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     public var description: String {
         var userInfo = ""
         if let password {
