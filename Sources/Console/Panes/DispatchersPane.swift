@@ -18,6 +18,11 @@ enum DispatchersPane: TablePane {
             TableColumn("P50", minimum: 6, alignment: .right, dropPriority: 5),
             TableColumn("P99", minimum: 6, alignment: .right, dropPriority: 2),
             TableColumn("RATE/s", minimum: 6, alignment: .right, dropPriority: 7),
+            // Batches handed to a real broker, whose workers report elsewhere,
+            // never count as done. With such a dispatcher the column is kept
+            // long; with none it is the first to go on a narrow screen.
+            TableColumn(
+                "SENT", minimum: 7, alignment: .right, dropPriority: rows.contains { $0.sent > 0 } ? 2 : 8),
         ]
         // The fault column appears only while a fault is injected, and then it
         // is kept longer than the figures.
@@ -35,7 +40,8 @@ enum DispatchersPane: TablePane {
         [
             row.name, row.runsOn, row.batching ? "yes" : "no", Format.count(row.inFlight), Format.count(row.queued),
             Format.count(row.done), Format.count(row.failed), Format.micros(row.runTimeP50, ascii: context.ascii),
-            Format.micros(row.runTimeP99, ascii: context.ascii), Format.rate(row.rate10s), faultText(row.fault),
+            Format.micros(row.runTimeP99, ascii: context.ascii), Format.rate(row.rate10s), Format.count(row.sent),
+            faultText(row.fault),
         ]
     }
 
@@ -63,7 +69,8 @@ enum DispatchersPane: TablePane {
         case 7: return ascending(left.runTimeP50, right.runTimeP50)
         case 8: return ascending(left.runTimeP99, right.runTimeP99)
         case 9: return left.rate10s < right.rate10s
-        case 10: return (left.fault?.failurePercent ?? 0) < (right.fault?.failurePercent ?? 0)
+        case 10: return left.sent < right.sent
+        case 11: return (left.fault?.failurePercent ?? 0) < (right.fault?.failurePercent ?? 0)
         default: return left.name < right.name
         }
     }
