@@ -3,7 +3,7 @@
 import Testing
 
 /// The SENT column counts batches handed to a real broker, which never
-/// count as done here; it stays on a narrow screen only when there are some.
+/// count as done here. It stays on a narrow screen only when there are some.
 @Suite struct DispatchersPaneTests {
     static func row(_ name: String, sent: UInt64) -> DispatcherSnapshot {
         var row = DispatcherSnapshot(name: name, runsOn: "Celery workers", batching: true, ruleCount: 1)
