@@ -42,6 +42,16 @@ import Testing
         #expect(!header.contains(" ob "), "\(header)")
     }
 
+    @Test func consoleWithoutASourceSaysSo() {
+        sample(up: true, outbox: 0)
+        var context = Self.context
+        context.hasSource = false
+        let snapshot = ScreenModelGoldenTests.pinPoolSize(fixture.engine.snapshot())
+        let header = ScreenModel.render(FrameInput(snapshot: snapshot, context: context), width: 120, height: 30).grid.text(row: 0)
+        #expect(header.contains("no event source"), "\(header)")
+        #expect(!header.contains("running"), "\(header)")
+    }
+
     @Test func headerAt80ColumnsShortensTheLocations() {
         sample(up: false, outbox: 313)
         let header = frame(width: 80, height: 24).text(row: 0)

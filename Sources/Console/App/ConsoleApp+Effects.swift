@@ -24,8 +24,8 @@ extension ConsoleApp {
             logger.info("Fault setting changed", [(LogKey.dispatcher, name), (ConsoleLogKey.fault, DispatchersPane.faultText(setting))])
             state.post(text, now: now)
         case .togglePause:
-            guard let pump = session.pump else {
-                state.post("There is no event source to pause.", level: .warning, now: now)
+            guard let pump = session.pump, pump.hasSource else {
+                state.post("There is no event source to pause: pass --events FILE, or run the demo.", level: .warning, now: now)
                 return false
             }
             pump.setPaused(!pump.isPaused)

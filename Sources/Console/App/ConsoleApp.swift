@@ -174,11 +174,13 @@ public final class ConsoleApp {
     }
 
     func screenContext(ascii: Bool) -> ScreenContext {
-        ScreenContext(
+        var context = ScreenContext(
             brokerLabel: session.brokerLabel, cacheLabel: session.cacheLabel,
             eventSourceLabel: session.pump?.label ?? "none", paused: session.pump?.isPaused ?? false,
             sourceFinished: session.pump?.isFinished ?? false, writeMode: session.writeMode, ascii: ascii,
             rules: session.engine.rules)
+        context.hasSource = session.pump?.hasSource ?? false
+        return context
     }
 
     private var writeTargets: WriteTargets {

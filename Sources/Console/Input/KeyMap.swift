@@ -85,7 +85,7 @@ public enum KeyMap {
         KeyBinding([.backspace, .delete], .deleteCharacter, [.form, .filter], "Delete the last character"),
         KeyBinding([.clearLine], .clearField, [.form, .filter], "Clear the whole field"),
         KeyBinding([.character("s")], .stopReplay, [.prompt], "Stop a running replay or requeue after the current item"),
-        KeyBinding([.escape], .close, [.detail, .form, .filter, .prompt], "Close the dialog (a running replay or requeue goes on)"),
+        KeyBinding([.escape], .close, [.detail, .form, .filter, .prompt], "Close the dialog, or leave the filter line and restore the previous filter (a running replay or requeue goes on)"),
         KeyBinding([.character("q"), .character("?")], .close, [.detail], "Close the detail view"),
         KeyBinding([.character("n")], .close, [.prompt], "Answer no"),
     ]

@@ -73,6 +73,7 @@ struct Painter {
 
     /// Returns the event source's state in words, then as its symbol alone.
     private func runForms(_ context: ScreenContext) -> [String] {
+        if !context.hasSource { return ["no event source", "no source"] }
         if context.sourceFinished { return ["■ source ended", "■ ended"] }
         let text = context.paused ? glyphs.paused : glyphs.running
         return [text, String(text.prefix { $0 != " " })]

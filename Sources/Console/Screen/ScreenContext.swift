@@ -39,6 +39,9 @@ public struct ScreenContext: Sendable {
     public var paused: Bool
     /// True once a file source has been read to its end.
     public var sourceFinished: Bool
+    /// False when there is no event source: the console watches and the
+    /// operator triggers and replays by hand.
+    public var hasSource = true
     public var writeMode: WriteMode
     public var ascii: Bool
     public var rules: RuleSet?

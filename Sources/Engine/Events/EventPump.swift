@@ -56,6 +56,12 @@ public final class EventPump: Sendable {
         return false
     }
 
+    /// False when the console only watches: no demo, no file, nothing to pause.
+    public var hasSource: Bool {
+        if case .none = kind { return false }
+        return true
+    }
+
     /// The demo's target rate in events per second; 0 for files.
     public var rate: Double { Double(bitPattern: rateBits.load(ordering: .relaxed)) }
 
