@@ -54,6 +54,11 @@ struct Arguments {
             } else if self.flags.contains(name) {
                 if inline != nil { throw UsageError(message: "\(name) takes no value.", command: command) }
                 present.insert(name)
+            } else if !command.isEmpty, Self.consoleOnly.contains(name) {
+                // The interactive console parses with an empty command name.
+                throw UsageError(
+                    message: "\(name) applies to the interactive console only, not to '\(command)'. Leave it out.",
+                    command: command)
             } else {
                 let known = valued + flags
                 let hint = NameSuggestion.closest(to: name, in: known).map { " Did you mean '\($0)'?" } ?? ""
@@ -61,6 +66,9 @@ struct Arguments {
             }
         }
     }
+
+    /// Options that only the interactive console reads.
+    static let consoleOnly: Set<String> = ["-d", "--no-color", "--ascii"]
 
     func has(_ name: String) -> Bool { present.contains(name) }
 

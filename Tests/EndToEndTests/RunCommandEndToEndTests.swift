@@ -74,6 +74,16 @@ import Testing
         return Run(status: completed.status, records: Array(records.dropLast()), stderr: completed.stderr)
     }
 
+    @Test(arguments: [["--once", "-d", "5"], ["run", "--ascii"], ["replay", "--no-color"]])
+    func consoleOnlyOptionIsNamedAsSuch(arguments: [String]) throws {
+        let completed = try ProcessRunner.run(
+            [TmuxConsole.binary] + arguments, environment: ["SWIFT_BACKTRACE": "enable=no"], timeout: 60)
+        #expect(completed.status == 2)
+        #expect(
+            completed.stderr.hasPrefix("\(arguments[1]) applies to the interactive console only, not to '\(arguments[0])'. Leave it out."),
+            "\(completed.stderr)")
+    }
+
     @Test func recordsAreCompactJSONInDispatchOrder() throws {
         let run = try Self.run(fromStandardInput: false)
         #expect(run.status == 0, "\(run.stderr)")
