@@ -320,6 +320,10 @@ public struct JSONParser {
         if isInteger, let number = Int64(text) {
             return .int(number)
         }
+        // NOTE: an integer beyond 64 bits becomes the nearest double, so an
+        // event whose pk or mapped field is such a number builds a cache key
+        // ("1e+26") that differs from the one restflow builds from Python's
+        // exact int. Keeping the digits needs a JSON value case of its own.
         guard let number = Double(text), number.isFinite else {
             throw error("the number \(text) is out of range")
         }
