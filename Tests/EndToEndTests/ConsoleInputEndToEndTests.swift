@@ -24,7 +24,7 @@ import TestSupport
     @Test func pasteIntoTheFilterArrivesWhole() throws {
         let console = try TmuxConsole(width: 250, height: 30)
         try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")])
-        try console.waitFor("running")
+        try console.waitFor("no event source")
         try console.press("/")
         try console.waitFor("/ filter:")
         try console.type(Self.pasted)
@@ -43,9 +43,7 @@ import TestSupport
     @Test func pasteIntoTriggerFieldsArrivesWhole() throws {
         let console = try TmuxConsole(width: 120, height: 40)
         try console.launch(["--config", Self.config, "--journal", console.folder.file("journal.sqlite3")])
-        try console.waitFor("running")
-        try console.press("p")
-        try console.waitFor("paused")
+        try console.waitFor("no event source")
         try console.press("t")
         try console.waitFor("Trigger a dispatch")
         // The first model is shop.Order, whose rule maps order_id from id.
