@@ -12,6 +12,14 @@ public final class RuleRunner: Sendable {
     /// For a function partitioned on one argument, the head followed by
     /// `name:` as UTF-8, by rule index; nil for other functions.
     private let partitionHeads: [[UInt8]?]
+    /// The same heads, one after the other in memory this runner owns, and
+    /// each rule's part of it (count 0 for none). A drop reads them through
+    /// pointers, which retains nothing, where reading an array element
+    /// retains its storage. Written in `init` only, then read from any thread.
+    nonisolated(unsafe) private let headBytes: UnsafeMutableBufferPointer<UInt8>
+    nonisolated(unsafe) private let headParts: UnsafeMutableBufferPointer<(offset: Int, count: Int)>
+    /// The partition argument's name of each rule with a head, by rule index.
+    private let partitionNames: [String?]
 
     public init(rules: RuleSet, cache: CacheContext, logger: Logger) {
         self.rules = rules
@@ -23,11 +31,29 @@ public final class RuleRunner: Sendable {
                 key: compiled.function.key.head(function: compiled.function.name))
         }
         storageHeads = heads
-        partitionHeads = zip(rules.compiled, heads).map { compiled, head in
+        let partitionHeads = zip(rules.compiled, heads).map { compiled, head -> [UInt8]? in
             let partition = compiled.function.key.partition
             guard partition.count == 1 else { return nil }
             return Array((head + partition[0] + ":").utf8)
         }
+        self.partitionHeads = partitionHeads
+        partitionNames = rules.compiled.map { compiled in
+            compiled.function.key.partition.count == 1 ? compiled.function.key.partition[0] : nil
+        }
+        headBytes = .allocate(capacity: max(1, partitionHeads.reduce(0) { $0 + ($1?.count ?? 0) }))
+        headParts = .allocate(capacity: max(1, partitionHeads.count))
+        var offset = 0
+        for (index, head) in partitionHeads.enumerated() {
+            let bytes = head ?? []
+            _ = UnsafeMutableBufferPointer(rebasing: headBytes[offset..<offset + bytes.count]).initialize(from: bytes)
+            headParts[index] = (offset, bytes.count)
+            offset += bytes.count
+        }
+    }
+
+    deinit {
+        headBytes.deallocate()
+        headParts.deallocate()
     }
 
     /// A partition drop waiting to be sent to the store with its neighbours.
@@ -170,11 +196,13 @@ public final class RuleRunner: Sendable {
     /// ``singlePartitionPrefix(_:_:)`` applies, the prefix is built on the
     /// stack, so no `String` is allocated per drop.
     private func dropPartition(_ compiled: CompiledRule, _ arguments: JSONObject) throws(CacheStoreError) {
-        if let partitionHead = partitionHeads[compiled.index],
-            let value = arguments[compiled.function.key.partition[0]],
-            let result = Self.withSinglePartitionPrefix(partitionHead, value, { prefix in
-                Result { () throws(CacheStoreError) -> Int in try cache.store.deletePrefix(utf8: prefix, hint: compiled.index) }
-            })
+        let index = compiled.index
+        let part = headParts[index]
+        if part.count > 0, let name = partitionNames[index], let value = arguments[name],
+            let result = Self.withSinglePartitionPrefix(
+                UnsafeBufferPointer(rebasing: headBytes[part.offset..<part.offset + part.count]), value, { prefix in
+                    Result { () throws(CacheStoreError) -> Int in try cache.store.deletePrefix(utf8: prefix, hint: index) }
+                })
         {
             _ = try result.get()
             return
@@ -224,7 +252,7 @@ public final class RuleRunner: Sendable {
     /// into a temporary buffer. Returns nil without calling `body` when that
     /// function returns nil.
     private static func withSinglePartitionPrefix<Result>(
-        _ head: [UInt8], _ value: JSONValue, _ body: (UnsafeBufferPointer<UInt8>) -> Result
+        _ head: UnsafeBufferPointer<UInt8>, _ value: JSONValue, _ body: (UnsafeBufferPointer<UInt8>) -> Result
     ) -> Result? {
         switch value {
         case .int(let number):
@@ -241,15 +269,13 @@ public final class RuleRunner: Sendable {
 
     /// Calls `body` with `head` + `text` + "::" in a temporary buffer.
     private static func withAssembled<Result>(
-        _ head: [UInt8], _ text: UnsafeRawBufferPointer, _ body: (UnsafeBufferPointer<UInt8>) -> Result
+        _ head: UnsafeBufferPointer<UInt8>, _ text: UnsafeRawBufferPointer, _ body: (UnsafeBufferPointer<UInt8>) -> Result
     ) -> Result {
         let count = head.count + text.count + 2
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
             // Plain byte copies: the generic initializers cost more than the drop's walk.
             let base = buffer.baseAddress.unsafelyUnwrapped
-            head.withUnsafeBufferPointer { head in
-                if let source = head.baseAddress { memcpy(base, source, head.count) }
-            }
+            if let source = head.baseAddress { memcpy(base, source, head.count) }
             if let source = text.baseAddress { memcpy(base + head.count, source, text.count) }
             base[count - 2] = UInt8(ascii: ":")
             base[count - 1] = UInt8(ascii: ":")
