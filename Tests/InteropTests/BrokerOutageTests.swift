@@ -33,10 +33,7 @@ struct BrokerOutageTests {
     @Test func configuredQueuesAreWatchedBeforeAnySend() throws {
         let site = try InteropSite(name: "watch-queues")
         defer { site.stop() }
-        var options = EngineOptions()
-        options.configPath = try Self.writeConfiguration(site)
-        options.brokerURL = site.redisURL
-        options.journalPath = site.folder.file("journal.sqlite3")
+        let options = try Self.engineOptions(site)
         let setup = try EngineSetup.make(options)
         defer { setup.shutdown() }
 
@@ -50,10 +47,7 @@ struct BrokerOutageTests {
         let site = try InteropSite(name: "outage-engine")
         defer { site.stop() }
         try site.migrate()
-        var options = EngineOptions()
-        options.configPath = try Self.writeConfiguration(site)
-        options.brokerURL = site.redisURL
-        options.journalPath = site.folder.file("journal.sqlite3")
+        let options = try Self.engineOptions(site)
         let outcomes = Mutex<[(event: Int?, outcome: String)]>([])
         let setup = try EngineSetup.make(options) { finished in
             outcomes.withLock { $0.append((finished.batch.eventIndex, finished.outcome.label)) }
@@ -103,10 +97,7 @@ struct BrokerOutageTests {
         let site = try InteropSite(name: "outage-read-only")
         defer { site.stop() }
         try site.migrate()
-        var options = EngineOptions()
-        options.configPath = try Self.writeConfiguration(site)
-        options.brokerURL = site.redisURL
-        options.journalPath = site.folder.file("journal.sqlite3")
+        let options = try Self.engineOptions(site)
         do {
             let setup = try EngineSetup.make(options)
             defer { setup.shutdown() }
@@ -116,7 +107,7 @@ struct BrokerOutageTests {
             }
             #expect(setup.engine.waitUntilIdle(timeout: 10))
         }
-        let journalPath = site.folder.file("journal.sqlite3")
+        let journalPath = try #require(options.journalPath)
         #expect(try FailureJournal(path: journalPath).outboxCount() == 4)
         try site.redis.start()
         let shared = [
@@ -198,6 +189,16 @@ struct BrokerOutageTests {
     }
 
     // MARK: - Helpers
+
+    /// Engine options for the site's configuration, its Redis as the broker
+    /// and a journal in its folder.
+    private static func engineOptions(_ site: InteropSite) throws -> EngineOptions {
+        var options = EngineOptions()
+        options.configPath = try writeConfiguration(site)
+        options.brokerURL = site.redisURL
+        options.journalPath = site.folder.file("journal.sqlite3")
+        return options
+    }
 
     private static func writeConfiguration(_ site: InteropSite) throws -> String {
         var brokers = JSONObject()

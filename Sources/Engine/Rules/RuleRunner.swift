@@ -9,16 +9,16 @@ public final class RuleRunner: Sendable {
     /// The storage key up to the partition for each rule, by rule index:
     /// `KEY_PREFIX:version:[namespace::]identifier::`, built once.
     private let storageHeads: [String]
-    /// For a function partitioned on one argument, the head followed by
-    /// `name:` as UTF-8, by rule index; nil for other functions.
-    private let partitionHeads: [[UInt8]?]
-    /// The same heads, one after the other in memory this runner owns, and
-    /// each rule's part of it (count 0 for none). A drop reads them through
-    /// pointers, which retains nothing, where reading an array element
-    /// retains its storage. Written in `init` only, then read from any thread.
+    /// For each function partitioned on one argument, the head followed by
+    /// `name:` as UTF-8, one after the other in memory this runner owns, and
+    /// each rule's part of it by rule index (count 0 for other functions).
+    /// A drop reads them through pointers, which retains nothing, where
+    /// reading an array element retains its storage. Written in `init`
+    /// only, then read from any thread.
     nonisolated(unsafe) private let headBytes: UnsafeMutableBufferPointer<UInt8>
     nonisolated(unsafe) private let headParts: UnsafeMutableBufferPointer<(offset: Int, count: Int)>
-    /// The partition argument's name of each rule with a head, by rule index.
+    /// The partition argument's name of each rule with a head, by rule
+    /// index, so a drop need not read it through the function's key.
     private let partitionNames: [String?]
 
     public init(rules: RuleSet, cache: CacheContext, logger: Logger) {
@@ -36,7 +36,6 @@ public final class RuleRunner: Sendable {
             guard partition.count == 1 else { return nil }
             return Array((head + partition[0] + ":").utf8)
         }
-        self.partitionHeads = partitionHeads
         partitionNames = rules.compiled.map { compiled in
             compiled.function.key.partition.count == 1 ? compiled.function.key.partition[0] : nil
         }
@@ -54,6 +53,14 @@ public final class RuleRunner: Sendable {
     deinit {
         headBytes.deallocate()
         headParts.deallocate()
+    }
+
+    /// Returns the partition head of rule `index`, or nil when its function
+    /// is not partitioned on exactly one argument.
+    private func partitionHead(_ index: Int) -> UnsafeBufferPointer<UInt8>? {
+        let part = headParts[index]
+        guard part.count > 0 else { return nil }
+        return UnsafeBufferPointer(rebasing: headBytes[part.offset..<part.offset + part.count])
     }
 
     /// A partition drop waiting to be sent to the store with its neighbours.
@@ -127,7 +134,7 @@ public final class RuleRunner: Sendable {
     }
 
     /// Runs one rule of this rule set with its arguments, as the batch
-    /// `batchID` of that rule alone; logs and returns its failure.
+    /// `batchID` of that rule alone. Logs and returns its failure.
     func runSolo(_ compiled: CompiledRule, arguments: JSONObject, batchID: UInt64) -> BatchError? {
         let failure = runRule(compiled, arguments: arguments, batchID: batchID)
         if let failure { logFailure(failure, batchID: batchID, ruleID: compiled.rule.id) }
@@ -193,16 +200,14 @@ public final class RuleRunner: Sendable {
     }
 
     /// Drops the rule's partition, the prefix of ``dropPrefix(_:_:)``. When
-    /// ``singlePartitionPrefix(_:_:)`` applies, the prefix is built on the
-    /// stack, so no `String` is allocated per drop.
+    /// ``withSinglePartitionPrefix(_:_:_:)`` applies, the prefix is built on
+    /// the stack, so no `String` is allocated per drop.
     private func dropPartition(_ compiled: CompiledRule, _ arguments: JSONObject) throws(CacheStoreError) {
         let index = compiled.index
-        let part = headParts[index]
-        if part.count > 0, let name = partitionNames[index], let value = arguments[name],
-            let result = Self.withSinglePartitionPrefix(
-                UnsafeBufferPointer(rebasing: headBytes[part.offset..<part.offset + part.count]), value, { prefix in
-                    Result { () throws(CacheStoreError) -> Int in try cache.store.deletePrefix(utf8: prefix, hint: index) }
-                })
+        if let head = partitionHead(index), let name = partitionNames[index], let value = arguments[name],
+            let result = Self.withSinglePartitionPrefix(head, value, { prefix in
+                Result { () throws(CacheStoreError) -> Int in try cache.store.deletePrefix(utf8: prefix, hint: index) }
+            })
         {
             _ = try result.get()
             return
@@ -213,9 +218,9 @@ public final class RuleRunner: Sendable {
     /// Returns the storage prefix of the rule's partition, equal to
     /// `cache.storagePrefix(of:arguments:)`, with the constant head built once.
     private func dropPrefix(_ compiled: CompiledRule, _ arguments: JSONObject) -> String {
-        if let partitionHead = partitionHeads[compiled.index],
-            let value = arguments[compiled.function.key.partition[0]],
-            let prefix = Self.singlePartitionPrefix(partitionHead, value)
+        if let head = partitionHead(compiled.index), let name = partitionNames[compiled.index],
+            let value = arguments[name],
+            let prefix = Self.withSinglePartitionPrefix(head, value, { String(decoding: $0, as: UTF8.self) })
         {
             return prefix
         }
@@ -230,27 +235,10 @@ public final class RuleRunner: Sendable {
         return prefix
     }
 
-    /// `head` + the value's key text + "::" in one allocation, for an
-    /// integer or a non-empty string that does not end in ':'. Other text
-    /// may end the scope in "::", which the general path trims as restflow does.
-    private static func singlePartitionPrefix(_ head: [UInt8], _ value: JSONValue) -> String? {
-        switch value {
-        case .int(let number):
-            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-            return withUnsafeMutableBytes(of: &digits) { scratch -> String in
-                let text = DecimalText.write(number, into: scratch)
-                return assemble(head, text)
-            }
-        case .string(var text) where !text.isEmpty && text.utf8.last != UInt8(ascii: ":"):
-            return text.withUTF8 { assemble(head, UnsafeRawBufferPointer($0)) }
-        default:
-            return nil
-        }
-    }
-
-    /// Calls `body` with the bytes of ``singlePartitionPrefix(_:_:)``, written
-    /// into a temporary buffer. Returns nil without calling `body` when that
-    /// function returns nil.
+    /// Calls `body` with `head` + the value's key text + "::", written into a
+    /// temporary buffer, for an integer or a non-empty string that does not
+    /// end in ':'. Returns nil without calling `body` for other values, whose
+    /// text may end the scope in "::", which the general path trims as restflow does.
     private static func withSinglePartitionPrefix<Result>(
         _ head: UnsafeBufferPointer<UInt8>, _ value: JSONValue, _ body: (UnsafeBufferPointer<UInt8>) -> Result
     ) -> Result? {
@@ -280,23 +268,6 @@ public final class RuleRunner: Sendable {
             base[count - 2] = UInt8(ascii: ":")
             base[count - 1] = UInt8(ascii: ":")
             return body(UnsafeBufferPointer(start: base, count: count))
-        }
-    }
-
-    private static func assemble(_ head: [UInt8], _ text: UnsafeRawBufferPointer) -> String {
-        String(unsafeUninitializedCapacity: head.count + text.count + 2) { buffer in
-            var offset = 0
-            for byte in head {
-                buffer[offset] = byte
-                offset += 1
-            }
-            for byte in text {
-                buffer[offset] = byte
-                offset += 1
-            }
-            buffer[offset] = UInt8(ascii: ":")
-            buffer[offset + 1] = UInt8(ascii: ":")
-            return offset + 2
         }
     }
 
