@@ -58,9 +58,9 @@ enum BrokerBenchmarks {
 }
 
 extension BrokerBenchmarks {
-    /// Each Redis wire format's enqueue rate with the CPU time and
-    /// scheduler waits of this process and of redis-server during the timed
-    /// part, per message, `rounds` times each.
+    /// Prints each Redis wire format's enqueue rate, `rounds` times each,
+    /// with the CPU time and scheduler waits per message of this process
+    /// and of redis-server during the timed part.
     static func redisCPU(systems: [BrokerSystem] = BrokerSystem.allCases, rounds: Int = 3) throws {
         let server = try PrivateRedis.start()
         defer { server.stop() }

@@ -192,7 +192,7 @@ struct RQCallWriter: ~Copyable {
     ///
     /// Eight bytes are tested at a time with the usual word tests for a
     /// byte below 0x20, a byte above 0x7E and a zero byte (after an XOR
-    /// with each excluded character). Each test tells only whether some
+    /// with each excluded character). Each test shows only whether some
     /// byte of the word matches, which is all that is needed here.
     static func isPlainASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard var position = bytes.baseAddress else { return true }

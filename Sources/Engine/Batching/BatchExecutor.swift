@@ -100,7 +100,7 @@ public final class BatchExecutor: Sendable {
     }
 
     /// Records a batch that failed on the calling thread without being
-    /// queued: it is queued, started and failed in turn, so it shows and is
+    /// queued. It is queued, started and failed in turn, so it shows and is
     /// journalled as any failed batch.
     func failedOnCallingThread(_ batch: Batch, error: BatchError, startedAt: Double) {
         queued(batch)
@@ -108,15 +108,15 @@ public final class BatchExecutor: Sendable {
         fail(batch, error: error, willRetry: false)
     }
 
-    /// Whether the engine may run an inline rule without building its batch
-    /// first: no fault is injected for `dispatcher` and no caller waits for
-    /// an outcome. A batch is still built when the run fails or when an
+    /// Returns whether the engine may run an inline rule without building
+    /// its batch first, which is the case when no fault is injected for
+    /// `dispatcher` and no caller waits for an outcome. A batch is still built when the run fails or when an
     /// observer wants each finished batch.
     func allowsInlineShortcut(for dispatcher: String) -> Bool {
         waiterCount.load(ordering: .acquiring) == 0 && faults.setting(for: dispatcher) == nil
     }
 
-    /// Records inline runs that succeeded, in dispatch order; `batch` builds
+    /// Records inline runs that succeeded, in dispatch order. `batch` builds
     /// a run's batch value only when an observer is there to receive it.
     func ranInline(_ runs: UnsafeBufferPointer<BatchTracker.InlineRun>, batch: (BatchTracker.InlineRun) -> Batch) {
         tracker.ranInline(runs)

@@ -34,18 +34,18 @@ final class BatchTracker: Sendable {
         /// Records pushed out of the full ring, kept to hold the next queued
         /// batches instead of allocating new ones; at most `spareCapacity`.
         var spare: [LiveRecord] = []
-        /// Inline runs, a ring apart from `recent`: a value type written in
-        /// place, so recording one retains only its arguments.
+        /// Inline runs, in a ring apart from `recent`. Each is a value written
+        /// in place, so recording one retains only its arguments.
         var inlineRuns: [InlineRun] = []
         var inlineNext = 0
-        /// The position in `names` of each rule's dispatcher, by rule index;
-        /// -1 until the rule's first inline run.
+        /// The position in `names` of each rule's dispatcher, by rule index,
+        /// or -1 until the rule's first inline run.
         var ruleSlots: [Int]
     }
 
     /// A batch of one rule that the inline dispatcher ran and finished on the
-    /// calling thread, kept compact; ``liveBatch(_:)`` rebuilds the full
-    /// record when a snapshot asks for it.
+    /// calling thread, kept compact. ``liveBatch(_:)`` rebuilds the full
+    /// record when a snapshot is taken.
     struct InlineRun {
         var id: UInt64
         /// The rule's index in `rules`.
@@ -146,7 +146,7 @@ final class BatchTracker: Sendable {
         figures.completions.add(atSecond: second)
     }
 
-    /// The full record of an inline run, as the live list shows it.
+    /// Returns the full record of an inline run, as the live list shows it.
     private func liveBatch(_ run: InlineRun) -> LiveBatch {
         let compiled = rules[run.rule]
         var kwargs = JSONObject(capacity: 1)
@@ -275,7 +275,7 @@ final class BatchTracker: Sendable {
         body(&state.figures[slot(&state, name)])
     }
 
-    /// The position of `name`'s figures, added on the name's first use.
+    /// Returns the position of `name`'s figures, adding them on the name's first use.
     private static func slot(_ state: inout State, _ name: String) -> Int {
         if let slot = state.names.firstIndex(of: name) { return slot }
         state.names.append(name)

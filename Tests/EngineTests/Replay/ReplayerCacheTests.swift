@@ -5,7 +5,7 @@ import Testing
 @testable import Engine
 
 /// A failure records the cache store it ran against, and a replay against
-/// another store skips it: running there would drop nothing where the stale
+/// another store skips it. Running there would drop nothing where the stale
 /// entries are, yet mark the failure resolved.
 @Suite struct ReplayerCacheTests {
     static let document = """
@@ -13,7 +13,7 @@ import Testing
           "rules": [{"id": "search", "model": "shop.Product", "invalidator": "read_only"}]}]}
         """
 
-    /// A harness whose only rule fails, and the journal entry of its first failure.
+    /// Returns a harness whose only rule fails, and the journal entry of its first failure.
     static func failedOnce(_ temporary: TemporaryJournal) throws -> (EngineHarness, FailureRecord) {
         let invalidators = InvalidatorRegistry.builtIn
         invalidators.register("read_only", FailingInvalidator())
@@ -53,7 +53,7 @@ import Testing
         #expect(try temporary.journal.entry(remote)?.replayCount == 0)
     }
 
-    @Test func entryFromTheSameOrAnUnknownCacheRuns() throws {
+    @Test func entryFromSameOrUnknownCacheRuns() throws {
         let temporary = try TemporaryJournal()
         defer { temporary.directory.remove() }
         let (harness, entry) = try Self.failedOnce(temporary)
@@ -65,7 +65,7 @@ import Testing
         #expect(summary.items.map(\.outcome.label) == ["failed", "failed"])
     }
 
-    @Test func memoryEntryNamesTheFixForAReplayOnRedis() {
+    @Test func memoryEntryNamesItsFix() {
         let reason = Replayer.otherCacheReason(recorded: "memory", current: "redis://127.0.0.1:6390/1")
         #expect(reason.hasPrefix(Replayer.otherCachePrefix))
         #expect(reason.hasSuffix("replay without --cache, with the embedded memory store it used"))
