@@ -60,9 +60,13 @@ final class GroupEncoder: Sendable {
     /// How many groups ``group(_:)`` hands out.
     var groupCount: Int { (count + groupSize - 1) / groupSize }
 
+    /// Whether this machine has two cores or more. Read once, because
+    /// Foundation reads the cgroup's CPU limit from files on each call.
+    private static let hasSeveralCores = ProcessInfo.processInfo.activeProcessorCount >= 2
+
     /// Starts the helper thread when there are at least two groups and two cores; call ``finish()`` after the last group.
     func startHelper() {
-        guard groupCount >= 2, ProcessInfo.processInfo.activeProcessorCount >= 2 else { return }
+        guard groupCount >= 2, Self.hasSeveralCores else { return }
         helperRunning.store(true, ordering: .relaxed)
         DispatchQueue.global(qos: .userInitiated).async { [self] in
             while !cancelled.load(ordering: .relaxed), encodeNextUnclaimed() {}
