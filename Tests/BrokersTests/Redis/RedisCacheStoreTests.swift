@@ -7,11 +7,14 @@ import TestSupport
 @testable import Brokers
 
 @Suite(.redisServer()) struct RedisCacheStoreTests {
-    private func store(database: Int, gatherWindow: Double = 0.002) throws -> RedisCacheStore {
+    private func store(
+        database: Int, gatherWindow: Double = 0.002, handOverWindow: Double = 0.0003, handOverShare: Double = 0.25
+    ) throws -> RedisCacheStore {
         let server = try suiteServer()
         let store = RedisCacheStore(
             url: try RedisURL(parsing: server.url(database: database)),
-            options: RedisCacheStore.Options(scanCount: 100, gatherWindow: gatherWindow))
+            options: RedisCacheStore.Options(
+                scanCount: 100, gatherWindow: gatherWindow, handOverWindow: handOverWindow, handOverShare: handOverShare))
         try store.connection.execute(RedisCommand("FLUSHDB"))
         return store
     }
@@ -45,6 +48,24 @@ import TestSupport
         #expect(cache.entryCount == 4)
     }
 
+    @Test func dropSpanningManyScanCallsRemovesEveryKey() throws {
+        // Each SCAN call's UNLINKs ride with the next call, and the last
+        // call's go out on their own; every call here finds keys to remove.
+        let cache = try store(database: 10)
+        var writes: [RedisCommand] = []
+        for entry in 0..<1000 { writes.append(RedisCommand("SET", "site:1:fn::pk:\(entry)", "v")) }
+        for entry in 0..<30 { writes.append(RedisCommand("SET", "site:1:other::pk:\(entry)", "v")) }
+        try cache.connection.perform([RedisWrite(writes, atomic: false)])
+
+        #expect(try cache.deletePrefix("site:1:fn::") == 1000)
+
+        let figures = cache.dropStatistics
+        #expect(figures.scanCalls >= 5, "\(figures.scanCalls) SCAN calls with COUNT 100")
+        #expect(figures.keysDeleted == 1000)
+        #expect(cache.entryCount == 30)
+        #expect(try cache.deletePrefix("site:1:fn::") == 0)
+    }
+
     @Test func dropEscapesGlobCharacters() throws {
         let cache = try store(database: 3)
         let keys = ["p:1:f::q:[a]*?\\::x", "p:1:f::q:a::x", "p:1:f::q:[a]*?\\::y", "p:1:f::q:b::x"]
@@ -76,6 +97,38 @@ import TestSupport
         #expect(figures.keysDeleted == 800)
         #expect(figures.passes < 16, "16 drops used \(figures.passes) passes")
         #expect(cache.entryCount == 200)
+    }
+
+    @Test func passWaitsForTheCallersTheLastPassReleased() throws {
+        // Four callers drop thirty prefixes each, one after another. When a
+        // pass ends, the next one waits for the callers it released, so from
+        // the second pass on each pass serves all four: 31 passes, or one or two more when a thread starts late. Starting
+        // each pass as soon as one caller is back leaves the others for the
+        // pass after; that took 34 to 42 passes here. The window is long so
+        // that a slow machine does not change the count; the wait ends as
+        // soon as the callers are back, and only the last pass waits it out.
+        let cache = try store(database: 11, gatherWindow: 0, handOverWindow: 0.2, handOverShare: 1000)
+        var writes: [RedisCommand] = []
+        for caller in 0..<4 {
+            for drop in 0..<30 { writes.append(RedisCommand("SET", "site:1:fn\(caller)::pk:\(drop)::x", "v")) }
+        }
+        // Other keys make each pass long (50 SCAN calls) next to the time a
+        // released caller takes to come back.
+        for entry in 0..<5000 { writes.append(RedisCommand("SET", "site:1:keep::pk:\(entry)", "v")) }
+        try cache.connection.perform([RedisWrite(writes, atomic: false)])
+
+        let counts = Counts()
+        runOnThreads(4) { caller in
+            var removed = 0
+            for drop in 0..<30 { removed += (try? cache.deletePrefix("site:1:fn\(caller)::pk:\(drop)::")) ?? -100 }
+            counts.record(caller, removed)
+        }
+
+        #expect(counts.all == [30, 30, 30, 30])
+        let figures = cache.dropStatistics
+        #expect(figures.drops == 120)
+        #expect(figures.passes <= 33, "120 drops from 4 callers used \(figures.passes) passes")
+        #expect(cache.entryCount == 5000)
     }
 
     @Test func overlappingPrefixesBothCount() throws {
