@@ -51,23 +51,28 @@ struct EnqueueGroup {
     /// Per task, whether it has a write: false for a task that could not be encoded.
     private var hasWrite: [Bool]
 
-    /// Builds the writes for `tasks`. A nil entry, for a task that could not be encoded, gets no write.
-    init(_ tasks: [RedisBroker.EncodedTask?], rqKeyPrefix: String) {
-        hasWrite = tasks.map { $0 != nil }
+    /// Builds the writes for `tasks`. A task that could not be encoded gets no write.
+    init(_ tasks: [Result<RedisBroker.EncodedTask, BrokerError>], rqKeyPrefix: String) {
+        var hasWrite: [Bool] = []
+        hasWrite.reserveCapacity(tasks.count)
         var jobs: [RQJob.QueuedJob] = []
         var jobPositions: [Int] = []
         for (position, task) in tasks.enumerated() {
-            switch task?.delivery {
+            guard case .success(let encoded) = task else {
+                hasWrite.append(false)
+                continue
+            }
+            hasWrite.append(true)
+            switch encoded.delivery {
             case .write(let write):
                 writes.append(write)
                 owners.append(.task(position))
             case .rqJob(let job):
                 jobs.append(job)
                 jobPositions.append(position)
-            case nil:
-                continue
             }
         }
+        self.hasWrite = hasWrite
         guard !jobs.isEmpty else { return }
         let grouped = RQJob.enqueueManyCommands(jobs, keyPrefix: rqKeyPrefix)
         writes.append(RedisWrite(grouped.map(\.command), atomic: true))

@@ -105,9 +105,9 @@ final class GroupEncoder: Sendable {
             var group: [Result<RedisBroker.EncodedTask, BrokerError>] = []
             group.reserveCapacity(positions.count)
             for position in positions {
-                guard let encoded = state.encoded[position] else { preconditionFailure("a ready group has every encoding") }
+                // take() moves the encoding out, so its buffers are not retained and released again.
+                guard let encoded = state.encoded[position].take() else { preconditionFailure("a ready group has every encoding") }
                 group.append(encoded)
-                state.encoded[position] = nil
             }
             return group
         }

@@ -101,8 +101,7 @@ extension RedisBroker {
             guard groups.count < encoder.groupCount else { return nil }
             if groups.isEmpty { encoder.startHelper() }
             let encoded = encoder.group(groups.count)
-            let tasks = encoded.map { try? $0.get() }
-            groups.append(EncodedGroup(encoded: encoded, writes: EnqueueGroup(tasks, rqKeyPrefix: rqKeyPrefix)))
+            groups.append(EncodedGroup(encoded: encoded, writes: EnqueueGroup(encoded, rqKeyPrefix: rqKeyPrefix)))
             return groups[groups.count - 1].writes.writes
         }
         encoder.finish()
