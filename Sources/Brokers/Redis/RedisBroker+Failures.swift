@@ -119,14 +119,33 @@ extension RedisBroker {
         return nil
     }
 
+    /// Requeues an RQ job from its failed registry, when its hash still
+    /// has the `data` field a worker runs. Without it, RQ's worker drops the
+    /// job and leaves the hash behind, so the job is reported instead.
     private func requeueRQJob(id: String, queue: String) throws(BrokerError) {
         let prefix = settings.rqKeyPrefix
         let registry = RQJob.registryKey("failed", queue: queue, keyPrefix: prefix)
+        let jobKey = RQJob.jobKey(id, keyPrefix: prefix)
         let commands = RQJob.requeueCommands(jobID: id, queue: queue, enqueuedAt: nowMicroseconds(), keyPrefix: prefix)
-        try runWatched(watching: [registry], reading: [RedisCommand("ZSCORE", registry, id)]) { replies in
-            replies[0].isNull ? nil : commands
+        var missingData = false
+        try runWatched(
+            watching: [registry, jobKey], reading: [RedisCommand("ZSCORE", registry, id), RedisCommand("HEXISTS", jobKey, "data")]
+        ) { replies in
+            guard !replies[0].isNull else { return nil }
+            guard replies[1].integerValue == 1 else {
+                missingData = true
+                return nil
+            }
+            return commands
         } notFound: {
-            "RQ job '\(id)' is not in the failed registry of queue '\(queue)'; it may have been requeued or deleted."
+            guard !missingData else {
+                return BrokerError(
+                    .undecodable,
+                    "Cannot requeue RQ job '\(id)': its hash \(jobKey) has no data (it may have expired), so a worker could not run it. "
+                        + "It stays in the failed registry of queue '\(queue)'.")
+            }
+            return BrokerError(
+                .notFound, "RQ job '\(id)' is not in the failed registry of queue '\(queue)'; it may have been requeued or deleted.")
         }
     }
 
@@ -189,10 +208,11 @@ extension RedisBroker {
                 return nil
             }
         } notFound: {
-            "Dramatiq message '\(redisID)' is not in the dead letters of queue '\(queue)'; it may have been requeued or expired."
-        }
-        if let undecodable {
-            throw BrokerError(.undecodable, "Cannot requeue Dramatiq message '\(redisID)': \(undecodable)")
+            if let undecodable {
+                return BrokerError(.undecodable, "Cannot requeue Dramatiq message '\(redisID)': \(undecodable)")
+            }
+            return BrokerError(
+                .notFound, "Dramatiq message '\(redisID)' is not in the dead letters of queue '\(queue)'; it may have been requeued or expired.")
         }
     }
 
@@ -282,7 +302,7 @@ extension RedisBroker {
     /// under it, and maps a cancelled decision to `notFound`.
     private func runWatched(
         watching keys: [String], reading reads: [RedisCommand], decide: ([RedisReply]) -> [RedisCommand]?,
-        notFound: () -> String
+        notFound: () -> BrokerError
     ) throws(BrokerError) {
         for _ in 0..<3 {
             let outcome: RedisConnection.WatchedOutcome
@@ -293,7 +313,7 @@ extension RedisBroker {
             }
             switch outcome {
             case .committed: return
-            case .cancelled: throw BrokerError(.notFound, notFound())
+            case .cancelled: throw notFound()
             case .conflicted: continue
             }
         }

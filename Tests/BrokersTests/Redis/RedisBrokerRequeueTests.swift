@@ -86,6 +86,26 @@ import TestSupport
         #expect(try redis.execute(RedisCommand("LLEN", "twice:queue:work")) == .integer(1))
     }
 
+    @Test func requeueWithoutJobDataIsRejected() throws {
+        // A failed-registry entry whose job hash expired: RQ's worker would
+        // drop such a job, so requeueing it must not write a hash or queue it.
+        let server = try suiteServer()
+        let redis = try BrokerFixtures.connection(server)
+        let broker = try BrokerFixtures.broker(server, prefix: "ghost", writeMode: true) { $0.rqKeyPrefix = "ghost" }
+        broker.watch(QueueReference(.rq, "work"))
+        try redis.execute(RedisCommand("ZADD", "ghost:failed:work", 1_827_932_402, "gone"))
+        let failure = try #require(broker.failedMessages(limit: 10).first)
+        #expect(failure.undecodableReason != nil)
+
+        let error = #expect(throws: BrokerError.self) { try broker.requeue(failure) }
+
+        #expect(error?.kind == .undecodable)
+        #expect(error?.message.contains("ghost:job:gone has no data") == true, "\(error?.message ?? "")")
+        #expect(try redis.execute(RedisCommand("EXISTS", "ghost:job:gone")) == .integer(0))
+        #expect(try redis.execute(RedisCommand("LLEN", "ghost:queue:work")) == .integer(0))
+        #expect(try redis.execute(RedisCommand("ZCARD", "ghost:failed:work")) == .integer(1))
+    }
+
     @Test func requeueNeedsWriteMode() throws {
         let server = try suiteServer()
         let redis = try BrokerFixtures.connection(server)
@@ -163,6 +183,25 @@ import TestSupport
         #expect(after.task.options["requeue_timestamp"] == .int(Int64(BrokerFixtures.now * 1000)))
         #expect(after.task.options["traceback"] == before.task.options["traceback"])
         #expect(after.task.options["dispatchtop"] == before.task.options["dispatchtop"])
+    }
+
+    @Test func requeueOfJunkDeadLetterIsRejected() throws {
+        let server = try suiteServer()
+        let redis = try BrokerFixtures.connection(server)
+        let broker = try BrokerFixtures.broker(server, prefix: "jdq", writeMode: true) { $0.dramatiqNamespace = "jdq" }
+        broker.watch(QueueReference(.dramatiq, "default"))
+        try redis.transaction([
+            RedisCommand("ZADD", "jdq:default.XQ", 1_796_396_401_000, "junk-1"),
+            RedisCommand("HSET", "jdq:default.XQ.msgs", "junk-1", "not a dramatiq message"),
+        ])
+        let failure = try #require(broker.failedMessages(limit: 10).first)
+
+        let error = #expect(throws: BrokerError.self) { try broker.requeue(failure) }
+
+        #expect(error?.kind == .undecodable)
+        #expect(error?.message.hasPrefix("Cannot requeue Dramatiq message 'junk-1'") == true, "\(error?.message ?? "")")
+        #expect(try redis.execute(RedisCommand("ZCARD", "jdq:default.XQ")) == .integer(1))
+        #expect(try redis.execute(RedisCommand("LLEN", "jdq:default")) == .integer(0))
     }
 
     @Test func failuresAreNewestFirstAndLimited() throws {
