@@ -35,13 +35,37 @@ extension RedisBroker {
         let djangoQFailures = queues.contains { $0.system == .djangoQ } ? djangoQFailureCount() : nil
         return zip(queues, ranges).map { queue, range in
             let counts = replies[range].map { $0.integerValue.map { Int($0) } }
+            var depth: QueueDepth
             switch queue.system {
-            case .celery: return celeryDepth(queue, counts, unacked: unacked, at: now)
-            case .rq: return rqDepth(queue, counts, at: now)
-            case .dramatiq: return dramatiqDepth(queue, counts, at: now)
-            case .djangoQ: return djangoQDepth(queue, counts, failures: djangoQFailures, at: now)
+            case .celery: depth = celeryDepth(queue, counts, unacked: unacked, at: now)
+            case .rq: depth = rqDepth(queue, counts, at: now)
+            case .dramatiq: depth = dramatiqDepth(queue, counts, at: now)
+            case .djangoQ: depth = djangoQDepth(queue, counts, failures: djangoQFailures, at: now)
             }
+            if let rejection = probeRejection(queue, commands: commands[range], replies: replies[range]) {
+                depth.note = [rejection, depth.note].compactMap { $0 }.joined(separator: "; ")
+            }
+            return depth
         }
+    }
+
+    /// Describes the first count Redis rejected for a queue, such as a key
+    /// of another type (WRONGTYPE), and logs it the first time it is seen.
+    /// The figures it left out show as unknown.
+    private func probeRejection(
+        _ queue: QueueReference, commands: ArraySlice<RedisCommand>, replies: ArraySlice<RedisReply>
+    ) -> String? {
+        guard let index = replies.indices.first(where: { replies[$0].errorMessage != nil }),
+            let message = replies[index].errorMessage
+        else { return nil }
+        let command = commands[index]
+        let key = command.arguments.count > 1 ? String(decoding: command.arguments[1], as: UTF8.self) : "?"
+        let text = "Redis rejected \(command.name) \(key): \(message)"
+        let isNew = loggedProbeErrors.withLock { $0.insert("\(queue.name) \(text)").inserted }
+        if isNew {
+            logger.warning("Queue probe rejected", [(LogKey.queue, queue.name), (LogKey.error, text)])
+        }
+        return text
     }
 
     private func probeCommands(_ queue: QueueReference) -> [RedisCommand] {

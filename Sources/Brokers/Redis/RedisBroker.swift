@@ -25,6 +25,9 @@ public final class RedisBroker: MessageBroker {
     let clock: @Sendable () -> Double
     let makeID: @Sendable () -> String
     private let knownQueues: Mutex<Set<QueueReference>>
+    /// Probe errors already logged, by queue and message, so a probe that
+    /// fails the same way every two seconds logs once.
+    let loggedProbeErrors = Mutex<Set<String>>([])
 
     /// - Parameters:
     ///   - clock: seconds since the Unix epoch; injected so tests get fixed timestamps.

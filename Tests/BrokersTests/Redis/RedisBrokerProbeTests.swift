@@ -71,6 +71,28 @@ import TestSupport
         #expect(try BrokerFixtures.keyspace(redis, matching: "prq:*") == before)
     }
 
+    @Test func keyOfWrongTypeIsNamedAndLoggedOnce() throws {
+        let server = try suiteServer()
+        let redis = try BrokerFixtures.connection(server)
+        try redis.execute(RedisCommand("SET", "wrq:queue:jobs", "not a list"))
+        var settings = RedisBrokerSettings(url: try RedisURL(parsing: server.url()))
+        settings.rqKeyPrefix = "wrq"
+        settings.watchedQueues = [QueueReference(.rq, "jobs")]
+        let log = MemoryLogHandler()
+        let broker = RedisBroker(settings: settings, logger: Logger(label: "test", handler: log))
+
+        let first = try depth(broker, "django_rq:jobs")
+        let second = try depth(broker, "django_rq:jobs")
+
+        #expect(first.ready == nil)
+        #expect(first.failed == 0)
+        let note = first.note ?? ""
+        #expect(note.hasPrefix("Redis rejected LLEN wrq:queue:jobs: WRONGTYPE"), "\(note)")
+        #expect(second.note == first.note)
+        let warnings = log.all.filter { $0.message == "Queue probe rejected" }
+        #expect(warnings.count == 1, "\(log.lines)")
+    }
+
     @Test func dramatiqSeparatesReadyFromInFlight() throws {
         let server = try suiteServer()
         let redis = try BrokerFixtures.connection(server)
