@@ -54,9 +54,10 @@ enum HelpText {
         in the journal's outbox, and run waits up to --timeout for them to be sent once Redis is back.
         A malformed event line is reported on standard error with its line number and skipped.
         A summary goes to standard error. Exit status: 0 when it ran (failed batches included),
-        1 when the events cannot be read, or work (or the outbox) did not finish within --timeout
-        seconds after the last event (default 600), 2 for a usage or configuration error or when the
-        --broker or --cache Redis cannot be used at start (not running, credentials, database index).
+        1 when reading the events fails, or work (or the outbox) did not finish within --timeout
+        seconds after the last event (default 600), 2 for a usage or configuration error (an --events
+        path that does not exist or is a folder included) or when the --broker or --cache Redis cannot
+        be used at start (not running, credentials, database index).
         """
 
     static let check = """
@@ -83,10 +84,13 @@ enum HelpText {
         options; broker batches send their stored payload byte for byte. Entries already resolved are
         skipped unless --force. Entries whose rules are gone from, or changed in, the configuration are
         skipped and counted. --config must be the configuration the failures were journalled under.
-        Replaying onto a Redis broker needs --write. --rate limits entries per second (200),
-        --timeout the wait for each entry's outcome (30 s). Prints one line per entry and a closing count.
-        Exit status 0 when every entry was replayed successfully or skipped, 1 when any failed or a
-        requested --id is not in the journal, 2 for usage errors.
+        Replaying onto a Redis broker needs --write; without it, entries of broker dispatchers are
+        skipped with that reason. Batches waiting in the journal's outbox after an outage are sent too,
+        and replay waits up to --timeout for them. --rate limits entries per second (200), --timeout the
+        wait for each entry's outcome (30 s). Prints one line per entry and a closing count.
+        Exit status 0 when every entry was replayed successfully or skipped, 1 when any failed, was
+        skipped for want of --write or for another cache store, a requested --id is not in the journal,
+        or batches still wait in the outbox; 2 for usage errors.
         """
 
     static let console = """
@@ -105,6 +109,8 @@ enum HelpText {
 
         Runs the engine for --after seconds (default 2; with --events, until the file is read), then prints
         one snapshot of the state and exits. Exit status 0, or 3 when a threshold is crossed: more than
-        --max-failures open failures, or a queue deeper than --max-depth.
+        --max-failures open failures in the journal (failures a broker keeps, such as RQ's failed
+        registry, are not counted), or a queue deeper than --max-depth (ready plus delayed messages) or
+        whose depth cannot be read.
         """
 }

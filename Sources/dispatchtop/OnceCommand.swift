@@ -67,7 +67,14 @@ struct Thresholds {
         }
         if let maxDepth {
             for queue in snapshot.queues {
-                let depth = (queue.depth.ready ?? 0) + (queue.depth.delayed ?? 0)
+                // A depth that could not be read fails the check, so a
+                // monitor never reads an unreachable or broken queue as fine.
+                guard let ready = queue.depth.ready else {
+                    let reason = queue.depth.note.map { ": \($0)" } ?? ""
+                    found.append("queue \(queue.depth.name) has no readable depth to check against --max-depth \(maxDepth)\(reason)")
+                    continue
+                }
+                let depth = ready + (queue.depth.delayed ?? 0)
                 if depth > maxDepth {
                     found.append("queue \(queue.depth.name) holds \(depth), more than --max-depth \(maxDepth)")
                 }

@@ -1,3 +1,4 @@
+import Brokers
 import Engine
 import Foundation
 
@@ -31,20 +32,38 @@ enum ReplayCommand {
                 command: "replay")
         }
 
+        var options = request.options
+        let readOnlyReason = readOnlyRefusal(setup.broker, writeMode: request.engineOptions.writeMode)
+        if let readOnlyReason {
+            options.refusal = { dispatcher in dispatcher is any BrokerDispatcher ? readOnlyReason : nil }
+        }
         let replayer = Replayer(engine: setup.engine)
         let summary = request.ids.isEmpty
-            ? replayer.replayAll(filter: request.filter, options: request.options, progress: printProgress)
-            : replayer.replay(ids: request.ids, options: request.options, progress: printProgress)
-        _ = setup.engine.waitUntilIdle(timeout: request.options.outcomeTimeout)
+            ? replayer.replayAll(filter: request.filter, options: options, progress: printProgress)
+            : replayer.replay(ids: request.ids, options: options, progress: printProgress)
+        _ = setup.engine.waitUntilIdle(timeout: options.outcomeTimeout)
 
         let writer = LineWriter()
         writer.write(summary.items.isEmpty ? "No journal entry matches; nothing to replay.\n" : summary.closingLine + "\n")
         writer.flush()
+        // Batches left in the outbox by an outage are sent by this process
+        // too, so it waits for them before exiting.
+        let outboxSent = OutboxWait.wait(setup, timeout: options.outcomeTimeout)
         let missing = summary.items.filter { $0.outcome.detail?.hasPrefix("no journal entry") ?? false }.count
-        // An entry left unreplayed because it failed against another cache
-        // needs the operator to act, unlike one whose rule is gone.
+        // Entries left unreplayed because they failed against another cache,
+        // or need --write, need the operator to act, unlike one whose rule is gone.
         let otherCache = summary.items.filter { $0.outcome.detail?.hasPrefix(Replayer.otherCachePrefix) ?? false }.count
-        return summary.failed > 0 || missing > 0 || otherCache > 0 ? 1 : 0
+        let refused = summary.items.filter { readOnlyReason != nil && $0.outcome.detail == readOnlyReason }.count
+        return summary.failed > 0 || missing > 0 || otherCache > 0 || refused > 0 || !outboxSent ? 1 : 0
+    }
+
+    /// Returns the reason to skip entries of broker dispatchers when the
+    /// broker is a real one and `--write` is missing, or nil when replaying
+    /// onto the broker is allowed. The embedded broker lives in this
+    /// process, so replaying onto it needs no `--write`.
+    private static func readOnlyRefusal(_ broker: any MessageBroker, writeMode: Bool) -> String? {
+        guard broker is RedisBroker, !writeMode else { return nil }
+        return "replaying onto the broker at \(broker.label) needs --write; run replay again with --write to send it"
     }
 
     private static func parse(_ arguments: Arguments) throws -> Request {

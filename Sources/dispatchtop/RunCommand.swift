@@ -64,26 +64,6 @@ enum RunCommand {
             printError("Work did not finish within \(timeout) s; unfinished batches are not in the output. Raise --timeout.")
             return 1
         }
-        return waitForOutbox(setup, timeout: timeout)
-    }
-
-    /// Waits, up to `timeout` seconds, for batches in the journal's outbox
-    /// to be sent once the broker is back; returns the exit status.
-    private static func waitForOutbox(_ setup: EngineSetup, timeout: Double) -> Int32 {
-        guard let journal = setup.engine.journal, journal.outboxCount() > 0 else { return 0 }
-        printError("\(journal.outboxCount()) batches wait in the outbox for the broker; waiting up to \(Int(timeout)) s for them to be sent.")
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline && journal.outboxCount() > 0 {
-            usleep(200_000)
-        }
-        let left = journal.outboxCount()
-        guard left > 0 else {
-            printError("The outbox is empty: every batch was sent.")
-            return 0
-        }
-        printError(
-            "\(left) batches still wait in the outbox of \(setup.journalPath). They are kept; a dispatchtop run, replay, or "
-                + "console started with --write, with --journal \(setup.journalPath) and the same --broker, sends them when the broker answers.")
-        return 1
+        return OutboxWait.wait(setup, timeout: timeout) ? 0 : 1
     }
 }

@@ -98,17 +98,7 @@ struct BrokerOutageTests {
         defer { site.stop() }
         try site.migrate()
         let options = try Self.engineOptions(site)
-        do {
-            let setup = try EngineSetup.make(options)
-            defer { setup.shutdown() }
-            site.redis.kill()
-            for (index, event) in try Self.readEvents().enumerated().dropFirst() {
-                setup.engine.process(event, index: index)
-            }
-            #expect(setup.engine.waitUntilIdle(timeout: 10))
-        }
-        let journalPath = try #require(options.journalPath)
-        #expect(try FailureJournal(path: journalPath).outboxCount() == 4)
+        let journalPath = try Self.fillOutbox(site, options: options)
         try site.redis.start()
         let shared = [
             "--config", try #require(options.configPath), "--broker", site.redisURL, "--journal", journalPath,
@@ -123,6 +113,118 @@ struct BrokerOutageTests {
         #expect(writing.status == 0, "\(writing.transcript)")
         #expect(try FailureJournal(path: journalPath).outboxCount() == 0)
         try Self.expectDrainedMessages(site)
+    }
+
+    /// `replay` sends the outbox like `run` does, and waits for it before
+    /// exiting, even when no journal entry is left to replay.
+    @Test func replayCommandSendsTheOutbox() throws {
+        let site = try InteropSite(name: "outage-replay")
+        defer { site.stop() }
+        try site.migrate()
+        let options = try Self.engineOptions(site)
+        let journalPath = try Self.fillOutbox(site, options: options)
+        try site.redis.start()
+
+        let replay = try Self.runReplay([
+            "--all", "--config", try #require(options.configPath), "--broker", site.redisURL, "--journal", journalPath,
+        ])
+
+        #expect(replay.status == 0, "\(replay.transcript)")
+        #expect(replay.stdout.contains("nothing to replay"), "\(replay.transcript)")
+        #expect(replay.stderr.contains("The outbox is empty: every batch was sent."), "\(replay.transcript)")
+        #expect(try FailureJournal(path: journalPath).outboxCount() == 0)
+        try Self.expectDrainedMessages(site)
+    }
+
+    /// Batches that Redis rejected are journalled. Replaying them onto the
+    /// real broker needs `--write`: without it each is skipped with the
+    /// reason, nothing is sent, and `replay` exits 1.
+    @Test func replayOntoRedisNeedsWrite() throws {
+        let site = try InteropSite(name: "replay-write")
+        defer { site.stop() }
+        try site.migrate()
+        let options = try Self.engineOptions(site)
+        let journalPath = try #require(options.journalPath)
+        // With a memory limit of 1 byte and no eviction, Redis rejects every write (OOM).
+        #expect(try site.reader.execute(RedisCommand("CONFIG", "SET", "maxmemory", "1")) == .status("OK"))
+        do {
+            let setup = try EngineSetup.make(options)
+            defer { setup.shutdown() }
+            for (index, event) in try Self.readEvents().enumerated() {
+                setup.engine.process(event, index: index)
+            }
+            #expect(setup.engine.waitUntilIdle(timeout: 10))
+        }
+        #expect(try site.reader.execute(RedisCommand("CONFIG", "SET", "maxmemory", "0")) == .status("OK"))
+        let failed = try FailureJournal(path: journalPath).entries(FailureFilter())
+        try #require(failed.count == 7, "\(failed.map(\.error.message))")
+        let shared = [
+            "--all", "--config", try #require(options.configPath), "--broker", site.redisURL, "--journal", journalPath,
+        ]
+
+        let readOnly = try Self.runReplay(shared)
+        #expect(readOnly.status == 1, "\(readOnly.transcript)")
+        let skipped = readOnly.stdout.split(separator: "\n").filter { $0.contains("skipped (replaying onto the broker at ") }
+        #expect(skipped.count == 7, "\(readOnly.transcript)")
+        #expect(readOnly.stdout.contains("needs --write"), "\(readOnly.transcript)")
+        #expect(try Self.queuedMessages(site) == 0)
+        #expect(try FailureJournal(path: journalPath).entries(FailureFilter()).count == 7)
+
+        let writing = try Self.runReplay(shared + ["--write"])
+        #expect(writing.status == 0, "\(writing.transcript)")
+        #expect(try Self.queuedMessages(site) == 7)
+        #expect(try FailureJournal(path: journalPath).entries(FailureFilter()).isEmpty)
+    }
+
+    /// A queue whose depth cannot be read fails `--max-depth`, with the reason.
+    @Test func onceDepthCheckFailsOnUnreadableQueue() throws {
+        let site = try InteropSite(name: "unreadable-queue")
+        defer { site.stop() }
+        let options = try Self.engineOptions(site)
+        #expect(try site.reader.execute(RedisCommand("SET", "cache-invalidation", "not a list")) == .status("OK"))
+
+        let once = try DispatchtopCommand.run([
+            "--once", "--after", "1", "--max-depth", "100", "--config", try #require(options.configPath), "--broker",
+            site.redisURL, "--journal", try #require(options.journalPath),
+        ])
+
+        #expect(once.status == 3, "\(once.transcript)")
+        #expect(once.stderr.contains("queue celery:cache-invalidation has no readable depth"), "\(once.stderr)")
+        #expect(once.stderr.contains("WRONGTYPE"), "\(once.stderr)")
+        #expect(!once.stderr.contains("queue django_rq:default has no readable depth"), "\(once.stderr)")
+    }
+
+    /// Kills Redis, sends every event but the first (which would leave
+    /// messages in the queues), and returns the journal holding the 4
+    /// batches that went to the outbox.
+    private static func fillOutbox(_ site: InteropSite, options: EngineOptions) throws -> String {
+        do {
+            let setup = try EngineSetup.make(options)
+            defer { setup.shutdown() }
+            site.redis.kill()
+            for (index, event) in try readEvents().enumerated().dropFirst() {
+                setup.engine.process(event, index: index)
+            }
+            #expect(setup.engine.waitUntilIdle(timeout: 10))
+        }
+        let journalPath = try #require(options.journalPath)
+        #expect(try FailureJournal(path: journalPath).outboxCount() == 4)
+        return journalPath
+    }
+
+    /// Messages waiting in the four systems' queues of the interop configuration.
+    private static func queuedMessages(_ site: InteropSite) throws -> Int {
+        try site.count(RedisCommand("LLEN", "cache-invalidation")) + site.count(RedisCommand("LLEN", RQJob.queueKey("default")))
+            + site.count(RedisCommand("LLEN", "dramatiq:default")) + site.count(RedisCommand("LLEN", DjangoQPackage.listKey(cluster: "interop")))
+    }
+
+    /// Runs `dispatchtop replay`, whose standard output is text, not JSON.
+    private static func runReplay(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String, transcript: String) {
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        let result = try ProcessRunner.run([try DispatchtopCommand.path(), "replay"] + arguments, environment: environment, timeout: 120)
+        let transcript = "exit status \(result.status)\n--- stdout ---\n\(result.stdout)--- stderr ---\n\(result.stderr)"
+        return (result.status, result.stdout, result.stderr, transcript)
     }
 
     /// Checks each system's queue after the restart. The restarted server kept

@@ -11,6 +11,11 @@ public struct ReplayOptions: Sendable {
     public var ratePerSecond: Double?
     /// How long to wait for each item's outcome, in seconds.
     public var outcomeTimeout: Double
+    /// Returns why an entry must not go through a dispatcher, or nil to
+    /// replay it. Such an entry is skipped with that reason and the journal
+    /// is left as it was. A read-only replay uses it to keep entries off a
+    /// real broker.
+    public var refusal: (@Sendable (any Dispatcher) -> String?)?
 
     public init(force: Bool = false, dispatcherOverride: String? = nil, ratePerSecond: Double? = 200, outcomeTimeout: Double = 30) {
         self.force = force
@@ -195,6 +200,9 @@ public final class Replayer: Sendable {
             dispatcher = try makeDispatcher(name, record: record, overridden: options.dispatcherOverride != nil)
         } catch {
             return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped("cannot build dispatcher '\(name)': \(error)"))
+        }
+        if let reason = options.refusal?(dispatcher) {
+            return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped(reason))
         }
         var batch = record.batch
         batch.id = engine.makeBatchID()

@@ -1,0 +1,29 @@
+import Engine
+import Foundation
+
+/// Waits for the journal's outbox to empty before a headless command exits.
+///
+/// The outbox drainer sends in the background, so a command that ends
+/// soon after it starts would otherwise stop it before its first pass.
+enum OutboxWait {
+    /// Waits, up to `timeout` seconds, for batches in the journal's outbox
+    /// to be sent once the broker is back, and reports on standard error.
+    /// Returns false when some still wait.
+    static func wait(_ setup: EngineSetup, timeout: Double) -> Bool {
+        guard let journal = setup.engine.journal, journal.outboxCount() > 0 else { return true }
+        printError("\(journal.outboxCount()) batches wait in the outbox for the broker; waiting up to \(Int(timeout)) s for them to be sent.")
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline && journal.outboxCount() > 0 {
+            usleep(200_000)
+        }
+        let left = journal.outboxCount()
+        guard left > 0 else {
+            printError("The outbox is empty: every batch was sent.")
+            return true
+        }
+        printError(
+            "\(left) batches still wait in the outbox of \(setup.journalPath). They are kept; a dispatchtop run, replay, or "
+                + "console started with --write, with --journal \(setup.journalPath) and the same --broker, sends them when the broker answers.")
+        return false
+    }
+}
