@@ -3,6 +3,7 @@ import Brokers
 @testable import Engine
 import Foundation
 import Testing
+import Synchronization
 
 /// Frames during a broker outage: a Redis broker and cache that the
 /// header must name with their labels, a DOWN broker and a waiting outbox.
@@ -68,6 +69,39 @@ import Testing
         let status = grid.text(row: 28)
         #expect(status.hasPrefix(" broker DOWN: Cannot connect to Redis at '\(Self.brokerURL)'"), "\(status)")
         #expect(status.trimmingTrailingSpaces().hasSuffix("…"), "\(status)")
+    }
+
+    @Test func cacheDownIsMarkedAndExplained() throws {
+        let cache = ReachabilityCacheStore(label: "redis redis://127.0.0.1:17391/1")
+        let fixture = try EngineFixture(cache: cache)
+        cache.set(status: CacheStatus(label: cache.label, isUp: false, detail: Self.refused))
+        fixture.engine.sampleQueues()
+        let snapshot = ScreenModelGoldenTests.pinPoolSize(fixture.engine.snapshot())
+        func frame(width: Int, height: Int) -> ScreenGrid {
+            ScreenModel.render(FrameInput(snapshot: snapshot, context: Self.context), width: width, height: height).grid
+        }
+
+        let wide = frame(width: 120, height: 30)
+        #expect(wide.text(row: 0).contains("cache: 127.0.0.1:17391/1 DOWN"), "\(wide.text(row: 0))")
+        #expect(wide.text(row: 28).hasPrefix(" cache DOWN: Cannot connect to Redis"), "\(wide.text(row: 28))")
+        let narrow = frame(width: 60, height: 24).text(row: 0)
+        #expect(narrow.contains("cache: …/1 DOWN"), "\(narrow)")
+        // Where the cache's label is left out, the mark names the cache
+        // itself, so it never reads as the broker's.
+        var line = HeaderLine()
+        line.add(.broker, LocationText.forms(Self.brokerURL).map { "broker: " + $0 })
+        line.add(.cache, LocationText.forms("redis://127.0.0.1:17391/1").map { "cache: " + $0 } + [""])
+        line.add(.cacheDown, ["DOWN", "cache DOWN"], attached: true)
+        line.add(.outbox, ["outbox 3 waiting", "outbox 3"])
+        let texts = line.fit(width: 30).map(\.text)
+        #expect(texts == ["broker: …/0", "cache DOWN", "outbox 3"], "\(texts)")
+
+        cache.set(status: CacheStatus(label: cache.label, isUp: true))
+        fixture.engine.sampleQueues()
+        let back = ScreenModel.render(
+            FrameInput(snapshot: fixture.engine.snapshot(), context: Self.context), width: 120, height: 30
+        ).grid
+        #expect(!back.text(row: 0).contains("DOWN"), "\(back.text(row: 0))")
     }
 
     @Test func outboxCountFollowsTheSamples() {
@@ -267,4 +301,27 @@ import Testing
         #expect(DemoRate.text(40) == "40 events/s")
         #expect(DemoRate.text(2.5) == "2.5 events/s")
     }
+}
+
+/// A memory cache store whose reachability a test sets.
+final class ReachabilityCacheStore: CacheStore {
+    let label: String
+    private let store = MemoryCacheStore()
+    private let current = Mutex<CacheStatus?>(nil)
+
+    init(label: String) {
+        self.label = label
+    }
+
+    func set(status: CacheStatus) {
+        current.withLock { $0 = status }
+    }
+
+    var status: CacheStatus? { current.withLock { $0 } }
+    var entryCount: Int? { store.entryCount }
+
+    func set(_ key: String, _ value: [UInt8]) throws(CacheStoreError) { try store.set(key, value) }
+    func get(_ key: String) throws(CacheStoreError) -> [UInt8]? { try store.get(key) }
+    @discardableResult func delete(_ key: String) throws(CacheStoreError) -> Bool { try store.delete(key) }
+    @discardableResult func deletePrefix(_ prefix: String) throws(CacheStoreError) -> Int { try store.deletePrefix(prefix) }
 }

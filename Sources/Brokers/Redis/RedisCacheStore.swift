@@ -103,6 +103,18 @@ public final class RedisCacheStore: CacheStore {
 
     public var dropStatistics: DropStatistics { statistics.withLock { $0 } }
 
+    /// The result of a PING: up when Redis replies. The PING waits for a
+    /// drop pass that has the connection, and while Redis is down the
+    /// connection's backoff makes it fail at once.
+    public var status: CacheStatus? {
+        do {
+            _ = try connection.execute(RedisCommand("PING"))
+            return CacheStatus(label: label, isUp: true)
+        } catch {
+            return CacheStatus(label: label, isUp: false, detail: error.message)
+        }
+    }
+
     // MARK: - Single keys
 
     public func set(_ key: String, _ value: [UInt8]) throws(CacheStoreError) {

@@ -3,10 +3,12 @@
 /// Each part has a list of forms, longest first; an empty form hides it.
 /// When the parts do not fit, ``steps`` shorten them in a fixed order, one
 /// step at a time, so a given width always shows the same forms. The
-/// `broker:` label, a broker's `DOWN` and the outbox count are never hidden.
+/// `broker:` label, a broker's `DOWN` and the outbox count are never
+/// hidden, and neither is the cache's `DOWN`: when the `cache:` label goes,
+/// it reads `cache DOWN` instead.
 struct HeaderLine {
     enum Part: CaseIterable {
-        case title, broker, brokerDown, cache, events, rejected, run, outbox, writeMode
+        case title, broker, brokerDown, cache, cacheDown, events, rejected, run, outbox, writeMode
     }
 
     struct Segment {
@@ -33,7 +35,7 @@ struct HeaderLine {
         [.title],
         [.outbox],
         [.rejected],
-        [.cache],
+        [.cache, .cacheDown],
     ]
 
     /// The widest an event source's name is drawn before it is dropped.

@@ -50,9 +50,13 @@ struct Painter {
             line.add(.brokerDown, ["DOWN"], style: CellStyle(.bold, role: .bad), attached: true)
         }
         line.add(.cache, LocationText.forms(LocationText.display(context.cacheLabel)).map { "cache: " + $0 } + [""])
+        if let cache = snapshot.cacheStatus, !cache.isUp {
+            line.add(.cacheDown, ["DOWN", "cache DOWN"], style: CellStyle(.bold, role: .bad), attached: true)
+        }
         let source = context.eventSourceLabel
         if source == "none" {
-            line.add(.events, ["events: none", ""])
+            // Without a source, the run state reads "no event source" already.
+            if context.hasSource { line.add(.events, ["events: none", ""]) }
         } else {
             let short = TextFit.truncate(source, width: HeaderLine.shortEventSource, ascii: ascii)
             line.add(.events, ["events: \(source)", source, short, ""])
@@ -177,6 +181,11 @@ struct Painter {
         if let broker = input.snapshot.brokerStatus, !broker.isUp {
             let detail = broker.detail.map { ": " + $0 } ?? ""
             writeLine(" broker DOWN\(detail)", row: row, style: CellStyle(.bold, role: .bad))
+            return
+        }
+        if let cache = input.snapshot.cacheStatus, !cache.isUp {
+            let detail = cache.detail.map { ": " + $0 } ?? ""
+            writeLine(" cache DOWN\(detail)", row: row, style: CellStyle(.bold, role: .bad))
             return
         }
         var parts: [String] = []

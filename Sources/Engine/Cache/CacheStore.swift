@@ -36,9 +36,14 @@ public protocol CacheStore: Sendable {
     func deletePrefixes(_ prefixes: [String]) -> [Result<Int, CacheStoreError>]
     /// The number of entries, when the store can count them cheaply.
     var entryCount: Int? { get }
+    /// The store's reachability, read about once a second by the console's
+    /// sampling thread. nil for a store in this process, which the default returns.
+    var status: CacheStatus? { get }
 }
 
 extension CacheStore {
+    public var status: CacheStatus? { nil }
+
     @discardableResult
     public func deletePrefix(utf8 prefix: UnsafeBufferPointer<UInt8>) throws(CacheStoreError) -> Int {
         try deletePrefix(String(decoding: prefix, as: UTF8.self))

@@ -102,6 +102,7 @@ public final class Engine: Sendable {
         var depths: [QueueDepth] = []
         var history: [String: [Int]] = [:]
         var brokerStatus: BrokerStatus?
+        var cacheStatus: CacheStatus?
         var outboxWaiting = 0
     }
 
@@ -335,8 +336,9 @@ public final class Engine: Sendable {
         probes.withLock { $0.append(probe) }
     }
 
-    /// Reads every probe once and appends a sample to each queue's history.
-    /// The console calls this once a second from a background thread.
+    /// Reads every probe and the cache store's status once, and appends a
+    /// sample to each queue's history. The console calls this once a second
+    /// from a background thread.
     public func sampleQueues() {
         let current = probes.withLock { $0 }
         var depths: [QueueDepth] = []
@@ -347,9 +349,11 @@ public final class Engine: Sendable {
             status = probe.brokerStatus ?? status
             outbox += probe.outboxWaiting
         }
+        let cacheStatus = cache.store.status
         queues.withLock { state in
             state.depths = depths
             state.brokerStatus = status
+            state.cacheStatus = cacheStatus
             state.outboxWaiting = outbox
             for depth in depths {
                 var series = state.history[depth.name] ?? []
@@ -387,6 +391,6 @@ public final class Engine: Sendable {
         return EngineSnapshot(
             time: now, dispatchers: dispatchers, liveBatches: live, queues: queueSnapshots,
             failures: journal?.listing() ?? FailureListing(), events: eventCounters,
-            outboxWaiting: queueState.outboxWaiting, brokerStatus: queueState.brokerStatus)
+            outboxWaiting: queueState.outboxWaiting, brokerStatus: queueState.brokerStatus, cacheStatus: queueState.cacheStatus)
     }
 }

@@ -112,12 +112,28 @@ public struct EngineSnapshot: Sendable {
     /// Dispatches waiting in the outbox for a broker to come back.
     public var outboxWaiting: Int
     public var brokerStatus: BrokerStatus?
+    /// The cache store's reachability, when it is outside this process.
+    public var cacheStatus: CacheStatus?
 }
 
 /// Whether the broker can be reached, for the header.
 public struct BrokerStatus: Sendable, Equatable {
     public var label: String
     public var isUp: Bool
+    public var detail: String?
+
+    public init(label: String, isUp: Bool, detail: String? = nil) {
+        self.label = label
+        self.isUp = isUp
+        self.detail = detail
+    }
+}
+
+/// Whether the cache store can be reached, for the header.
+public struct CacheStatus: Sendable, Equatable {
+    public var label: String
+    public var isUp: Bool
+    /// The reason it cannot be reached, when it cannot.
     public var detail: String?
 
     public init(label: String, isUp: Bool, detail: String? = nil) {

@@ -223,6 +223,17 @@ import TestSupport
         }
         #expect(cache.entryCount == nil)
     }
+
+    @Test func statusFollowsTheServer() throws {
+        let live = try store(database: 12)
+        #expect(live.status == CacheStatus(label: live.label, isUp: true))
+
+        let port = try freeLoopbackPort()
+        let gone = RedisCacheStore(url: try RedisURL(parsing: "redis://127.0.0.1:\(port)/0"))
+        let status = try #require(gone.status)
+        #expect(!status.isUp)
+        #expect(status.detail?.contains("Cannot connect to Redis at 'redis://127.0.0.1:\(port)/0'") == true, "\(status)")
+    }
 }
 
 /// Runs `body` on `count` threads at once, as a thread-pool dispatcher

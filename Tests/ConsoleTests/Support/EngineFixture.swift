@@ -79,7 +79,7 @@ final class EngineFixture {
     let journal: FailureJournal
     let rules: RuleSet
 
-    init() throws {
+    init(cache: any CacheStore = MemoryCacheStore()) throws {
         folder = try TemporaryDirectory(prefix: "console-fixture")
         let configuration = try ConfigurationLoader.parse(Self.configuration)
         let registry = DispatcherRegistry.withInProcessDispatchers()
@@ -87,7 +87,7 @@ final class EngineFixture {
         journal = try FailureJournal(path: folder.file("journal.sqlite3"))
         let clock = self.clock
         engine = Engine(
-            rules: rules, registry: registry, cache: CacheContext(store: MemoryCacheStore()), journal: journal,
+            rules: rules, registry: registry, cache: CacheContext(store: cache), journal: journal,
             clock: { clock.now })
     }
 
