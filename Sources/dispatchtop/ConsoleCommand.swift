@@ -34,7 +34,8 @@ enum ConsoleCommand {
         let writeMode: WriteMode = embedded ? .embedded : (options.writeMode ? .write : .readOnly)
         let session = ConsoleSession(
             engine: setup.engine, pump: pump, broker: setup.broker, brokerLabel: setup.broker.label,
-            cacheLabel: setup.cacheLabel, writeMode: writeMode)
+            cacheLabel: setup.cacheLabel, writeMode: writeMode,
+            noSourceReason: EventSourceChoice.noSourceReason(arguments, options: options))
         let consoleOptions = ConsoleOptions(
             refreshTenths: tenths, noColor: arguments.has("--no-color"), ascii: arguments.has("--ascii"), logPath: setup.logPath)
         let app = ConsoleApp(session: session, options: consoleOptions)

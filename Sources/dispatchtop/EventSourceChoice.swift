@@ -28,4 +28,14 @@ enum EventSourceChoice {
         }
         return .demo(rate: rate, seed: UInt64(Date().timeIntervalSince1970))
     }
+
+    /// Returns why the demo generator did not start, when the operator
+    /// left out the event source expecting it: the bundled demo
+    /// configuration against a real broker without `--write`.
+    static func noSourceReason(_ arguments: Arguments, options: EngineOptions) -> String? {
+        let realBroker = options.brokerURL.map { $0 != "embedded" } ?? false
+        guard options.configPath == nil, realBroker, !options.writeMode, arguments.value("--events") == nil else { return nil }
+        return "The demo generator needs --write with a Redis broker, because its events become real jobs. "
+            + "Start again with --write, or pass --events FILE."
+    }
 }

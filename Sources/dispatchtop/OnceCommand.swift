@@ -27,6 +27,7 @@ enum OnceCommand {
         var options = try EngineOptions(arguments)
         options.sendsOutbox = options.writeMode
         let kind = try EventSourceChoice.kind(arguments, options: options, rate: rate)
+        if let reason = EventSourceChoice.noSourceReason(arguments, options: options) { printError(reason) }
         let setup = try EngineSetup.make(options)
         defer { setup.shutdown() }
         let pump = EventPump(engine: setup.engine, kind: kind)

@@ -109,4 +109,37 @@ import TestSupport
         #expect(try Self.redisCLI(server, "LLEN", "celery") == "20")
         try console.quitAndCheckRestored()
     }
+
+    @Test func demoWithoutWriteSaysWhyItHasNoSource() throws {
+        let server = try RedisServer()
+        let console = try TmuxConsole(width: 140, height: 30)
+        try console.launch(["--journal", console.folder.file("journal.sqlite3"), "--broker", server.url(database: 0)])
+
+        let screen = try console.waitFor("The demo generator needs --write with a Redis broker")
+        #expect(screen.contains("no event source"), "\(screen)")
+        try console.quitAndCheckRestored()
+    }
+
+    @Test func cacheOutageShowsInTheHeader() throws {
+        let server = try RedisServer()
+        let console = try TmuxConsole(width: 140, height: 30)
+        let cache = server.url(database: 1)
+        try console.launch([
+            "--config", TmuxConsole.inProcessConfig, "--journal", console.folder.file("journal.sqlite3"), "--cache", cache,
+        ])
+        try console.waitFor("cache: ")
+
+        server.kill()
+        let down = try console.waitUntil("the cache marked DOWN") { screen in
+            let top = screen.split(separator: "\n").first.map(String.init) ?? ""
+            return top.contains(" DOWN ") && screen.contains("cache DOWN: Cannot connect to Redis")
+        }
+        #expect(!down.contains("broker DOWN"), "\(down)")
+
+        try server.start()
+        _ = try console.waitUntil("the cache back", timeout: 40) { screen in
+            !(screen.split(separator: "\n").first.map(String.init) ?? "").contains("DOWN")
+        }
+        try console.quitAndCheckRestored()
+    }
 }

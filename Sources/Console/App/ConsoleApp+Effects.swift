@@ -25,7 +25,8 @@ extension ConsoleApp {
             state.post(text, now: now)
         case .togglePause:
             guard let pump = session.pump, pump.hasSource else {
-                state.post("There is no event source to pause: pass --events FILE, or run the demo.", level: .warning, now: now)
+                let reason = session.noSourceReason ?? "pass --events FILE, or run the demo."
+                state.post("There is no event source to pause: \(reason)", level: .warning, now: now)
                 return false
             }
             pump.setPaused(!pump.isPaused)

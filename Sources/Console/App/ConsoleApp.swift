@@ -94,6 +94,9 @@ public final class ConsoleApp {
             ts_remove_crash_handlers()
             restoreStandardError(savedStandardError)
         }
+        if let reason = session.noSourceReason {
+            state.post(reason, level: .warning, now: Date().timeIntervalSince1970)
+        }
         let status = loop(terminal: terminal, ascii: ascii)
         logger.info("Console stopped", [(ConsoleLogKey.exitStatus, String(status))])
         return status

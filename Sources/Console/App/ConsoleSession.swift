@@ -13,10 +13,14 @@ public struct ConsoleSession: Sendable {
     public var brokerLabel: String
     public var cacheLabel: String
     public var writeMode: WriteMode
+    /// The reason the console has no event source, when that is not the
+    /// operator's choice. It is shown at start and when `p` finds nothing to pause.
+    public var noSourceReason: String?
 
     public init(
         engine: Engine, pump: EventPump?, replayer: Replayer? = nil, broker: (any MessageBroker)? = nil,
-        brokerLabel: String? = nil, cacheLabel: String? = nil, writeMode: WriteMode = .embedded
+        brokerLabel: String? = nil, cacheLabel: String? = nil, writeMode: WriteMode = .embedded,
+        noSourceReason: String? = nil
     ) {
         self.engine = engine
         self.pump = pump
@@ -25,6 +29,7 @@ public struct ConsoleSession: Sendable {
         self.brokerLabel = brokerLabel ?? broker?.label ?? "none"
         self.cacheLabel = cacheLabel ?? engine.cache.store.label
         self.writeMode = writeMode
+        self.noSourceReason = noSourceReason
     }
 }
 
