@@ -44,7 +44,7 @@ extension DetailDocument {
                 "\(Format.clock(replay.at))  \(replay.dispatcher)  \(replay.outcome)"
                     + (replay.error.map { ": " + ValuePreview.bounded($0, limit: limit) } ?? ""))
         }
-        if !fullValues { document.lines.append(.blank); document.text("v shows full values · r replays · Esc closes", style: .dim) }
+        if !fullValues { document.lines.append(.blank); document.text("v shows full values · r replays", style: .dim) }
         return document
     }
 
@@ -84,7 +84,7 @@ extension DetailDocument {
             let arguments = batch.ruleKwargs[id].map { ValuePreview.json($0, limit: limit) } ?? "(none)"
             document.text("    arguments \(arguments)")
         }
-        if !fullValues { document.lines.append(.blank); document.text("v shows full values · Esc closes", style: .dim) }
+        if !fullValues { document.lines.append(.blank); document.text("v shows full values", style: .dim) }
         return document
     }
 

@@ -42,7 +42,8 @@ extension Painter {
 
         if order.isEmpty, visible > 0 {
             let message = rows.isEmpty ? empty : "No rows match the filter '\(state.filter.text)'."
-            grid.write(message, row: rect.row + 1, column: rect.column + 1, limit: rect.width - 2, style: .dim)
+            let fitted = TextFit.truncate(message, width: rect.width - 2, ascii: ascii)
+            grid.write(fitted, row: rect.row + 1, column: rect.column + 1, limit: rect.width - 2, style: .dim)
             return
         }
         let end = min(order.count, scroll + visible)
