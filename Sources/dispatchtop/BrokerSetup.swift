@@ -33,7 +33,7 @@ struct BrokerSetup {
         do {
             parsed = try RedisURL(parsing: url)
         } catch {
-            throw SetupError(message: "\(error.message) (--broker)")
+            throw SetupError(message: "--broker: \(error.message)")
         }
         var settings = try RedisBrokerOptions.read(configuration, url: parsed)
         settings.writeMode = options.writeMode
@@ -234,7 +234,7 @@ enum CacheSetup {
         do {
             parsed = try RedisURL(parsing: url)
         } catch {
-            throw SetupError(message: "\(error.message) (--cache; use 'memory' for the embedded cache)")
+            throw SetupError(message: "--cache: \(error.message) Use 'memory' for the embedded cache.")
         }
         let store = RedisCacheStore(url: parsed, logger: logger)
         do {

@@ -63,6 +63,25 @@ struct RedisStartupErrorTests {
         #expect(!FileManager.default.fileExists(atPath: folder.file("journal.sqlite3")), "the journal was created")
     }
 
+    @Test func malformedURLsNameTheOptionFirst() throws {
+        let folder = try TemporaryDirectory(prefix: "interop-startup")
+        defer { folder.remove() }
+
+        let broker = try Self.run(url: "http://127.0.0.1:6379/0", in: folder)
+        #expect(broker.status == 2, "\(broker.transcript)")
+        #expect(broker.stderr.hasPrefix("--broker: Invalid Redis URL 'http://127.0.0.1:6379/0'"), "\(broker.stderr)")
+
+        let configuration = try InteropConfiguration.write(
+            to: folder.path, dispatcher: "inline", brokers: InteropConfiguration.brokers(for: "celery"))
+        let cache = try DispatchtopCommand.run([
+            "run", "--config", configuration, "--events", InteropHarness.events, "--cache", "redis://127.0.0.1:1/0?db=2",
+            "--journal", folder.file("journal.sqlite3"),
+        ])
+        #expect(cache.status == 2, "\(cache.transcript)")
+        #expect(cache.stderr.hasPrefix("--cache: Invalid Redis URL 'redis://127.0.0.1:1/0?db=2'"), "\(cache.stderr)")
+        #expect(cache.stderr.contains("Use 'memory' for the embedded cache."), "\(cache.stderr)")
+    }
+
     /// Runs the harness's events with every rule on Celery against `url`.
     private static func run(url: String, in folder: TemporaryDirectory) throws -> DispatchtopCommand.Output {
         let configuration = try InteropConfiguration.write(
