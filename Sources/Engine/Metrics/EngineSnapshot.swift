@@ -116,21 +116,9 @@ public struct EngineSnapshot: Sendable {
     public var cacheStatus: CacheStatus?
 }
 
-/// Whether the broker can be reached, for the header.
-public struct BrokerStatus: Sendable, Equatable {
-    public var label: String
-    public var isUp: Bool
-    public var detail: String?
-
-    public init(label: String, isUp: Bool, detail: String? = nil) {
-        self.label = label
-        self.isUp = isUp
-        self.detail = detail
-    }
-}
-
-/// Whether the cache store can be reached, for the header.
-public struct CacheStatus: Sendable, Equatable {
+/// Whether a service outside this process (the broker, the cache store)
+/// can be reached, for the header.
+public struct ServiceStatus: Sendable, Equatable {
     public var label: String
     public var isUp: Bool
     /// The reason it cannot be reached, when it cannot.
@@ -142,3 +130,6 @@ public struct CacheStatus: Sendable, Equatable {
         self.detail = detail
     }
 }
+
+public typealias BrokerStatus = ServiceStatus
+public typealias CacheStatus = ServiceStatus

@@ -5,8 +5,8 @@ public enum SnapshotJSON {
         root.appendUnchecked("time", .double(snapshot.time))
         root.appendUnchecked("source", .string(source))
         root.appendUnchecked("events", events(snapshot.events))
-        root.appendUnchecked("broker", snapshot.brokerStatus.map(broker) ?? .null)
-        root.appendUnchecked("cache", snapshot.cacheStatus.map(cache) ?? .null)
+        root.appendUnchecked("broker", snapshot.brokerStatus.map(service) ?? .null)
+        root.appendUnchecked("cache", snapshot.cacheStatus.map(service) ?? .null)
         root.appendUnchecked("outbox_waiting", .int(Int64(snapshot.outboxWaiting)))
         root.appendUnchecked("dispatchers", .array(snapshot.dispatchers.map(dispatcher)))
         root.appendUnchecked("queues", .array(snapshot.queues.map(queue)))
@@ -29,11 +29,7 @@ public enum SnapshotJSON {
         ]
     }
 
-    static func broker(_ status: BrokerStatus) -> JSONValue {
-        ["label": .string(status.label), "up": .bool(status.isUp), "detail": status.detail.map(JSONValue.string) ?? .null]
-    }
-
-    static func cache(_ status: CacheStatus) -> JSONValue {
+    static func service(_ status: ServiceStatus) -> JSONValue {
         ["label": .string(status.label), "up": .bool(status.isUp), "detail": status.detail.map(JSONValue.string) ?? .null]
     }
 
