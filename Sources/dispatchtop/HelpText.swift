@@ -83,14 +83,16 @@ enum HelpText {
         Replays journalled failures through their dispatcher (or --dispatcher NAME), with their original
         options; broker batches send their stored payload byte for byte. Entries already resolved are
         skipped unless --force. Entries whose rules are gone from, or changed in, the configuration are
-        skipped and counted. --config must be the configuration the failures were journalled under.
+        skipped and counted. --config must be the configuration the failures were journalled under, and
+        --cache and --broker the ones they failed with: entries that failed with others are skipped.
         Replaying onto a Redis broker needs --write; without it, entries of broker dispatchers are
         skipped with that reason. Batches waiting in the journal's outbox after an outage are sent too,
         and replay waits up to --timeout for them. --rate limits entries per second (200), --timeout the
         wait for each entry's outcome (30 s). Prints one line per entry and a closing count.
-        Exit status 0 when every entry was replayed successfully or skipped, 1 when any failed, was
-        skipped for want of --write or for another cache store, a requested --id is not in the journal,
-        or batches still wait in the outbox; 2 for usage errors.
+        Exit status 0 when every entry was replayed successfully or skipped because it was resolved or its
+        rules changed; 1 when any failed, was skipped for want of --write or for another cache store or
+        broker, a requested --id is not in the journal, or batches still wait in the outbox; 2 for usage
+        errors.
         """
 
     static let console = """

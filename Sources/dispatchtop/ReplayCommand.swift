@@ -50,9 +50,13 @@ enum ReplayCommand {
         // too, so it waits for them before exiting.
         let outboxSent = OutboxWait.wait(setup, timeout: options.outcomeTimeout)
         let missing = summary.items.filter { $0.outcome.detail?.hasPrefix("no journal entry") ?? false }.count
-        // Entries left unreplayed because they failed against another cache,
-        // or need --write, need the operator to act, unlike one whose rule is gone.
-        let otherCache = summary.items.filter { $0.outcome.detail?.hasPrefix(Replayer.otherCachePrefix) ?? false }.count
+        // Entries left unreplayed because they failed against another cache
+        // or broker, or need --write, need the operator to act, unlike one
+        // whose rule is gone.
+        let otherCache = summary.items.filter { item in
+            guard let detail = item.outcome.detail else { return false }
+            return detail.hasPrefix(Replayer.otherCachePrefix) || detail.hasPrefix(Replayer.otherBrokerPrefix)
+        }.count
         let refused = summary.items.filter { readOnlyReason != nil && $0.outcome.detail == readOnlyReason }.count
         return summary.failed > 0 || missing > 0 || otherCache > 0 || refused > 0 || !outboxSent ? 1 : 0
     }

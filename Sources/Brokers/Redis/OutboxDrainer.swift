@@ -150,7 +150,7 @@ public final class OutboxDrainer: Sendable {
         do {
             try journal.record(
                 entry.batch, error: error, attempts: entry.batch.attempt, ruleFingerprints: fingerprints(entry.batch),
-                at: clock())
+                at: clock(), broker: broker.label)
             try journal.removeFromOutbox(entry.id)
         } catch {
             logger.info("Outbox entry could not be journalled", [(LogKey.journalID, String(entry.id)), (LogKey.error, error.description)])

@@ -35,10 +35,14 @@ public final class BatchExecutor: Sendable {
     /// lock when nobody waits, which is nearly always.
     private let waiterCount = Atomic<Int>(0)
 
+    /// The label of the broker that broker dispatchers send to, journalled with their failures.
+    let brokerLabel: String?
+
     init(
         runner: RuleRunner, tracker: BatchTracker, journal: FailureJournal?, faults: FaultInjector, logger: Logger,
-        clock: @escaping @Sendable () -> Double, observer: (@Sendable (FinishedBatch) -> Void)?
+        clock: @escaping @Sendable () -> Double, observer: (@Sendable (FinishedBatch) -> Void)?, brokerLabel: String? = nil
     ) {
+        self.brokerLabel = brokerLabel
         self.runner = runner
         self.tracker = tracker
         self.journal = journal
@@ -212,9 +216,12 @@ public final class BatchExecutor: Sendable {
                 for id in batch.ruleIDs {
                     fingerprints[id] = runner.rules.rule(id: id)?.fingerprint
                 }
+                // Only batches handed to a broker depend on which broker a replay uses.
+                let dispatcher = batch.ruleIDs.first.flatMap { runner.rules.dispatcher(forRule: $0) }
+                let sentToBroker = dispatcher.map { !$0.runsInProcess } ?? false
                 let entry = try journal.record(
                     batch, error: error, attempts: batch.attempt, status: status, ruleFingerprints: fingerprints, at: time,
-                    deadLettered: deadLettered, cache: runner.cache.store.label)
+                    deadLettered: deadLettered, cache: runner.cache.store.label, broker: sentToBroker ? brokerLabel : nil)
                 if willRetry {
                     retryEntries.withLock { entries in
                         if entries.updateValue(entry, forKey: batch.id) == nil {

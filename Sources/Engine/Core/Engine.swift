@@ -110,10 +110,13 @@ public final class Engine: Sendable {
     ///   - journal: where failed batches are recorded; nil keeps no record
     ///     beyond the log (for benchmarks and tests of evaluation only).
     ///   - onBatchFinished: called on the finishing thread for every batch that ends.
+    ///   - brokerLabel: the label of the broker that broker dispatchers send
+    ///     to. It is journalled with their failures, so that a replay can
+    ///     check it uses the same broker. nil skips that check.
     public init(
         rules: RuleSet, registry: DispatcherRegistry, cache: CacheContext, journal: FailureJournal?,
         logger: Logger = .disabled, clock: @escaping @Sendable () -> Double = wallClockSeconds,
-        onBatchFinished: (@Sendable (FinishedBatch) -> Void)? = nil
+        onBatchFinished: (@Sendable (FinishedBatch) -> Void)? = nil, brokerLabel: String? = nil
     ) {
         self.rules = rules
         self.registry = registry
@@ -126,8 +129,12 @@ public final class Engine: Sendable {
         tracker = BatchTracker(rules: rules.compiled)
         executor = BatchExecutor(
             runner: RuleRunner(rules: rules, cache: cache, logger: logger.child("rules")), tracker: tracker,
-            journal: journal, faults: faults, logger: logger.child("batches"), clock: clock, observer: onBatchFinished)
+            journal: journal, faults: faults, logger: logger.child("batches"), clock: clock, observer: onBatchFinished,
+            brokerLabel: brokerLabel)
     }
+
+    /// The label of the broker that broker dispatchers send to, when the engine was given one.
+    public var brokerLabel: String? { executor.brokerLabel }
 
     public var journal: FailureJournal? { executor.journal }
 

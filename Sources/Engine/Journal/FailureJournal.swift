@@ -43,6 +43,10 @@ public final class FailureJournal: Sendable {
         if !columns.contains("cache") {
             try database.execute("ALTER TABLE failures ADD COLUMN cache TEXT")
         }
+        // Likewise for the broker that broker batches were sent to.
+        if !columns.contains("broker") {
+            try database.execute("ALTER TABLE failures ADD COLUMN broker TEXT")
+        }
         self.path = path
         self.listingCap = listingCap
         var initial = State(database: database)
@@ -70,7 +74,8 @@ public final class FailureJournal: Sendable {
             replay_count INTEGER NOT NULL DEFAULT 0,
             dead_lettered INTEGER NOT NULL DEFAULT 0,
             payload BLOB,
-            cache TEXT);
+            cache TEXT,
+            broker TEXT);
         CREATE INDEX IF NOT EXISTS failures_status ON failures(status, id);
         CREATE TABLE IF NOT EXISTS replays(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -92,21 +97,26 @@ public final class FailureJournal: Sendable {
     // MARK: - Writing
 
     /// Journals a failed batch and returns its journal id.
-    /// - Parameter cache: the label of the cache store the batch ran
-    ///   against (``CacheStore/label``), so a replay can tell when it would
-    ///   run against another one.
+    /// - Parameters:
+    ///   - cache: the label of the cache store the batch ran against
+    ///     (``CacheStore/label``), so a replay can tell when it would run
+    ///     against another one.
+    ///   - broker: for a batch of a broker dispatcher, the label of the
+    ///     broker it was sent to, so a replay can tell when it would send it
+    ///     to another one.
     @discardableResult
     public func record(
         _ batch: Batch, error: BatchError, attempts: Int, status: FailureStatus = .open,
-        ruleFingerprints: [String: String], at time: Double, deadLettered: Bool = false, cache: String? = nil
+        ruleFingerprints: [String: String], at time: Double, deadLettered: Bool = false, cache: String? = nil,
+        broker: String? = nil
     ) throws(JournalError) -> Int64 {
         let fingerprints = JSONObject(ruleFingerprints.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })
         return try state.withLock { state throws(JournalError) -> Int64 in
             try state.database.query(
                 """
                 INSERT INTO failures(batch, dispatcher, model, rule_fingerprints, error_kind, error_message, error_rule_id,
-                    attempts, first_failed_at, last_failed_at, status, dead_lettered, payload, cache)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    attempts, first_failed_at, last_failed_at, status, dead_lettered, payload, cache, broker)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(JSONWriter.string(.object(BatchCoding.encode(batch)))), .text(batch.dispatcher),
@@ -114,6 +124,7 @@ public final class FailureJournal: Sendable {
                     .text(error.message), error.ruleID.map { .text($0) } ?? .null, .integer(Int64(attempts)),
                     .real(time), .real(time), .text(status.rawValue), .integer(deadLettered ? 1 : 0),
                     batch.payload.map { .blob($0) } ?? .null, cache.map { .text($0) } ?? .null,
+                    broker.map { .text($0) } ?? .null,
                 ])
             let id = state.database.lastInsertID
             let summary = FailureSummary(
@@ -288,7 +299,7 @@ public final class FailureJournal: Sendable {
 
     private static let selectColumns = """
         SELECT id, batch, rule_fingerprints, error_kind, error_message, error_rule_id, attempts, first_failed_at,
-            last_failed_at, status, resolved_at, resolution, replay_count, dead_lettered, payload, cache FROM failures
+            last_failed_at, status, resolved_at, resolution, replay_count, dead_lettered, payload, cache, broker FROM failures
         """
 
     private static func decodeRecord(_ row: [SQLiteDatabase.Value]) -> FailureRecord {
@@ -314,7 +325,7 @@ public final class FailureJournal: Sendable {
             attempts: Int(row[6].integer ?? 1), firstFailedAt: row[7].real ?? 0, lastFailedAt: row[8].real ?? 0,
             status: row[9].text.flatMap(FailureStatus.init(rawValue:)) ?? .open, resolvedAt: row[10].real,
             resolution: row[11].text, replayCount: Int(row[12].integer ?? 0), deadLettered: (row[13].integer ?? 0) != 0,
-            cache: row[15].text)
+            cache: row[15].text, broker: row[16].text)
     }
 
     private static func reload(_ state: inout State, cap: Int) throws(JournalError) {

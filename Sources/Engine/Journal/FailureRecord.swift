@@ -28,6 +28,10 @@ public struct FailureRecord: Sendable, Equatable {
     /// The label of the cache store the batch failed against; nil in
     /// journals written before it was recorded.
     public var cache: String? = nil
+    /// For a batch of a broker dispatcher, the label of the broker it was
+    /// sent to: `embedded`, or a Redis URL without its password. It is nil
+    /// for other batches and in journals written before it was recorded.
+    public var broker: String? = nil
 }
 
 /// A failure as a list row: small, for the console's Failures pane.

@@ -153,6 +153,9 @@ public final class Replayer: Sendable {
         if let recorded = record.cache, recorded != engine.cache.store.label {
             return Self.otherCacheReason(recorded: recorded, current: engine.cache.store.label)
         }
+        if let recorded = record.broker, let current = engine.brokerLabel, recorded != current {
+            return Self.otherBrokerReason(recorded: recorded, current: current)
+        }
         for id in record.batch.ruleIDs {
             guard let rule = engine.rules.rule(id: id) else {
                 return "rule '\(id)' is no longer in the configuration"
@@ -172,10 +175,34 @@ public final class Replayer: Sendable {
     /// Running it against another store would drop nothing where the stale
     /// entries are, yet mark the failure resolved.
     static func otherCacheReason(recorded: String, current: String) -> String {
-        let fix = recorded == "memory"
-            ? "replay without --cache, with the embedded memory store it used"
-            : "replay with --cache set to that store (\(recorded), with its password if it has one)"
-        return "\(otherCachePrefix) \(recorded), and this replay uses \(current); \(fix)"
+        elsewhereReason(
+            otherCachePrefix, recorded: recorded, current: current, inProcess: "memory",
+            inProcessFix: "replay without --cache, with the embedded memory store it used",
+            remoteFix: "replay with --cache set to that store")
+    }
+
+    /// The start of the reason for skipping an entry that was sent to
+    /// another broker, so callers can count those skips.
+    public static let otherBrokerPrefix = "it was sent to the broker"
+
+    /// Says which broker an entry was sent to and how to replay it there.
+    /// Sending it to another broker would reach none of the workers that
+    /// drop the stale entries, yet mark the failure resolved.
+    static func otherBrokerReason(recorded: String, current: String) -> String {
+        elsewhereReason(
+            otherBrokerPrefix, recorded: recorded, current: current, inProcess: "embedded",
+            inProcessFix: "replay without --broker, with the embedded broker it used",
+            remoteFix: "replay with --broker set to that broker")
+    }
+
+    /// Names where an entry failed, where this replay runs, and the fix:
+    /// `inProcessFix` when it failed on the in-process store or broker
+    /// (labelled `inProcess`), otherwise `remoteFix` with the recorded URL.
+    private static func elsewhereReason(
+        _ prefix: String, recorded: String, current: String, inProcess: String, inProcessFix: String, remoteFix: String
+    ) -> String {
+        let fix = recorded == inProcess ? inProcessFix : "\(remoteFix) (\(recorded), with its password if it has one)"
+        return "\(prefix) \(recorded), and this replay uses \(current); \(fix)"
     }
 
     private func replayOne(_ id: Int64, options: ReplayOptions) -> ReplayItem {

@@ -71,24 +71,29 @@ import Testing
         #expect(reason.hasSuffix("replay without --cache, with the embedded memory store it used"))
     }
 
-    @Test func journalWithoutTheColumnGainsIt() throws {
+    @Test func journalWithoutTheColumnsGainsThem() throws {
         let directory = try TemporaryDirectory(prefix: "old-journal")
         defer { directory.remove() }
         let path = directory.file("journal.sqlite3")
         do {
-            // The failures table as journals had it before the cache column.
+            // The failures table as journals had it before the cache and broker columns.
             let database = try SQLiteDatabase(path: path)
-            try database.execute(FailureJournal.schema.replacingOccurrences(of: #",\s*cache TEXT"#, with: "", options: .regularExpression))
+            let oldSchema = FailureJournal.schema.replacingOccurrences(
+                of: #",\s*cache TEXT,\s*broker TEXT"#, with: "", options: .regularExpression)
+            try database.execute(oldSchema)
             try database.query("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", [.text(String(FailureJournal.schemaVersion))])
             let columns = try database.query("PRAGMA table_info(failures)").compactMap { $0[1].text }
             #expect(!columns.contains("cache"))
+            #expect(!columns.contains("broker"))
         }
         let journal = try FailureJournal(path: path)
         let batch = Batch(
-            id: 1, dispatcher: "inline", batchKey: "inline", model: "shop.Product", pk: 1, signal: .postSave,
+            id: 1, dispatcher: "celery", batchKey: "celery", model: "shop.Product", pk: 1, signal: .postSave,
             ruleIDs: ["search"], restflowRuleIDs: [1], ruleKwargs: JSONObject(), createdAt: 5)
         let id = try journal.record(
-            batch, error: BatchError(kind: .cache, message: "down"), attempts: 1, ruleFingerprints: [:], at: 6, cache: "memory")
+            batch, error: BatchError(kind: .broker, message: "down"), attempts: 1, ruleFingerprints: [:], at: 6, cache: "memory",
+            broker: "redis://127.0.0.1:6390/0")
         #expect(try journal.entry(id)?.cache == "memory")
+        #expect(try journal.entry(id)?.broker == "redis://127.0.0.1:6390/0")
     }
 }
