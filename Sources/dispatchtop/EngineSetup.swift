@@ -178,6 +178,13 @@ final class EngineSetup {
     func shutdown() {
         for action in stopActions.reversed() { action() }
         stopActions.removeAll()
+        if let redis = engine.cache.store as? RedisCacheStore {
+            let figures = redis.dropStatistics
+            logger.info(
+                "Redis cache prefix drops",
+                [("drops", String(figures.drops)), ("passes", String(figures.passes)), ("scan.calls", String(figures.scanCalls)),
+                 ("keys.returned", String(figures.keysReturned)), ("keys.deleted", String(figures.keysDeleted))])
+        }
         do {
             try engine.journal?.checkpoint()
         } catch {

@@ -183,6 +183,22 @@ import TestSupport
         #expect(cache.entryCount == 0)
     }
 
+    @Test func bulkDropOfRepeatedAndNestedPrefixesCountsEach() throws {
+        // The same prefix twice, a prefix of another, a whole key as a
+        // prefix, and prefixes that part at their first byte.
+        let cache = try store(database: 13)
+        let keys = ["s:1:f::a:1", "s:1:f::a:12", "s:1:f::b:1", "t:1:f::a:1", "s:1:g::a:1"]
+        for key in keys { try cache.set(key, [1]) }
+
+        let results = cache.deletePrefixes(["s:1:f::a:1", "s:1:f::", "s:1:f::a:1", "t:1:f::a:1", "u:", "s:1:f::a:12"])
+
+        #expect(results.map { try? $0.get() } == [2, 3, 2, 1, 0, 1])
+        #expect(cache.dropStatistics.passes == 1)
+        #expect(cache.dropStatistics.keysDeleted == 4)
+        #expect(try cache.get("s:1:g::a:1") != nil)
+        #expect(cache.entryCount == 1)
+    }
+
     @Test func bulkDropMatchesGlobCharactersInDifferingPositions() throws {
         let cache = try store(database: 8)
         let keys = ["p::^a::1", "p::-a::1", "p::]a::1", "p::\\a::1", "p::[a::1", "p::ba::1", "p::^b::1"]
