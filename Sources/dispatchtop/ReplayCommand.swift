@@ -26,6 +26,7 @@ enum ReplayCommand {
 
         let setup = try EngineSetup.make(request.engineOptions)
         defer { setup.shutdown() }
+        let waitingAtStart = OutboxWait.count(setup)
         if let override = request.options.dispatcherOverride, setup.engine.rules.dispatchersByName[override] == nil {
             throw UsageError(
                 message: "--dispatcher '\(override)' is not registered. Registered: \(setup.engine.rules.registeredDispatcherNames.joined(separator: ", ")).",
@@ -48,7 +49,7 @@ enum ReplayCommand {
         writer.flush()
         // Batches left in the outbox by an outage are sent by this process
         // too, so it waits for them before exiting.
-        let outboxSent = OutboxWait.wait(setup, timeout: options.outcomeTimeout)
+        let outboxSent = OutboxWait.wait(setup, timeout: options.outcomeTimeout, waitingAtStart: waitingAtStart)
         let missing = summary.items.filter { $0.outcome.detail?.hasPrefix("no journal entry") ?? false }.count
         // Entries left unreplayed because they failed against another cache
         // or broker, or need --write, need the operator to act, unlike one

@@ -25,6 +25,7 @@ enum RunCommand {
         let output = DispatchOutput()
         let setup = try EngineSetup.make(options) { finished in output.add(finished) }
         defer { setup.shutdown() }
+        let waitingAtStart = OutboxWait.count(setup)
         let reader: EventLineReader
         do {
             reader = try EventLineReader(path: eventsPath)
@@ -64,6 +65,6 @@ enum RunCommand {
             printError("Work did not finish within \(timeout) s; unfinished batches are not in the output. Raise --timeout.")
             return 1
         }
-        return OutboxWait.wait(setup, timeout: timeout) ? 0 : 1
+        return OutboxWait.wait(setup, timeout: timeout, waitingAtStart: waitingAtStart) ? 0 : 1
     }
 }

@@ -131,7 +131,7 @@ struct BrokerOutageTests {
 
         #expect(replay.status == 0, "\(replay.transcript)")
         #expect(replay.stdout.contains("nothing to replay"), "\(replay.transcript)")
-        #expect(replay.stderr.contains("The outbox is empty: every batch was sent."), "\(replay.transcript)")
+        #expect(replay.stderr.contains("The outbox is empty: the 4 batches that waited in it were sent."), "\(replay.transcript)")
         #expect(try FailureJournal(path: journalPath).outboxCount() == 0)
         try Self.expectDrainedMessages(site)
     }
@@ -145,17 +145,7 @@ struct BrokerOutageTests {
         try site.migrate()
         let options = try Self.engineOptions(site)
         let journalPath = try #require(options.journalPath)
-        // With a memory limit of 1 byte and no eviction, Redis rejects every write (OOM).
-        #expect(try site.reader.execute(RedisCommand("CONFIG", "SET", "maxmemory", "1")) == .status("OK"))
-        do {
-            let setup = try EngineSetup.make(options)
-            defer { setup.shutdown() }
-            for (index, event) in try Self.readEvents().enumerated() {
-                setup.engine.process(event, index: index)
-            }
-            #expect(setup.engine.waitUntilIdle(timeout: 10))
-        }
-        #expect(try site.reader.execute(RedisCommand("CONFIG", "SET", "maxmemory", "0")) == .status("OK"))
+        try Self.journalRejectedBatches(site, options: options)
         let failed = try FailureJournal(path: journalPath).entries(FailureFilter())
         try #require(failed.count == 7, "\(failed.map(\.error.message))")
         let shared = [
@@ -176,6 +166,38 @@ struct BrokerOutageTests {
         #expect(try FailureJournal(path: journalPath).entries(FailureFilter()).isEmpty)
     }
 
+    /// Replays that went to the outbox during an outage are sent once: by
+    /// the outbox, which resolves their entries, and not again by a later
+    /// replay of the same entries.
+    @Test func replayLeftInTheOutboxIsSentOnce() throws {
+        let site = try InteropSite(name: "replay-outbox")
+        defer { site.stop() }
+        try site.migrate()
+        var options = try Self.engineOptions(site)
+        options.writeMode = true
+        let journalPath = try #require(options.journalPath)
+        try Self.journalRejectedBatches(site, options: options) { setup in
+            // The replay meets an outage: every replayed batch goes to the outbox.
+            site.redis.kill()
+            let summary = Replayer(engine: setup.engine).replayAll(options: ReplayOptions(ratePerSecond: nil, outcomeTimeout: 10))
+            #expect(summary.items.map(\.outcome.label) == Array(repeating: "outbox", count: 7), "\(summary.items)")
+        }
+        #expect(try FailureJournal(path: journalPath).outboxCount() == 7)
+        try site.redis.start()
+
+        let replay = try Self.runReplay([
+            "--all", "--write", "--config", try #require(options.configPath), "--broker", site.redisURL, "--journal", journalPath,
+        ])
+
+        #expect(replay.status == 0, "\(replay.transcript)")
+        #expect(try Self.queuedMessages(site) == 7, "\(replay.transcript)")
+        let journal = try FailureJournal(path: journalPath)
+        #expect(journal.outboxCount() == 0)
+        #expect(try journal.entries(FailureFilter()).isEmpty, "entries left open")
+        let resolutions = try journal.entries(FailureFilter(statuses: [.resolved])).map(\.resolution)
+        #expect(resolutions == Array(repeating: "sent", count: 7), "\(resolutions)")
+    }
+
     /// A queue whose depth cannot be read fails `--max-depth`, with the reason.
     @Test func onceDepthCheckFailsOnUnreadableQueue() throws {
         let site = try InteropSite(name: "unreadable-queue")
@@ -192,6 +214,24 @@ struct BrokerOutageTests {
         #expect(once.stderr.contains("queue celery:cache-invalidation has no readable depth"), "\(once.stderr)")
         #expect(once.stderr.contains("WRONGTYPE"), "\(once.stderr)")
         #expect(!once.stderr.contains("queue django_rq:default has no readable depth"), "\(once.stderr)")
+    }
+
+    /// Sends every event while Redis rejects writes (OOM, with a memory
+    /// limit of 1 byte and no eviction), so that each of the 7 batches fails
+    /// and is journalled. Then lifts the limit and runs `then` with the
+    /// same engine.
+    private static func journalRejectedBatches(
+        _ site: InteropSite, options: EngineOptions, then: (EngineSetup) throws -> Void = { _ in }
+    ) throws {
+        #expect(try site.reader.execute(RedisCommand("CONFIG", "SET", "maxmemory", "1")) == .status("OK"))
+        let setup = try EngineSetup.make(options)
+        defer { setup.shutdown() }
+        for (index, event) in try readEvents().enumerated() {
+            setup.engine.process(event, index: index)
+        }
+        #expect(setup.engine.waitUntilIdle(timeout: 10))
+        #expect(try site.reader.execute(RedisCommand("CONFIG", "SET", "maxmemory", "0")) == .status("OK"))
+        try then(setup)
     }
 
     /// Kills Redis, sends every event but the first (which would leave

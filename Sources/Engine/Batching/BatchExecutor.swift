@@ -147,7 +147,16 @@ public final class BatchExecutor: Sendable {
 
     /// Records that a batch from the outbox reached the broker. Only
     /// batches this process dispatched are matched (by id and creation time).
+    /// A replay's journal entry is resolved, whichever process replayed it,
+    /// so a later replay does not send it again.
     public func markOutboxSent(_ batch: Batch) {
+        if let replayOf = batch.replayOf {
+            do {
+                try journal?.markResolved(replayOf, resolution: "sent", at: clock())
+            } catch {
+                logger.error("Cannot mark a journal entry resolved", [(LogKey.journalID, String(replayOf)), (LogKey.error, "\(error)")])
+            }
+        }
         tracker.outboxSent(batch)
     }
 

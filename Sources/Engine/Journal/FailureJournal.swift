@@ -289,6 +289,15 @@ public final class FailureJournal: Sendable {
         }
     }
 
+    /// Returns the ids of the journal entries that batches waiting in the outbox replay.
+    public func outboxReplays() throws(JournalError) -> Set<Int64> {
+        try state.withLock { state throws(JournalError) in
+            let rows = try state.database.query(
+                "SELECT json_extract(batch, '$.replay_of') FROM outbox WHERE json_extract(batch, '$.replay_of') IS NOT NULL")
+            return Set(rows.compactMap { $0.first?.integer })
+        }
+    }
+
     public func outboxCount() -> Int {
         state.withLock { state in
             Int((try? state.database.query("SELECT COUNT(*) FROM outbox").first?.first?.integer) ?? 0)

@@ -115,10 +115,13 @@ public final class Replayer: Sendable {
     ) -> ReplaySummary {
         var summary = ReplaySummary()
         let pacer = Pacer(ratePerSecond: options.ratePerSecond)
+        // Read once: the outbox drainer only removes batches meanwhile, and
+        // marks the entries they replay resolved as it sends them.
+        let waiting = (try? engine.journal?.outboxReplays()) ?? []
         for id in ids {
             if stop.isStopped { break }
             pacer.wait()
-            let item = replayOne(id, options: options)
+            let item = replayOne(id, options: options, waitingInOutbox: waiting)
             summary.items.append(item)
             progress(ReplayProgress(completed: summary.items.count, total: ids.count, last: item))
         }
@@ -181,6 +184,12 @@ public final class Replayer: Sendable {
             remoteFix: "replay with --cache set to that store")
     }
 
+    /// The reason for skipping an entry that an earlier replay left in the
+    /// outbox when the broker was unreachable: the outbox sends it, so
+    /// replaying it again would send it twice.
+    public static let waitingInOutboxReason =
+        "an earlier replay of it waits in the outbox, which sends it when the broker answers"
+
     /// The start of the reason for skipping an entry that was sent to
     /// another broker, so callers can count those skips.
     public static let otherBrokerPrefix = "it was sent to the broker"
@@ -205,7 +214,7 @@ public final class Replayer: Sendable {
         return "\(prefix) \(recorded), and this replay uses \(current); \(fix)"
     }
 
-    private func replayOne(_ id: Int64, options: ReplayOptions) -> ReplayItem {
+    private func replayOne(_ id: Int64, options: ReplayOptions, waitingInOutbox: Set<Int64>) -> ReplayItem {
         guard let journal = engine.journal else {
             return ReplayItem(journalID: id, dispatcher: "?", outcome: .skipped("no journal is open"))
         }
@@ -219,6 +228,9 @@ public final class Replayer: Sendable {
             return ReplayItem(journalID: id, dispatcher: "?", outcome: .skipped("cannot read the journal: \(error)"))
         }
         let name = options.dispatcherOverride ?? record.batch.dispatcher
+        if waitingInOutbox.contains(id) {
+            return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped(Self.waitingInOutboxReason))
+        }
         if let reason = reasonToSkip(record, force: options.force) {
             return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped(reason))
         }
