@@ -47,6 +47,7 @@ enum BrokerBenchmarks {
                     figures.messageBytes, reference, figures.messagesPerSecond / reference))
         }
         try engineDrops(url: url)
+        try engineDropsMixed(url: url)
         for threads in [1, 4, 16] {
             let drops = try DropRun.measure(url: url, threads: threads)
             print(
@@ -149,6 +150,51 @@ extension BrokerBenchmarks {
                 format: "redis cache drops through the engine: %.0f events/s (%d events, threadpool dispatcher with %d threads, batch: true, 7 drops per event in one batch, %d keys at the start, %d deleted, %.2f s wall, %d SCAN passes, %d SCAN calls)",
                 Double(records) / seconds, records, ThreadPoolDispatcher.defaultMaxWorkers, records * Workload.ruleCount,
                 figures.keysDeleted, seconds, figures.passes, figures.scanCalls))
+    }
+}
+
+extension BrokerBenchmarks {
+    /// Measures events through the engine, six batched rules on the thread
+    /// pool, on a cache whose functions' prefixes differ early (see
+    /// ``MixedCacheWorkload``), and checks that exactly the keys under the
+    /// dropped prefixes are gone.
+    static func engineDropsMixed(url: RedisURL) throws {
+        let store = RedisCacheStore(url: url)
+        let keys = MixedCacheWorkload.keys()
+        do {
+            try store.connection.perform([RedisWrite(keys.map { RedisCommand("SET", $0, "v") }, atomic: false)])
+        } catch {
+            throw BenchError(message: "cannot fill the Redis cache: \(error)")
+        }
+
+        let registry = DispatcherRegistry.withInProcessDispatchers()
+        let rules = try RuleSet.compile(try MixedCacheWorkload.configuration(), registry: registry)
+        let engine = Engine(
+            rules: rules, registry: registry, cache: CacheContext(store: store, keyPrefix: MixedCacheWorkload.keyPrefix),
+            journal: nil)
+        let (events, prefixes) = MixedCacheWorkload.events(count: 1000)
+        let start = Date()
+        for event in events {
+            engine.process(event)
+        }
+        guard engine.waitUntilIdle(timeout: 300) else {
+            throw BenchError(message: "the engine did not finish the mixed Redis drops within 300 s")
+        }
+        let seconds = Date().timeIntervalSince(start)
+
+        let figures = store.dropStatistics
+        let expected = keys.filter { key in prefixes.contains { key.hasPrefix($0) } }.count
+        let remaining = store.entryCount ?? -1
+        _ = try? store.connection.execute(RedisCommand("FLUSHDB"))
+        guard figures.keysDeleted == expected, remaining == keys.count - expected else {
+            throw BenchError(
+                message: "mixed Redis drops: \(figures.keysDeleted) keys deleted and \(remaining) left, expected \(expected) deleted of \(keys.count)")
+        }
+        print(
+            String(
+                format: "redis cache drops through the engine, mixed layout: %.0f events/s (%d events, 6 batched rules on a thread pool of 4, %d keys at the start, %d deleted, %.2f s wall, %d SCAN passes, %d SCAN calls, %d keys returned)",
+                Double(events.count) / seconds, events.count, keys.count, figures.keysDeleted, seconds, figures.passes,
+                figures.scanCalls, figures.keysReturned))
     }
 }
 
