@@ -425,9 +425,10 @@ private final class PendingDrop: Sendable {
 /// of the prefixes.
 ///
 /// A key costs at most one step per byte of the longest prefix, with no
-/// allocation and no hashing. (Looking up each prefix length's slice of
-/// the key in a dictionary instead hashed every byte one at a time, and on
-/// a pass with seven prefix lengths that took most of the process's time.)
+/// allocation and no hashing. Looking up each prefix length's slice of the
+/// key in a dictionary instead hashed every byte one at a time. On a pass
+/// with seven prefix lengths, that took most of the process's time.
+///
 /// The trie is stored in flat arrays: each node has the byte that leads to
 /// it, its first child and its next sibling. Passes have few prefixes, so
 /// a node's children are few and a linear search among them is enough.

@@ -104,8 +104,8 @@ import TestSupport
         // pass ends, the next one waits for the callers it released, so from
         // the second pass on each pass serves all four: 31 passes, or one or two more when a thread starts late. Starting
         // each pass as soon as one caller is back leaves the others for the
-        // pass after; that took 34 to 42 passes here. The window is long so
-        // that a slow machine does not change the count; the wait ends as
+        // pass after, which took 34 to 42 passes here. The window is long so
+        // that a slow machine does not change the count. The wait ends as
         // soon as the callers are back, and only the last pass waits it out.
         let cache = try store(database: 11, gatherWindow: 0, handOverWindow: 0.2, handOverShare: 1000)
         var writes: [RedisCommand] = []
