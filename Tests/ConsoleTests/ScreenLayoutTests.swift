@@ -104,6 +104,21 @@ import Synchronization
         #expect(!back.text(row: 0).contains("DOWN"), "\(back.text(row: 0))")
     }
 
+    @Test func rejectedProbeMarksItsQueueRow() {
+        var depth = QueueDepth(
+            name: "django_rq:default", source: "redis LLEN queue", ready: nil, inFlight: 0, delayed: 0, failed: 0,
+            readAt: EngineFixture.start)
+        depth.probeError = "Redis rejected LLEN rq:queue:default: WRONGTYPE Operation against a key holding the wrong kind of value"
+        depth.note = depth.probeError
+        probe.set([depth])
+        sample(up: true, outbox: 0)
+
+        let grid = frame(width: 200, height: 60)
+        let row = (0..<grid.height).map { grid.text(row: $0) }.first { $0.contains("django_rq:default") } ?? ""
+        #expect(row.contains(" rejected "), "\(row)")
+        #expect(row.contains(" ? "), "\(row)")
+    }
+
     @Test func outboxCountFollowsTheSamples() {
         sample(up: false, outbox: 313)
         #expect(frame(width: 100).text(row: 0).contains("outbox 313 waiting"))

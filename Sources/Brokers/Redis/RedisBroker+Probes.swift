@@ -44,6 +44,7 @@ extension RedisBroker {
             }
             if let rejection = probeRejection(queue, commands: commands[range], replies: replies[range]) {
                 depth.note = [rejection, depth.note].compactMap { $0 }.joined(separator: "; ")
+                depth.probeError = rejection
             }
             return depth
         }

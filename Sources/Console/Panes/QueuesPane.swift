@@ -29,9 +29,10 @@ enum QueuesPane: TablePane {
     /// renderer fills it once the column width is known.
     static func cells(_ row: QueueSnapshot, _ context: CellContext) -> [String] {
         let depth = row.depth
+        // A rejected probe replaces the source, so the row shows why its figures are missing.
         return [
             depth.name, figure(depth.ready), figure(depth.inFlight), figure(depth.delayed), figure(depth.failed), "",
-            depth.source, age(depth, context),
+            depth.probeError == nil ? depth.source : "rejected", age(depth, context),
         ]
     }
 
@@ -48,7 +49,8 @@ enum QueuesPane: TablePane {
     }
 
     static func style(_ row: QueueSnapshot, _ context: CellContext) -> CellStyle {
-        (row.depth.failed ?? 0) > 0 ? CellStyle(role: .warning) : .plain
+        if row.depth.probeError != nil { return CellStyle(role: .bad) }
+        return (row.depth.failed ?? 0) > 0 ? CellStyle(role: .warning) : .plain
     }
 
     static func precedes(_ left: QueueSnapshot, _ right: QueueSnapshot, column: Int) -> Bool {

@@ -63,6 +63,8 @@ public struct QueueDepth: Sendable, Equatable {
     public var readAt: Double
     /// Set when a figure cannot be read, e.g. "failures live in the Django database".
     public var note: String?
+    /// Set when the broker rejected a probe command, such as a key of another type.
+    public var probeError: String?
 
     public init(
         name: String, source: String, ready: Int?, inFlight: Int?, delayed: Int?, failed: Int?, readAt: Double,

@@ -89,6 +89,7 @@ import TestSupport
         let note = first.note ?? ""
         #expect(note.hasPrefix("Redis rejected LLEN wrq:queue:jobs: WRONGTYPE"), "\(note)")
         #expect(second.note == first.note)
+        #expect(first.probeError?.hasPrefix("Redis rejected LLEN wrq:queue:jobs: WRONGTYPE") == true)
         let warnings = log.all.filter { $0.message == "Queue probe rejected" }
         #expect(warnings.count == 1, "\(log.lines)")
     }
