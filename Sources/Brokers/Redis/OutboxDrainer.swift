@@ -88,6 +88,14 @@ public final class OutboxDrainer: Sendable {
     /// Entries waiting in the outbox.
     public var waiting: Int { journal.outboxCount() }
 
+    /// This drainer's name on the outbox entries it claims, unique per process and drainer.
+    private let claimOwner = "\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
+
+    /// How long a claim holds, in seconds: longer than any pass takes, so
+    /// that only a process that died while sending leaves entries claimed,
+    /// and then for this long.
+    static let claimLease = 120.0
+
     // MARK: - One pass
 
     /// Sends up to ``Options/batchLimit`` entries, oldest first, and stops at the first outage.
@@ -96,11 +104,24 @@ public final class OutboxDrainer: Sendable {
         var pass = Pass()
         let entries: [(id: Int64, batch: Batch)]
         do {
-            entries = try journal.outboxEntries(limit: options.batchLimit)
+            // Claimed, so that another process draining the same journal
+            // (a second replay, a console with --write) skips them.
+            let now = clock()
+            entries = try journal.claimOutboxEntries(
+                limit: options.batchLimit, owner: claimOwner, until: now + Self.claimLease, now: now)
         } catch {
             logger.info("Outbox read failed", [(LogKey.error, error.description)])
             pass.remaining = journal.outboxCount()
             return pass
+        }
+        // Entries left after the pass (an outage, a transaction Redis did
+        // not run) are free for the next pass of any process.
+        defer {
+            do {
+                try journal.releaseOutboxClaims(owner: claimOwner)
+            } catch {
+                logger.info("Outbox claims not released; they run out by themselves", [(LogKey.error, error.description)])
+            }
         }
         let outcomes = send(entries.map(\.batch))
         for (entry, outcome) in zip(entries, outcomes) {

@@ -47,6 +47,12 @@ public final class FailureJournal: Sendable {
         if !columns.contains("broker") {
             try database.execute("ALTER TABLE failures ADD COLUMN broker TEXT")
         }
+        // And for the claims that keep two processes from sending the same outbox entry.
+        let outboxColumns = try database.query("PRAGMA table_info(outbox)").compactMap { $0[1].text }
+        if !outboxColumns.contains("claimed_by") {
+            try database.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+            try database.execute("ALTER TABLE outbox ADD COLUMN claimed_until REAL")
+        }
         self.path = path
         self.listingCap = listingCap
         var initial = State(database: database)
@@ -91,7 +97,9 @@ public final class FailureJournal: Sendable {
             payload BLOB,
             created_at REAL NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT);
+            last_error TEXT,
+            claimed_by TEXT,
+            claimed_until REAL);
         """
 
     // MARK: - Writing
@@ -263,15 +271,51 @@ public final class FailureJournal: Sendable {
     public func outboxEntries(limit: Int) throws(JournalError) -> [(id: Int64, batch: Batch)] {
         try state.withLock { state throws(JournalError) in
             try state.database.query("SELECT id, batch, payload FROM outbox ORDER BY id LIMIT ?", [.integer(Int64(limit))])
-                .compactMap { row -> (id: Int64, batch: Batch)? in
-                    guard let id = row[0].integer, let text = row[1].text,
-                        let object = try? JSONParser.parse(text).objectValue,
-                        case .success(var batch) = BatchCoding.decode(object)
-                    else { return nil }
-                    batch.payload = row[2].blob
-                    return (id, batch)
-                }
+                .compactMap(Self.decodeOutboxRow)
         }
+    }
+
+    /// Claims up to `limit` of the oldest outbox entries for `owner` until
+    /// `until` (seconds since the Unix epoch), and returns them.
+    ///
+    /// An entry is free when it has no claim, its claim ran out, or
+    /// `owner` claimed it before. Claiming is one statement, so two
+    /// processes draining the same journal never get the same entry and
+    /// never send it twice. The claim outlives a process that dies while
+    /// sending, and once it runs out another process sends the entry, so
+    /// each entry is still sent at least once.
+    public func claimOutboxEntries(
+        limit: Int, owner: String, until: Double, now: Double
+    ) throws(JournalError) -> [(id: Int64, batch: Batch)] {
+        try state.withLock { state throws(JournalError) in
+            try state.database.query(
+                """
+                UPDATE outbox SET claimed_by = ?1, claimed_until = ?2
+                WHERE id IN (SELECT id FROM outbox WHERE claimed_until IS NULL OR claimed_until < ?3 OR claimed_by = ?1
+                             ORDER BY id LIMIT ?4)
+                RETURNING id, batch, payload
+                """,
+                [.text(owner), .real(until), .real(now), .integer(Int64(limit))]
+            )
+            .compactMap(Self.decodeOutboxRow)
+            .sorted { $0.id < $1.id }
+        }
+    }
+
+    /// Gives up `owner`'s claims on the entries still in the outbox, so the next pass of any process can send them.
+    public func releaseOutboxClaims(owner: String) throws(JournalError) {
+        try state.withLock { state throws(JournalError) in
+            _ = try state.database.query(
+                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", [.text(owner)])
+        }
+    }
+
+    private static func decodeOutboxRow(_ row: [SQLiteDatabase.Value]) -> (id: Int64, batch: Batch)? {
+        guard let id = row[0].integer, let text = row[1].text, let object = try? JSONParser.parse(text).objectValue,
+            case .success(var batch) = BatchCoding.decode(object)
+        else { return nil }
+        batch.payload = row[2].blob
+        return (id, batch)
     }
 
     public func removeFromOutbox(_ id: Int64) throws(JournalError) {

@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import Synchronization
 import Testing
 import TestSupport
@@ -92,6 +93,37 @@ import TestSupport
         #expect(calls["multi"] == 3)
         #expect(calls["hset"] == 40)
         #expect(calls["lpush"] == 1)
+    }
+
+    @Test func entriesClaimedByAnotherDrainerAreLeftToIt() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let journal = try FailureJournal(path: folder.file("journal.sqlite3"))
+        let broker = try BrokerFixtures.broker(server, prefix: "claims")
+        let redis = try BrokerFixtures.connection(server)
+        for id in 300..<305 {
+            try journal.addToOutbox(Self.rqBatch(UInt64(id)), error: "down", at: BrokerFixtures.now)
+        }
+        // Another process claimed the first three for the next two minutes.
+        let now = Date().timeIntervalSince1970
+        let other = try journal.claimOutboxEntries(limit: 3, owner: "other-process", until: now + 120, now: now)
+        #expect(other.count == 3)
+        let drainer = OutboxDrainer(journal: journal, broker: broker) { batch in
+            BrokerFixtures.task(.rq, queue: "claimed", batch: batch)
+        }
+
+        let pass = drainer.drainOnce()
+
+        #expect(pass.sent == 2)
+        #expect(pass.remaining == 3)
+        #expect(try Self.batchIDs(redis, queue: "claimed") == [303, 304])
+        // Once the other process gives them up, the next pass sends them.
+        try journal.releaseOutboxClaims(owner: "other-process")
+        #expect(drainer.drainOnce().sent == 3)
+        #expect(try Self.batchIDs(redis, queue: "claimed") == [303, 304, 300, 301, 302])
+        #expect(journal.outboxCount() == 0)
     }
 
     @Test func entryRejectedInQueueingLeavesOthersForNextPass() throws {

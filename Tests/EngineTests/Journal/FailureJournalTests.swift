@@ -285,6 +285,50 @@ import Testing
         #expect(try temporary.journal.outboxEntries(limit: 1).first?.batch.payload == nil)
     }
 
+    @Test func outboxClaimsKeepDrainersApart() throws {
+        let temporary = try TemporaryJournal()
+        defer { temporary.directory.remove() }
+        let journal = temporary.journal
+        let ids = try (1...3).map { try journal.addToOutbox(Self.batch(UInt64($0)), error: "down", at: 5) }
+
+        let first = try journal.claimOutboxEntries(limit: 2, owner: "a", until: 100, now: 10)
+        let second = try journal.claimOutboxEntries(limit: 10, owner: "b", until: 100, now: 10)
+        #expect(first.map(\.id) == Array(ids[0..<2]))
+        #expect(first.map(\.batch) == [Self.batch(1), Self.batch(2)])
+        #expect(second.map(\.id) == [ids[2]])
+        // Its owner can claim an entry again, and another owner only once the claim runs out.
+        #expect(try journal.claimOutboxEntries(limit: 10, owner: "a", until: 100, now: 20).map(\.id) == Array(ids[0..<2]))
+        #expect(try journal.claimOutboxEntries(limit: 10, owner: "c", until: 300, now: 99).isEmpty)
+        #expect(try journal.claimOutboxEntries(limit: 10, owner: "c", until: 300, now: 101).map(\.id) == ids)
+
+        try journal.releaseOutboxClaims(owner: "c")
+        try journal.removeFromOutbox(ids[0])
+        #expect(try journal.claimOutboxEntries(limit: 10, owner: "d", until: 400, now: 102).map(\.id) == Array(ids[1...]))
+        #expect(journal.outboxCount() == 2)
+    }
+
+    @Test func outboxWithoutClaimColumnsGainsThem() throws {
+        let directory = try TemporaryDirectory(prefix: "old-outbox")
+        defer { directory.remove() }
+        let path = directory.file("journal.sqlite3")
+        do {
+            // The outbox table as journals had it before claims.
+            let database = try SQLiteDatabase(path: path)
+            let oldSchema = FailureJournal.schema.replacingOccurrences(
+                of: #",\s*claimed_by TEXT,\s*claimed_until REAL"#, with: "", options: .regularExpression)
+            try database.execute(oldSchema)
+            try database.query("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", [.text(String(FailureJournal.schemaVersion))])
+            try database.query(
+                "INSERT INTO outbox(batch, payload, created_at, attempts, last_error) VALUES (?, NULL, 1, 1, 'down')",
+                [.text(JSONWriter.string(.object(BatchCoding.encode(Self.batch(7)))))])
+            let columns = try database.query("PRAGMA table_info(outbox)").compactMap { $0[1].text }
+            #expect(!columns.contains("claimed_by"))
+        }
+        let journal = try FailureJournal(path: path)
+        let claimed = try journal.claimOutboxEntries(limit: 10, owner: "a", until: 100, now: 10)
+        #expect(claimed.map(\.batch.id) == [7])
+    }
+
     // MARK: - Durability
 
     @Test func reopeningKeepsEverything() throws {
