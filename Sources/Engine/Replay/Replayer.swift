@@ -148,7 +148,7 @@ public final class Replayer: Sendable {
     /// Checks whether an entry can be replayed as it stands; nil when it can.
     public func reasonToSkip(_ record: FailureRecord, force: Bool) -> String? {
         if record.status == .resolved && !force {
-            return "already resolved (\(record.resolution ?? "earlier")); replay with --force to run it again"
+            return "already resolved (\(record.resolution ?? "earlier")); dispatchtop replay --force runs it again"
         }
         if record.status == .retrying && !force {
             return "the broker is still retrying it"
@@ -189,6 +189,21 @@ public final class Replayer: Sendable {
     /// replaying it again would send it twice.
     public static let waitingInOutboxReason =
         "an earlier replay of it waits in the outbox, which sends it when the broker answers"
+
+    /// Returns why `dispatcher` cannot run the batch's rules, or nil. A
+    /// rule with a custom invalidator runs in this process, so a broker
+    /// dispatcher (given with `--dispatcher`) would send work that no worker
+    /// can do, as the configuration check rejects for such a rule.
+    static func overrideConflict(_ batch: Batch, dispatcher: any Dispatcher, rules: RuleSet) -> String? {
+        guard !dispatcher.runsInProcess else { return nil }
+        for id in batch.ruleIDs {
+            if let invalidator = rules.rule(id: id)?.invalidator {
+                return "rule '\(id)' has the invalidator '\(invalidator)', which runs in this process, "
+                    + "so the broker dispatcher '\(dispatcher.name)' cannot replay it; replay it through inline, threadpool or asyncio"
+            }
+        }
+        return nil
+    }
 
     /// The start of the reason for skipping an entry that was sent to
     /// another broker, so callers can count those skips.
@@ -241,6 +256,9 @@ public final class Replayer: Sendable {
             return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped("cannot build dispatcher '\(name)': \(error)"))
         }
         if let reason = options.refusal?(dispatcher) {
+            return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped(reason))
+        }
+        if let reason = Self.overrideConflict(record.batch, dispatcher: dispatcher, rules: engine.rules) {
             return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped(reason))
         }
         var batch = record.batch

@@ -82,6 +82,30 @@ import Testing
         #expect(try temporary.journal.entry(sent.id)?.status == .resolved)
     }
 
+    @Test func brokerOverrideOfAnInvalidatorRuleIsSkipped() throws {
+        let temporary = try TemporaryJournal()
+        defer { temporary.directory.remove() }
+        let invalidators = InvalidatorRegistry.builtIn
+        invalidators.register("read_only", FailingInvalidator())
+        let document = """
+            {"settings": {"dispatchers": {"recording": {"in_process": false}}},
+             "functions": [{"name": "shop.views.search",
+               "rules": [{"id": "search", "model": "shop.Product", "invalidator": "read_only"}]}]}
+            """
+        let harness = try EngineHarness(document, journal: temporary.journal, invalidators: invalidators)
+        harness.engine.process(saveEvent(pk: 3))
+        let entry = try #require(try temporary.journal.entries(FailureFilter()).first)
+
+        let summary = Replayer(engine: harness.engine).replay(
+            ids: [entry.id], options: ReplayOptions(dispatcherOverride: "recording", ratePerSecond: nil, outcomeTimeout: 10))
+
+        #expect(summary.items.map(\.outcome.label) == ["skipped"])
+        let reason = summary.items.first?.outcome.detail ?? ""
+        #expect(reason.hasPrefix("rule 'search' has the invalidator 'read_only', which runs in this process"), "\(reason)")
+        #expect(harness.log.all.isEmpty, "the batch reached the broker dispatcher")
+        #expect(try temporary.journal.entry(entry.id)?.status == .open)
+    }
+
     @Test func embeddedEntryNamesItsFix() {
         let reason = Replayer.otherBrokerReason(recorded: "embedded", current: "redis://127.0.0.1:6390/0")
         #expect(reason.hasPrefix(Replayer.otherBrokerPrefix))
