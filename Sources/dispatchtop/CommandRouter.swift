@@ -12,6 +12,8 @@ enum CommandRouter {
         do {
             switch command {
             case nil:
+                // --once has its own help, which `--once --help` prints.
+                if rest.contains("--once") { return try OnceCommand.run(rest) }
                 if rest.contains("--help") || rest.contains("-h") {
                     print(HelpText.main)
                     return 0
@@ -20,7 +22,6 @@ enum CommandRouter {
                     print(version)
                     return 0
                 }
-                if rest.contains("--once") { return try OnceCommand.run(rest) }
                 return try ConsoleCommand.run(rest)
             case "run": return try RunCommand.run(rest)
             case "check": return try CheckCommand.run(rest)

@@ -8,7 +8,9 @@ enum GenerateCommand {
 
         Writes N change events (default 10000) for the models of the configuration (the bundled demo
         when left out) to standard output as JSON Lines: about 60 % partial saves, 15 % full saves,
-        15 % creates and 10 % deletes. The same seed gives the same events.
+        15 % creates and 10 % deletes. The same seed gives the same events. --key-space N (default 60)
+        sets how many existing records per model the saves and deletes pick from, as primary keys 1
+        to N; each create takes the next key above those, so created records go beyond N.
         """
 
     static func run(_ raw: [String]) throws -> Int32 {

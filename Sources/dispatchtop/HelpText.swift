@@ -10,15 +10,16 @@ enum HelpText {
                                              open the console on real input
           dispatchtop --once [--format json|text] [--after SECONDS] [--max-failures N]
                       [--max-depth N] [--events FILE|-] [--rate N] [--write] [shared options]
-                                             print one snapshot of the state and exit
+                                             print one snapshot of the state and exit (--once --help
+                                             describes its options and exit status 3)
           dispatchtop run --config FILE --events FILE|- [--timeout SECONDS] [shared options]
                                              evaluate events and print every dispatch as JSON Lines
           dispatchtop check --config FILE    validate a configuration and print what it registers
           dispatchtop dispatchers [--config FILE]
                                              list the registered dispatchers with their settings
-          dispatchtop replay --journal PATH --config FILE (--all | --id N ...) [--force]
+          dispatchtop replay --journal PATH --config FILE (--all | --id N[,N...]) [--force]
                                              replay journalled failures
-          dispatchtop generate [--config FILE] [--count N] [--seed N]
+          dispatchtop generate [--config FILE] [--count N] [--seed N] [--key-space N]
                                              write demo events as JSON Lines
           dispatchtop COMMAND --help         help for one command
 
@@ -76,7 +77,7 @@ enum HelpText {
         """
 
     static let replay = """
-        Usage: dispatchtop replay --journal PATH --config FILE (--all | --id N ...) [--force]
+        Usage: dispatchtop replay --journal PATH --config FILE (--all | --id N[,N...]) [--force]
                                   [--dispatcher NAME] [--filter-dispatcher NAME] [--filter-model LABEL]
                                   [--rate PER_SECOND] [--timeout SECONDS] [--broker URL] [--cache URL] [--write]
 
@@ -88,7 +89,8 @@ enum HelpText {
         Replaying onto a Redis broker needs --write; without it, entries of broker dispatchers are
         skipped with that reason. Batches waiting in the journal's outbox after an outage are sent too,
         and replay waits up to --timeout for them. --rate limits entries per second (200), --timeout the
-        wait for each entry's outcome (30 s). Prints one line per entry and a closing count.
+        wait for each entry's outcome (30 s). --id takes journal ids separated by commas and may be
+        repeated. Prints one line per entry and a closing count.
         Exit status 0 when every entry was replayed successfully or skipped because it was resolved or its
         rules changed; 1 when any failed, was skipped for want of --write or for another cache store or
         broker, a requested --id is not in the journal, or batches still wait in the outbox; 2 for usage

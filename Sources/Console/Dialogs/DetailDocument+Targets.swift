@@ -35,7 +35,10 @@ extension DetailDocument {
         }
         document.heading("Options and payload")
         document.field("Options", ValuePreview.object(batch.options, limit: limit))
-        document.field("Payload", batch.payload.map { ValuePreview.payload($0, limit: limit) } ?? "none (dispatched in-process)")
+        // A broker batch has no payload when it failed before the broker
+        // stored it (Redis rejected it); a replay encodes it again.
+        let noPayload = record.broker == nil ? "none (dispatched in-process)" : "none (not stored by the broker; a replay encodes it again)"
+        document.field("Payload", batch.payload.map { ValuePreview.payload($0, limit: limit) } ?? noPayload)
 
         document.heading("Replay history (\(detail.replays.count))")
         if detail.replays.isEmpty { document.text("Not replayed yet.", style: .dim) }

@@ -15,7 +15,7 @@ extension Painter {
         case .confirmReplayAll(let open):
             drawMessage(title: "Replay all", width: 60, lines: [
                 ("Replay all \(open) open failures?", .bold),
-                ("Each goes back through its dispatcher with its stored payload.", .plain),
+                ("Each goes back through its dispatcher, with its stored payload when it has one.", .plain),
                 ("", .plain),
                 ("y or Enter: replay   n or Esc: cancel", .dim),
             ])
