@@ -158,7 +158,8 @@ final class EngineSetup {
         let engine = Engine(
             rules: rules, registry: registry,
             cache: CacheContext(store: cache, keyPrefix: configuration.settings.cacheKeyPrefix), journal: journal,
-            logger: logger, onBatchFinished: onBatchFinished, brokerLabel: brokerSetup.broker.label)
+            logger: logger, onBatchFinished: onBatchFinished, brokerLabel: brokerSetup.broker.label,
+            brokerIsRemote: brokerSetup.broker is RedisBroker)
         logger.info(
             "Engine started",
             [(LogKey.path, configPath), ("journal", journalPath), ("rules", String(configuration.rules.count)),

@@ -37,12 +37,17 @@ public final class BatchExecutor: Sendable {
 
     /// The label of the broker that broker dispatchers send to, journalled with their failures.
     let brokerLabel: String?
+    /// Whether that broker's workers run in another process, so that its
+    /// batches never run against this process's cache store.
+    let brokerIsRemote: Bool
 
     init(
         runner: RuleRunner, tracker: BatchTracker, journal: FailureJournal?, faults: FaultInjector, logger: Logger,
-        clock: @escaping @Sendable () -> Double, observer: (@Sendable (FinishedBatch) -> Void)?, brokerLabel: String? = nil
+        clock: @escaping @Sendable () -> Double, observer: (@Sendable (FinishedBatch) -> Void)?, brokerLabel: String? = nil,
+        brokerIsRemote: Bool = false
     ) {
         self.brokerLabel = brokerLabel
+        self.brokerIsRemote = brokerIsRemote
         self.runner = runner
         self.tracker = tracker
         self.journal = journal
@@ -228,9 +233,11 @@ public final class BatchExecutor: Sendable {
                 // Only batches handed to a broker depend on which broker a replay uses.
                 let dispatcher = batch.ruleIDs.first.flatMap { runner.rules.dispatcher(forRule: $0) }
                 let sentToBroker = dispatcher.map { !$0.runsInProcess } ?? false
+                // A batch for a remote broker's workers never ran against this cache store.
+                let cache = sentToBroker && brokerIsRemote ? nil : runner.cache.store.label
                 let entry = try journal.record(
                     batch, error: error, attempts: batch.attempt, status: status, ruleFingerprints: fingerprints, at: time,
-                    deadLettered: deadLettered, cache: runner.cache.store.label, broker: sentToBroker ? brokerLabel : nil)
+                    deadLettered: deadLettered, cache: cache, broker: sentToBroker ? brokerLabel : nil)
                 if willRetry {
                     retryEntries.withLock { entries in
                         if entries.updateValue(entry, forKey: batch.id) == nil {

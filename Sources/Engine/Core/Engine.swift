@@ -113,10 +113,13 @@ public final class Engine: Sendable {
     ///   - brokerLabel: the label of the broker that broker dispatchers send
     ///     to. It is journalled with their failures, so that a replay can
     ///     check it uses the same broker. nil skips that check.
+    ///   - brokerIsRemote: whether that broker's workers run in another
+    ///     process. Their batches' failures then record no cache store,
+    ///     because the workers drop entries from their own cache.
     public init(
         rules: RuleSet, registry: DispatcherRegistry, cache: CacheContext, journal: FailureJournal?,
         logger: Logger = .disabled, clock: @escaping @Sendable () -> Double = wallClockSeconds,
-        onBatchFinished: (@Sendable (FinishedBatch) -> Void)? = nil, brokerLabel: String? = nil
+        onBatchFinished: (@Sendable (FinishedBatch) -> Void)? = nil, brokerLabel: String? = nil, brokerIsRemote: Bool = false
     ) {
         self.rules = rules
         self.registry = registry
@@ -130,7 +133,7 @@ public final class Engine: Sendable {
         executor = BatchExecutor(
             runner: RuleRunner(rules: rules, cache: cache, logger: logger.child("rules")), tracker: tracker,
             journal: journal, faults: faults, logger: logger.child("batches"), clock: clock, observer: onBatchFinished,
-            brokerLabel: brokerLabel)
+            brokerLabel: brokerLabel, brokerIsRemote: brokerIsRemote)
     }
 
     /// The label of the broker that broker dispatchers send to, when the engine was given one.

@@ -40,12 +40,28 @@ import Testing
     @Test func onlyBrokerBatchesRecordTheBroker() throws {
         let temporary = try TemporaryJournal()
         defer { temporary.directory.remove() }
-        let harness = try EngineHarness(Self.document, journal: temporary.journal, brokerLabel: "redis://127.0.0.1:6390/0")
+        let harness = try EngineHarness(Self.document, journal: temporary.journal, brokerLabel: "embedded")
+
+        let (sent, local) = try Self.failBoth(harness, temporary.journal)
+
+        #expect(sent.broker == "embedded")
+        #expect(local.broker == nil)
+        // The embedded broker's consumers run the rules here, against this cache.
+        #expect(sent.cache == "memory")
+        #expect(local.cache == "memory")
+    }
+
+    @Test func remoteBrokerBatchesRecordNoCache() throws {
+        let temporary = try TemporaryJournal()
+        defer { temporary.directory.remove() }
+        let harness = try EngineHarness(
+            Self.document, journal: temporary.journal, brokerLabel: "redis://127.0.0.1:6390/0", brokerIsRemote: true)
 
         let (sent, local) = try Self.failBoth(harness, temporary.journal)
 
         #expect(sent.broker == "redis://127.0.0.1:6390/0")
-        #expect(local.broker == nil)
+        #expect(sent.cache == nil)
+        #expect(local.cache == "memory")
     }
 
     @Test func entrySentToAnotherBrokerIsSkipped() throws {

@@ -18,7 +18,7 @@ struct EngineHarness {
     init(
         _ document: String, journal: FailureJournal? = nil, invalidators: InvalidatorRegistry = .builtIn,
         recomputers: RecomputerRegistry = .builtIn, logLevel: LogLevel = .debug, cacheKeyPrefix: String? = nil,
-        brokerLabel: String? = nil
+        brokerLabel: String? = nil, brokerIsRemote: Bool = false
     ) throws {
         log = DispatchLog()
         logs = MemoryLogHandler()
@@ -33,7 +33,7 @@ struct EngineHarness {
             rules: rules, registry: registry,
             cache: CacheContext(store: store, keyPrefix: cacheKeyPrefix ?? configuration.settings.cacheKeyPrefix),
             journal: journal, logger: Logger(label: "engine", handler: logs, minimumLevel: logLevel),
-            onBatchFinished: { finishedLog.append($0) }, brokerLabel: brokerLabel)
+            onBatchFinished: { finishedLog.append($0) }, brokerLabel: brokerLabel, brokerIsRemote: brokerIsRemote)
     }
 
     /// Waits until every dispatched batch has ended, polling so that an
