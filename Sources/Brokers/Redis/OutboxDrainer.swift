@@ -91,10 +91,13 @@ public final class OutboxDrainer: Sendable {
     /// This drainer's name on the outbox entries it claims, unique per process and drainer.
     private let claimOwner = "\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
 
-    /// How long a claim holds, in seconds: longer than any pass takes, so
-    /// that only a process that died while sending leaves entries claimed,
-    /// and then for this long.
-    static let claimLease = 120.0
+    /// How long a claim holds, in seconds. A pass of 100 entries takes
+    /// milliseconds. Even if each of its seven groups' replies came just
+    /// before the 5 s command timeout, it would end within about 40 s (an
+    /// estimate from the timeouts, not a measurement). So only a process
+    /// that died while sending leaves entries claimed, and then for at most
+    /// this long before another process sends them.
+    static let claimLease = 60.0
 
     // MARK: - One pass
 
