@@ -31,12 +31,23 @@ enum OutboxWait {
         }
         let left = journal.outboxCount()
         guard left > 0 else {
-            if total > 0 { printError("The outbox is empty: the \(total) batches that waited in it were sent.") }
+            if total > 0 {
+                printError(
+                    "The outbox is empty: the \(total) batches that waited in it were sent, by this process or another draining the same journal.")
+            }
             return true
         }
         printError(
             "\(left) batches still wait in the outbox of \(setup.journalPath). They are kept; a dispatchtop run, replay, or "
                 + "console started with --write, with --journal \(setup.journalPath) and the same --broker, sends them when the broker answers.")
+        let now = Date().timeIntervalSince1970
+        if let claims = try? journal.outboxClaims(now: now), claims.count > 0, let until = claims.lastUntil {
+            // Claims of a live process end with its pass; these outlived the
+            // wait, so their process most likely stopped while sending.
+            printError(
+                "\(claims.count) of them are claimed by another process, which is still sending them or stopped while sending. "
+                    + "Its claims run out within \(Int((until - now).rounded(.up))) s; run again after that to send them.")
+        }
         return false
     }
 }

@@ -131,9 +131,35 @@ struct BrokerOutageTests {
 
         #expect(replay.status == 0, "\(replay.transcript)")
         #expect(replay.stdout.contains("nothing to replay"), "\(replay.transcript)")
-        #expect(replay.stderr.contains("The outbox is empty: the 4 batches that waited in it were sent."), "\(replay.transcript)")
+        #expect(replay.stderr.contains("The outbox is empty: the 4 batches that waited in it were sent"), "\(replay.transcript)")
         #expect(try FailureJournal(path: journalPath).outboxCount() == 0)
         try Self.expectDrainedMessages(site)
+    }
+
+    /// Entries that a process claimed and then left (it died while sending)
+    /// wait for the claim to run out, and the command reports it.
+    @Test func claimsOfAStoppedProcessAreNamed() throws {
+        let site = try InteropSite(name: "outage-claims")
+        defer { site.stop() }
+        try site.migrate()
+        let options = try Self.engineOptions(site)
+        let journalPath = try Self.fillOutbox(site, options: options)
+        try site.redis.start()
+        let now = Date().timeIntervalSince1970
+        let claimed = try FailureJournal(path: journalPath).claimOutboxEntries(
+            limit: 10, owner: "stopped-process", until: now + 60, now: now)
+        #expect(claimed.count == 4)
+
+        let replay = try Self.runReplay([
+            "--all", "--timeout", "1", "--config", try #require(options.configPath), "--broker", site.redisURL,
+            "--journal", journalPath,
+        ])
+
+        #expect(replay.status == 1, "\(replay.transcript)")
+        #expect(replay.stderr.contains("4 batches still wait in the outbox"), "\(replay.transcript)")
+        #expect(replay.stderr.contains("4 of them are claimed by another process"), "\(replay.transcript)")
+        #expect(try FailureJournal(path: journalPath).outboxCount() == 4)
+        #expect(try Self.queuedMessages(site) == 0)
     }
 
     /// Batches that Redis rejected are journalled. Replaying them onto the

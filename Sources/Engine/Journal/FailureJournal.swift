@@ -302,6 +302,17 @@ public final class FailureJournal: Sendable {
         }
     }
 
+    /// Returns how many outbox entries hold a claim that runs past `now`,
+    /// and when the last of those claims runs out.
+    public func outboxClaims(now: Double) throws(JournalError) -> (count: Int, lastUntil: Double?) {
+        try state.withLock { state throws(JournalError) in
+            let row = try state.database.query(
+                "SELECT COUNT(*), MAX(claimed_until) FROM outbox WHERE claimed_until >= ?", [.real(now)]
+            ).first
+            return (Int(row?[0].integer ?? 0), row?[1].real)
+        }
+    }
+
     /// Gives up `owner`'s claims on the entries still in the outbox, so the next pass of any process can send them.
     public func releaseOutboxClaims(owner: String) throws(JournalError) {
         try state.withLock { state throws(JournalError) in
