@@ -52,11 +52,12 @@ enum ReplayCommand {
         let outboxSent = OutboxWait.wait(setup, timeout: options.outcomeTimeout, waitingAtStart: waitingAtStart)
         let missing = summary.items.filter { $0.outcome.detail?.hasPrefix("no journal entry") ?? false }.count
         // Entries left unreplayed because they failed against another cache
-        // or broker, or need --write, need the operator to act, unlike one
-        // whose rule is gone.
+        // or broker, need --write, or cannot run on the --dispatcher given
+        // need the operator to act, unlike one whose rule is gone.
         let otherCache = summary.items.filter { item in
             guard let detail = item.outcome.detail else { return false }
             return detail.hasPrefix(Replayer.otherCachePrefix) || detail.hasPrefix(Replayer.otherBrokerPrefix)
+                || detail.hasPrefix(Replayer.overrideConflictPrefix)
         }.count
         let refused = summary.items.filter { readOnlyReason != nil && $0.outcome.detail == readOnlyReason }.count
         return summary.failed > 0 || missing > 0 || otherCache > 0 || refused > 0 || !outboxSent ? 1 : 0

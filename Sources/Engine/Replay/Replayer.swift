@@ -178,8 +178,10 @@ public final class Replayer: Sendable {
     /// Running it against another store would drop nothing where the stale
     /// entries are, yet mark the failure resolved.
     static func otherCacheReason(recorded: String, current: String) -> String {
-        elsewhereReason(
-            otherCachePrefix, recorded: recorded, current: current, inProcess: "memory",
+        // A Redis store's label is "redis <url>"; after "the cache" the URL alone reads better.
+        func shown(_ label: String) -> String { label.hasPrefix("redis redis") ? String(label.dropFirst("redis ".count)) : label }
+        return elsewhereReason(
+            otherCachePrefix, recorded: shown(recorded), current: shown(current), inProcess: "memory",
             inProcessFix: "replay without --cache, with the embedded memory store it used",
             remoteFix: "replay with --cache set to that store")
     }
@@ -198,12 +200,15 @@ public final class Replayer: Sendable {
         guard !dispatcher.runsInProcess else { return nil }
         for id in batch.ruleIDs {
             if let invalidator = rules.rule(id: id)?.invalidator {
-                return "rule '\(id)' has the invalidator '\(invalidator)', which runs in this process, "
-                    + "so the broker dispatcher '\(dispatcher.name)' cannot replay it; replay it through inline, threadpool or asyncio"
+                return "\(overrideConflictPrefix) '\(dispatcher.name)' cannot replay it: rule '\(id)' has the invalidator "
+                    + "'\(invalidator)', which runs in this process; replay it through inline, threadpool or asyncio"
             }
         }
         return nil
     }
+
+    /// The start of the reason ``overrideConflict(_:dispatcher:rules:)`` gives, so callers can count those skips.
+    public static let overrideConflictPrefix = "the broker dispatcher"
 
     /// The start of the reason for skipping an entry that was sent to
     /// another broker, so callers can count those skips.
