@@ -92,9 +92,9 @@ enum HelpText {
         wait for each entry's outcome (30 s). --id takes journal ids separated by commas and may be
         repeated. Prints one line per entry and a closing count.
         Exit status 0 when every entry was replayed successfully or skipped because it was resolved or its
-        rules changed; 1 when any failed, was skipped for want of --write or for another cache store or
-        broker, a requested --id is not in the journal, or batches still wait in the outbox; 2 for usage
-        errors.
+        rules changed; 1 when any failed, was skipped for want of --write, for another cache store or
+        broker, or because the --dispatcher given cannot run its rules, when a requested --id is not in
+        the journal, or when batches still wait in the outbox; 2 for usage errors.
         """
 
     static let console = """
