@@ -96,6 +96,16 @@ import Synchronization
         let texts = line.fit(width: 30).map(\.text)
         #expect(texts == ["broker: …/0", "cache DOWN", "outbox 3"], "\(texts)")
 
+        // With the broker down too, the status line gives both reasons.
+        let brokerProbe = FixedQueueProbe([], status: BrokerStatus(label: Self.brokerURL, isUp: false, detail: "broker refused"))
+        fixture.engine.addQueueProbe(brokerProbe)
+        fixture.engine.sampleQueues()
+        let both = ScreenModel.render(
+            FrameInput(snapshot: fixture.engine.snapshot(), context: Self.context), width: 200, height: 30
+        ).grid.text(row: 28)
+        #expect(both.hasPrefix(" broker DOWN: broker refused · cache DOWN: Cannot connect to Redis"), "\(both)")
+        brokerProbe.set(status: BrokerStatus(label: Self.brokerURL, isUp: true), outbox: 0)
+
         cache.set(status: CacheStatus(label: cache.label, isUp: true))
         fixture.engine.sampleQueues()
         let back = ScreenModel.render(

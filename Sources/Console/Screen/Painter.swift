@@ -178,14 +178,16 @@ struct Painter {
             }
             return
         }
+        // An outage of the broker, the cache or both, with each reason.
+        var outages: [String] = []
         if let broker = input.snapshot.brokerStatus, !broker.isUp {
-            let detail = broker.detail.map { ": " + $0 } ?? ""
-            writeLine(" broker DOWN\(detail)", row: row, style: CellStyle(.bold, role: .bad))
-            return
+            outages.append("broker DOWN" + (broker.detail.map { ": " + $0 } ?? ""))
         }
         if let cache = input.snapshot.cacheStatus, !cache.isUp {
-            let detail = cache.detail.map { ": " + $0 } ?? ""
-            writeLine(" cache DOWN\(detail)", row: row, style: CellStyle(.bold, role: .bad))
+            outages.append("cache DOWN" + (cache.detail.map { ": " + $0 } ?? ""))
+        }
+        if !outages.isEmpty {
+            writeLine(" " + outages.joined(separator: " · "), row: row, style: CellStyle(.bold, role: .bad))
             return
         }
         var parts: [String] = []
