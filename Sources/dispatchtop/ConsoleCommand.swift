@@ -56,8 +56,8 @@ enum ConsoleCommand {
         let batches = waiting == 1 ? "1 batch still waits" : "\(waiting) batches still wait"
         var lines = ["dispatchtop: \(batches) in the outbox of \(journalPath). They are kept."]
         lines.append(
-            "dispatchtop: a dispatchtop run, replay, or console started with --write, with --journal \(journalPath) and the same --broker, "
-                + "sends them when the broker answers" + (writeMode ? "." : ". This console was read-only, so it did not send them."))
+            "dispatchtop: " + OutboxWait.resendHint(journalPath: journalPath)
+                + (writeMode ? "." : ". This console was read-only, so it did not send them."))
         return lines.joined(separator: "\n")
     }
 

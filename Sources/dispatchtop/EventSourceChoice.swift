@@ -16,7 +16,7 @@ enum EventSourceChoice {
         if arguments.has("--follow") {
             throw UsageError(message: "--follow needs --events FILE.", command: arguments.command)
         }
-        let realBroker = options.brokerURL.map { $0 != "embedded" } ?? false
+        let realBroker = usesRealBroker(options)
         guard options.configPath == nil, !realBroker || options.writeMode else {
             if arguments.value("--rate") != nil {
                 throw UsageError(
@@ -33,9 +33,15 @@ enum EventSourceChoice {
     /// left out the event source expecting it: the bundled demo
     /// configuration against a real broker without `--write`.
     static func noSourceReason(_ arguments: Arguments, options: EngineOptions) -> String? {
-        let realBroker = options.brokerURL.map { $0 != "embedded" } ?? false
-        guard options.configPath == nil, realBroker, !options.writeMode, arguments.value("--events") == nil else { return nil }
+        guard options.configPath == nil, usesRealBroker(options), !options.writeMode, arguments.value("--events") == nil else {
+            return nil
+        }
         return "The demo generator needs --write with a Redis broker, because its events become real jobs. "
             + "Start again with --write, or pass --events FILE."
+    }
+
+    /// Returns whether `--broker` names a broker outside this process.
+    private static func usesRealBroker(_ options: EngineOptions) -> Bool {
+        options.brokerURL.map { $0 != "embedded" } ?? false
     }
 }

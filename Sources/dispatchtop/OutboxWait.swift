@@ -12,6 +12,12 @@ enum OutboxWait {
         setup.engine.journal?.outboxCount() ?? 0
     }
 
+    /// Returns which later processes send the batches waiting in the outbox of `journalPath`.
+    static func resendHint(journalPath: String) -> String {
+        "a dispatchtop run, replay, or console started with --write, with --journal \(journalPath) and the same --broker, "
+            + "sends them when the broker answers"
+    }
+
     /// Waits, up to `timeout` seconds, for batches in the journal's outbox
     /// to be sent once the broker is back, and reports on standard error.
     /// Returns false when some still wait.
@@ -38,8 +44,8 @@ enum OutboxWait {
             return true
         }
         printError(
-            "\(left) batches still wait in the outbox of \(setup.journalPath). They are kept; a dispatchtop run, replay, or "
-                + "console started with --write, with --journal \(setup.journalPath) and the same --broker, sends them when the broker answers.")
+            "\(left) batches still wait in the outbox of \(setup.journalPath). They are kept; "
+                + resendHint(journalPath: setup.journalPath) + ".")
         let now = Date().timeIntervalSince1970
         if let claims = try? journal.outboxClaims(now: now), claims.count > 0, let until = claims.lastUntil {
             // Claims of a live process end with its pass; these outlived the

@@ -34,9 +34,8 @@ enum ReplayCommand {
         }
 
         var options = request.options
-        let readOnlyReason = readOnlyRefusal(setup.broker, writeMode: request.engineOptions.writeMode)
-        if let readOnlyReason {
-            options.refusal = { dispatcher in dispatcher is any BrokerDispatcher ? readOnlyReason : nil }
+        if let reason = readOnlyBlockReason(setup.broker, writeMode: request.engineOptions.writeMode) {
+            options.blockReason = { dispatcher in dispatcher is any BrokerDispatcher ? reason : nil }
         }
         let replayer = Replayer(engine: setup.engine)
         let summary = request.ids.isEmpty
@@ -51,23 +50,15 @@ enum ReplayCommand {
         // too, so it waits for them before exiting.
         let outboxSent = OutboxWait.wait(setup, timeout: options.outcomeTimeout, waitingAtStart: waitingAtStart)
         let missing = summary.items.filter { $0.outcome.detail?.hasPrefix("no journal entry") ?? false }.count
-        // Entries left unreplayed because they failed against another cache
-        // or broker, need --write, or cannot run on the --dispatcher given
-        // need the operator to act, unlike one whose rule is gone.
-        let otherCache = summary.items.filter { item in
-            guard let detail = item.outcome.detail else { return false }
-            return detail.hasPrefix(Replayer.otherCachePrefix) || detail.hasPrefix(Replayer.otherBrokerPrefix)
-                || detail.hasPrefix(Replayer.overrideConflictPrefix)
-        }.count
-        let refused = summary.items.filter { readOnlyReason != nil && $0.outcome.detail == readOnlyReason }.count
-        return summary.failed > 0 || missing > 0 || otherCache > 0 || refused > 0 || !outboxSent ? 1 : 0
+        // Blocked entries need the operator to act, unlike one whose rule is gone.
+        return summary.failed > 0 || missing > 0 || summary.blocked > 0 || !outboxSent ? 1 : 0
     }
 
     /// Returns the reason to skip entries of broker dispatchers when the
     /// broker is a real one and `--write` is missing, or nil when replaying
     /// onto the broker is allowed. The embedded broker lives in this
     /// process, so replaying onto it needs no `--write`.
-    private static func readOnlyRefusal(_ broker: any MessageBroker, writeMode: Bool) -> String? {
+    private static func readOnlyBlockReason(_ broker: any MessageBroker, writeMode: Bool) -> String? {
         guard broker is RedisBroker, !writeMode else { return nil }
         return "replaying onto the broker at \(broker.label) needs --write; run replay again with --write to send it"
     }

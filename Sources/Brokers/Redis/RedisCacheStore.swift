@@ -26,8 +26,8 @@ import Synchronization
 /// - A pass sends `SCAN cursor MATCH <pattern> COUNT <scanCount>` until the
 ///   cursor returns to 0. The pattern matches every key under any of the
 ///   pass's prefixes (see ``matchPattern(_:)``). Every key it returns is
-///   tested against all of them at once (one set lookup per distinct
-///   prefix length). Matching keys are removed with one UNLINK per key,
+///   tested against all of them at once, in one walk down a byte trie of
+///   the prefixes. Matching keys are removed with one UNLINK per key,
 ///   pipelined with the next SCAN call, so each drop's count is exact.
 ///
 /// Cost per pass: about `keyspace / scanCount` SCAN round trips, each

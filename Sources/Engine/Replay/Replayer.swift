@@ -12,10 +12,10 @@ public struct ReplayOptions: Sendable {
     /// How long to wait for each item's outcome, in seconds.
     public var outcomeTimeout: Double
     /// Returns why an entry must not go through a dispatcher, or nil to
-    /// replay it. Such an entry is skipped with that reason and the journal
+    /// replay it. Such an entry is blocked with that reason and the journal
     /// is left as it was. A read-only replay uses it to keep entries off a
     /// real broker.
-    public var refusal: (@Sendable (any Dispatcher) -> String?)?
+    public var blockReason: (@Sendable (any Dispatcher) -> String?)?
 
     public init(force: Bool = false, dispatcherOverride: String? = nil, ratePerSecond: Double? = 200, outcomeTimeout: Double = 30) {
         self.force = force
@@ -33,6 +33,11 @@ public enum ReplayOutcome: Sendable, Equatable {
     case sent
     /// Not replayed, with the reason (already resolved, rule gone or changed, no such entry).
     case skipped(String)
+    /// Not replayed until the operator changes something, with the reason:
+    /// the entry failed against another cache store or broker, replaying it
+    /// needs `--write`, or the `--dispatcher` given cannot run its rules.
+    /// Its label is `skipped` too.
+    case blocked(String)
     /// Still running when the wait ended; its outcome goes to the journal when it ends.
     case pending
     /// The broker was unreachable; the batch waits in the outbox.
@@ -43,7 +48,7 @@ public enum ReplayOutcome: Sendable, Equatable {
         case .done: return "done"
         case .failed: return "failed"
         case .sent: return "sent"
-        case .skipped: return "skipped"
+        case .skipped, .blocked: return "skipped"
         case .pending: return "pending"
         case .outbox: return "outbox"
         }
@@ -51,7 +56,7 @@ public enum ReplayOutcome: Sendable, Equatable {
 
     public var detail: String? {
         switch self {
-        case .failed(let reason), .skipped(let reason): return reason
+        case .failed(let reason), .skipped(let reason), .blocked(let reason): return reason
         default: return nil
         }
     }
@@ -81,6 +86,13 @@ public struct ReplaySummary: Sendable, Equatable {
     public var skipped: Int { count("skipped") }
     public var sent: Int { count("sent") }
     public var pending: Int { count("pending") }
+    /// Skipped entries that need the operator to act (see ``ReplayOutcome/blocked(_:)``).
+    public var blocked: Int {
+        items.filter { item in
+            if case .blocked = item.outcome { return true }
+            return false
+        }.count
+    }
 
     /// "12 entries: 10 done, 1 failed, 1 skipped".
     public var closingLine: String {
@@ -147,24 +159,30 @@ public final class Replayer: Sendable {
 
     /// Checks whether an entry can be replayed as it stands; nil when it can.
     public func reasonToSkip(_ record: FailureRecord, force: Bool) -> String? {
+        skipOutcome(record, force: force)?.detail
+    }
+
+    /// Returns the outcome of an entry that cannot be replayed as it is:
+    /// skipped, or blocked when the operator must run the replay differently.
+    private func skipOutcome(_ record: FailureRecord, force: Bool) -> ReplayOutcome? {
         if record.status == .resolved && !force {
-            return "already resolved (\(record.resolution ?? "earlier")); dispatchtop replay --force runs it again"
+            return .skipped("already resolved (\(record.resolution ?? "earlier")); dispatchtop replay --force runs it again")
         }
         if record.status == .retrying && !force {
-            return "the broker is still retrying it"
+            return .skipped("the broker is still retrying it")
         }
         if let recorded = record.cache, recorded != engine.cache.store.label {
-            return Self.otherCacheReason(recorded: recorded, current: engine.cache.store.label)
+            return .blocked(Self.otherCacheReason(recorded: recorded, current: engine.cache.store.label))
         }
         if let recorded = record.broker, let current = engine.brokerLabel, recorded != current {
-            return Self.otherBrokerReason(recorded: recorded, current: current)
+            return .blocked(Self.otherBrokerReason(recorded: recorded, current: current))
         }
         for id in record.batch.ruleIDs {
             guard let rule = engine.rules.rule(id: id) else {
-                return "rule '\(id)' is no longer in the configuration"
+                return .skipped("rule '\(id)' is no longer in the configuration")
             }
             if let stored = record.ruleFingerprints[id], stored != rule.fingerprint {
-                return "rule '\(id)' has changed since the batch failed"
+                return .skipped("rule '\(id)' has changed since the batch failed")
             }
         }
         return nil
@@ -251,8 +269,8 @@ public final class Replayer: Sendable {
         if waitingInOutbox.contains(id) {
             return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped(Self.waitingInOutboxReason))
         }
-        if let reason = reasonToSkip(record, force: options.force) {
-            return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped(reason))
+        if let outcome = skipOutcome(record, force: options.force) {
+            return ReplayItem(journalID: id, dispatcher: name, outcome: outcome)
         }
         let dispatcher: any Dispatcher
         do {
@@ -260,11 +278,8 @@ public final class Replayer: Sendable {
         } catch {
             return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped("cannot build dispatcher '\(name)': \(error)"))
         }
-        if let reason = options.refusal?(dispatcher) {
-            return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped(reason))
-        }
-        if let reason = Self.overrideConflict(record.batch, dispatcher: dispatcher, rules: engine.rules) {
-            return ReplayItem(journalID: id, dispatcher: name, outcome: .skipped(reason))
+        if let reason = options.blockReason?(dispatcher) ?? Self.overrideConflict(record.batch, dispatcher: dispatcher, rules: engine.rules) {
+            return ReplayItem(journalID: id, dispatcher: name, outcome: .blocked(reason))
         }
         var batch = record.batch
         batch.id = engine.makeBatchID()

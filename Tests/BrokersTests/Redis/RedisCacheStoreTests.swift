@@ -245,8 +245,8 @@ import TestSupport
         #expect(live.status == CacheStatus(label: live.label, isUp: true))
 
         let port = try freeLoopbackPort()
-        let gone = RedisCacheStore(url: try RedisURL(parsing: "redis://127.0.0.1:\(port)/0"))
-        let status = try #require(gone.status)
+        let unreachable = RedisCacheStore(url: try RedisURL(parsing: "redis://127.0.0.1:\(port)/0"))
+        let status = try #require(unreachable.status)
         #expect(!status.isUp)
         #expect(status.detail?.contains("Cannot connect to Redis at 'redis://127.0.0.1:\(port)/0'") == true, "\(status)")
     }

@@ -296,9 +296,9 @@ import Testing
         #expect(first.map(\.id) == Array(ids[0..<2]))
         #expect(first.map(\.batch) == [Self.batch(1), Self.batch(2)])
         #expect(second.map(\.id) == [ids[2]])
-        let held = try journal.outboxClaims(now: 50)
-        #expect(held.count == 3)
-        #expect(held.lastUntil == 100)
+        let claims = try journal.outboxClaims(now: 50)
+        #expect(claims.count == 3)
+        #expect(claims.lastUntil == 100)
         // Its owner can claim an entry again, and another owner only once the claim runs out.
         #expect(try journal.claimOutboxEntries(limit: 10, owner: "a", until: 100, now: 20).map(\.id) == Array(ids[0..<2]))
         #expect(try journal.claimOutboxEntries(limit: 10, owner: "c", until: 300, now: 99).isEmpty)
