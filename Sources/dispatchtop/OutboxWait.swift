@@ -48,7 +48,7 @@ enum OutboxWait {
                 + resendHint(journalPath: setup.journalPath) + ".")
         let now = Date().timeIntervalSince1970
         if let claims = try? journal.outboxClaims(now: now), claims.count > 0, let until = claims.lastUntil {
-            // Claims of a live process end with its pass; these outlived the
+            // Claims of a live process end with its pass. These outlived the
             // wait, so their process most likely stopped while sending.
             printError(
                 "\(claims.count) of them are claimed by another process, which is still sending them or stopped while sending. "

@@ -123,7 +123,7 @@ public final class OutboxDrainer: Sendable {
             do {
                 try journal.releaseOutboxClaims(owner: claimOwner)
             } catch {
-                logger.info("Outbox claims not released; they run out by themselves", [(LogKey.error, error.description)])
+                logger.info("Cannot release outbox claims; they run out within a minute", [(LogKey.error, error.description)])
             }
         }
         let outcomes = send(entries.map(\.batch))

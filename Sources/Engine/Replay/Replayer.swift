@@ -188,8 +188,7 @@ public final class Replayer: Sendable {
         return nil
     }
 
-    /// The start of the reason for skipping an entry that failed against
-    /// another cache store, so callers can count those skips.
+    /// The start of the reason for blocking an entry that failed against another cache store.
     public static let otherCachePrefix = "it failed against the cache"
 
     /// Says which cache an entry failed against and how to replay it there.
@@ -225,16 +224,15 @@ public final class Replayer: Sendable {
         return nil
     }
 
-    /// The start of the reason ``overrideConflict(_:dispatcher:rules:)`` gives, so callers can count those skips.
+    /// The start of the reason ``overrideConflict(_:dispatcher:rules:)`` gives.
     public static let overrideConflictPrefix = "the broker dispatcher"
 
-    /// The start of the reason for skipping an entry that was sent to
-    /// another broker, so callers can count those skips.
+    /// The start of the reason for blocking an entry that was sent to another broker.
     public static let otherBrokerPrefix = "it was sent to the broker"
 
-    /// Says which broker an entry was sent to and how to replay it there.
-    /// Sending it to another broker would reach none of the workers that
-    /// drop the stale entries, yet mark the failure resolved.
+    /// Returns a reason naming the broker an entry was sent to and how to
+    /// replay it there. Sending it to another broker would reach none of the
+    /// workers that drop the stale entries, yet mark the failure resolved.
     static func otherBrokerReason(recorded: String, current: String) -> String {
         elsewhereReason(
             otherBrokerPrefix, recorded: recorded, current: current, inProcess: "embedded",
